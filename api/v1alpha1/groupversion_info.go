@@ -1,0 +1,21 @@
+// Package v1alpha1 holds the rempart.io/v1alpha1 API: the policy kinds a platform team writes and
+// the shared shapes (enforcement mode, exceptions, control results) every one of them embeds.
+// +kubebuilder:object:generate=true
+// +groupName=rempart.io
+package v1alpha1
+
+import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/scheme"
+)
+
+var (
+	// GroupVersion is the API group and version of every Rempart kind.
+	GroupVersion = schema.GroupVersion{Group: "rempart.io", Version: "v1alpha1"}
+
+	// SchemeBuilder registers the Rempart kinds with a runtime.Scheme.
+	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+
+	// AddToScheme adds the Rempart kinds to a scheme.
+	AddToScheme = SchemeBuilder.AddToScheme
+)

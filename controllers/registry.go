@@ -1,0 +1,58 @@
+// Package controllers registers every Rempart controller with a manager, from one place, so a
+// new policy kind adds one line to the list below.
+package controllers
+
+import (
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+)
+
+// Options are the settings every controller receives from the manager's flags.
+type Options struct {
+	// MaxConcurrentReconciles bounds parallel reconciles per controller.
+	MaxConcurrentReconciles int
+	// ResyncPeriod is the safety-net re-evaluation period; precise time boundaries use RequeueAfter.
+	ResyncPeriod time.Duration
+	// OperatorNamespace is where the operator runs: its lease, its service account.
+	OperatorNamespace string
+	// OperatorServiceAccount is the username the operator's API requests carry, which admission
+	// policies exempt when protecting what the operator put in place.
+	OperatorServiceAccount string
+	// Clock gives the time to controls with deadlines; tests inject a fake one.
+	Clock clock.PassiveClock
+}
+
+// Controller is one registered controller: a name for logs and errors, and its setup.
+type Controller struct {
+	Name  string
+	Setup func(mgr ctrl.Manager, opts Options) error
+}
+
+// All lists every controller the manager runs. Each policy kind adds its line here.
+var All = []Controller{}
+
+// SetupAll registers every controller in All with the manager.
+func SetupAll(mgr ctrl.Manager, opts Options) error {
+	for _, c := range All {
+		if err := c.Setup(mgr, opts); err != nil {
+			return fmt.Errorf("set up controller %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// NewScheme returns a scheme with the built-in kinds and every kind the controllers read or write.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(rempartv1.AddToScheme(s))
+	return s
+}

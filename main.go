@@ -1,0 +1,174 @@
+// Command rempart is the Rempart operator: it turns hosting-security requirements declared as
+// custom resources into enforced cluster state and writes the proof into their status.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/rempart-io/rempart/controllers"
+	"github.com/rempart-io/rempart/internal/version"
+)
+
+// config holds the command-line settings of the manager.
+type config struct {
+	metricsAddr             string
+	probeAddr               string
+	leaderElect             bool
+	leaderElectionNamespace string
+	qps                     float64
+	burst                   int
+	maxConcurrentReconciles int
+	resyncPeriod            time.Duration
+	shutdownTimeout         time.Duration
+	serviceAccount          string
+	showVersion             bool
+}
+
+func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("rempart", flag.ContinueOnError)
+	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
+	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
+	fs.BoolVar(&c.leaderElect, "leader-elect", true, "Elect a leader so that only one replica reconciles at a time.")
+	fs.StringVar(&c.leaderElectionNamespace, "leader-election-namespace", operatorNamespace(), "Namespace of the leader election lease; defaults to the operator's own namespace.")
+	fs.Float64Var(&c.qps, "kube-api-qps", 50, "Client-side queries per second to the API server.")
+	fs.IntVar(&c.burst, "kube-api-burst", 100, "Client-side burst of queries to the API server.")
+	fs.IntVar(&c.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "Reconciles each controller runs in parallel.")
+	fs.DurationVar(&c.resyncPeriod, "resync-period", 10*time.Minute, "Safety-net period after which every policy is re-evaluated; deadlines are handled to the second without it.")
+	fs.DurationVar(&c.shutdownTimeout, "graceful-shutdown-timeout", 30*time.Second, "How long running reconciles may take to finish on shutdown.")
+	fs.StringVar(&c.serviceAccount, "service-account", os.Getenv("SERVICE_ACCOUNT_NAME"), "Name of the operator's service account, exempted by the admission policies that protect generated objects; defaults to $SERVICE_ACCOUNT_NAME or \"rempart\".")
+	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
+	zapOpts.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	switch {
+	case c.qps <= 0 || c.burst <= 0:
+		return c, errors.New("--kube-api-qps and --kube-api-burst must be positive")
+	case c.maxConcurrentReconciles < 1:
+		return c, errors.New("--max-concurrent-reconciles must be at least 1")
+	case c.resyncPeriod < time.Minute:
+		return c, errors.New("--resync-period must be at least one minute: it is a safety net, not the way deadlines are met")
+	}
+	if c.serviceAccount == "" {
+		c.serviceAccount = "rempart"
+	}
+	return c, nil
+}
+
+// operatorNamespace is the namespace the operator runs in, read from the downward API
+// (POD_NAMESPACE), then from the service account mount, then the conventional default.
+func operatorNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil && len(b) > 0 {
+		return string(b)
+	}
+	return "rempart-system"
+}
+
+func main() {
+	zapOpts := zap.Options{Development: false}
+	cfg, err := parseFlags(os.Args[1:], &zapOpts)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if cfg.showVersion {
+		fmt.Println(version.Version)
+		return
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	if err := run(ctrl.SetupSignalHandler(), cfg); err != nil {
+		ctrl.Log.Error(err, "operator stopped")
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg config) error {
+	log := ctrl.Log.WithName("setup")
+	restConfig, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("load kubeconfig: %w", err)
+	}
+	restConfig = rest.CopyConfig(restConfig)
+	restConfig.QPS = float32(cfg.qps)
+	restConfig.Burst = cfg.burst
+	restConfig.UserAgent = "rempart/" + version.Version
+
+	resync := cfg.resyncPeriod
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
+		Scheme:                        controllers.NewScheme(),
+		Metrics:                       metricsserver.Options{BindAddress: cfg.metricsAddr},
+		HealthProbeBindAddress:        cfg.probeAddr,
+		LeaderElection:                cfg.leaderElect,
+		LeaderElectionID:              "rempart.rempart.io",
+		LeaderElectionNamespace:       cfg.leaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       &cfg.shutdownTimeout,
+		Cache: cache.Options{
+			SyncPeriod: &resync,
+			// managedFields are ~40% of an object and no control reads them.
+			DefaultTransform: cache.TransformStripManagedFields(),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+
+	opts := controllers.Options{
+		MaxConcurrentReconciles: cfg.maxConcurrentReconciles,
+		ResyncPeriod:            cfg.resyncPeriod,
+		OperatorNamespace:       cfg.leaderElectionNamespace,
+		OperatorServiceAccount:  fmt.Sprintf("system:serviceaccount:%s:%s", cfg.leaderElectionNamespace, cfg.serviceAccount),
+		Clock:                   clock.RealClock{},
+	}
+	if err := controllers.SetupAll(mgr, opts); err != nil {
+		return err
+	}
+
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return fmt.Errorf("add healthz check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("informers", cacheSynced(mgr)); err != nil {
+		return fmt.Errorf("add readyz check: %w", err)
+	}
+
+	log.Info("starting operator", "version", version.Version, "leaderElection", cfg.leaderElect,
+		"namespace", cfg.leaderElectionNamespace, "controllers", len(controllers.All))
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("run manager: %w", err)
+	}
+	return nil
+}
+
+// cacheSynced reports ready only once the informers have synced, so a rolling update does not
+// route to a replica that would evaluate controls on an empty cache.
+func cacheSynced(mgr ctrl.Manager) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("informer caches have not synced yet")
+		}
+		return nil
+	}
+}
