@@ -36,6 +36,10 @@ type Controller struct {
 	Setup func(mgr ctrl.Manager, opts Options) error
 }
 
+// Every controller records Events on the policies it reconciles, as the audit trail of what it did.
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
 // All lists every controller the manager runs. Each policy kind adds its line here.
 var All = []Controller{}
 

@@ -51,14 +51,15 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   kube_ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 
-# The three Kubernetes binaries share most packages: one go build compiles them together.
-if [ ! -x "$dest/kube-apiserver" ] || [ ! -x "$dest/kube-controller-manager" ] || [ ! -x "$dest/kube-scheduler" ]; then
-  rm -f "$dest/kube-apiserver" "$dest/kube-controller-manager" "$dest/kube-scheduler"
-  build kube-apiserver "$tools/kubernetes" "$kube_ldflags" \
-    k8s.io/kubernetes/cmd/kube-apiserver \
-    k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler
-fi
+# The Kubernetes binaries share most packages: one go build compiles them together.
+kube_bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+for b in "${kube_bins[@]}"; do
+  if [ ! -x "$dest/$b" ]; then
+    for old in "${kube_bins[@]}"; do rm -f "$dest/$old"; done
+    build kube-apiserver "$tools/kubernetes" "$kube_ldflags" "${kube_bins[@]/#/k8s.io/kubernetes/cmd/}"
+    break
+  fi
+done
 build etcd "$tools/etcd" "-s -w" .
 build kwok "$tools/kwok" "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$kwok_version" sigs.k8s.io/kwok/cmd/kwok
 
