@@ -12,6 +12,8 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 )
 
@@ -57,6 +59,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 func NewScheme() *runtime.Scheme {
 	s := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(cmapi.AddToScheme(s))
 	utilruntime.Must(rempartv1.AddToScheme(s))
 	return s
 }

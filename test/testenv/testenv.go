@@ -1,0 +1,115 @@
+// Package testenv starts a real kube-apiserver and etcd (controller-runtime's envtest) from the
+// binaries that `make controlplane` builds, with Rempart's and cert-manager's CRDs installed.
+// Integration tests and benchmarks share it so they all exercise the same API server.
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/rempart-io/rempart/controllers"
+	apitestv1 "github.com/rempart-io/rempart/test/apitest/v1alpha1"
+)
+
+// Env is a running API server with a client for it.
+type Env struct {
+	Config *rest.Config
+	Client client.Client
+	Scheme *runtime.Scheme
+	env    *envtest.Environment
+}
+
+// RepoRoot is the checkout's top directory, found from the working directory of the test.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.HasPrefix(string(b), "module github.com/rempart-io/rempart\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("not inside the rempart checkout")
+		}
+		dir = parent
+	}
+}
+
+// ModuleDir returns where the Go module cache keeps a dependency of the operator's module.
+func ModuleDir(root, module string) (string, error) {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("locate module %s: %w", module, err)
+	}
+	dir := strings.TrimSpace(string(out))
+	if dir == "" {
+		return "", fmt.Errorf("module %s is not in the module cache: run go mod download", module)
+	}
+	return dir, nil
+}
+
+// CRDDirs are the directories whose CRDs every test API server gets: Rempart's generated CRDs,
+// the test-only kinds, and cert-manager's CRDs from its module.
+func CRDDirs(root string) ([]string, error) {
+	certManager, err := ModuleDir(root, "github.com/cert-manager/cert-manager")
+	if err != nil {
+		return nil, err
+	}
+	return []string{
+		filepath.Join(root, "config", "crd", "bases"),
+		filepath.Join(root, "test", "apitest", "crd"),
+		filepath.Join(certManager, "deploy", "crds"),
+	}, nil
+}
+
+// Start starts etcd and kube-apiserver from KUBEBUILDER_ASSETS and installs the CRDs.
+func Start() (*Env, error) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run the tests through `make test-integration`, which builds the control plane and points it there")
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	dirs, err := CRDDirs(root)
+	if err != nil {
+		return nil, err
+	}
+	scheme := controllers.NewScheme()
+	if err := apitestv1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     dirs,
+		ErrorIfCRDPathMissing: true,
+		Scheme:                scheme,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("start envtest: %w", err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		_ = env.Stop()
+		return nil, fmt.Errorf("create client: %w", err)
+	}
+	return &Env{Config: cfg, Client: c, Scheme: scheme, env: env}, nil
+}
+
+// Stop stops the API server and etcd.
+func (e *Env) Stop() error {
+	return e.env.Stop()
+}
