@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -96,7 +97,9 @@ func applyWhenServed(ctx context.Context, c client.Client, u *unstructured.Unstr
 		if lastErr == nil {
 			return true, nil
 		}
-		if meta.IsNoMatchError(lastErr) || apierrors.IsNotFound(lastErr) {
+		// A kind whose CRD was just created is briefly not served: the server answers NoMatch, or
+		// 404 on the resource itself (not on a missing namespace, which retrying cannot fix).
+		if meta.IsNoMatchError(lastErr) || (apierrors.IsNotFound(lastErr) && !isMissingNamespace(lastErr)) {
 			return false, nil
 		}
 		return false, lastErr
@@ -105,4 +108,22 @@ func applyWhenServed(ctx context.Context, c client.Client, u *unstructured.Unstr
 		return lastErr
 	}
 	return err
+}
+
+func isMissingNamespace(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return false
+	}
+	d := status.Status().Details
+	return d != nil && d.Kind == "namespaces"
+}
+
+// File decodes the objects of one YAML file.
+func File(path string) ([]*unstructured.Unstructured, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Decode(string(b))
 }

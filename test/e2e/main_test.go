@@ -1,0 +1,72 @@
+// Package e2e runs the operator as its own process against the whole local control plane: etcd,
+// kube-apiserver, kube-controller-manager, kube-scheduler and kwok nodes in several regions.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rempart-io/rempart/test/localcluster"
+	"github.com/rempart-io/rempart/test/testenv"
+)
+
+var (
+	cluster  *localcluster.Cluster
+	operator *localcluster.Operator
+	root     string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+
+	var err error
+	if root, err = testenv.RepoRoot(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	binDir, err := localcluster.BinaryDir()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	operatorBinary := os.Getenv("REMPART_OPERATOR")
+	if operatorBinary == "" {
+		fmt.Fprintln(os.Stderr, "REMPART_OPERATOR is not set: run through `make test-e2e`, which builds the operator")
+		return 1
+	}
+	workDir := filepath.Join(root, "test", "e2e", "_artifacts")
+
+	startCtx, startCancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer startCancel()
+	cluster, err = localcluster.Start(startCtx, localcluster.Options{BinDir: binDir, WorkDir: workDir, Progress: os.Stdout})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start the local control plane:", err)
+		return 1
+	}
+	defer cluster.Stop()
+
+	if err := cluster.Install(startCtx, root, "config/crd", "config/manager/namespace.yaml", "config/rbac"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if operator, err = cluster.StartOperator(startCtx, operatorBinary); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "logs of every process are in %s\n", cluster.LogDir())
+	}
+	return code
+}
