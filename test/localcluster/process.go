@@ -69,7 +69,14 @@ func start(name, binary string, args []string, logDir string, env []string) (*pr
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	exe, _ := filepath.Abs(binary)
+	// /proc/<pid>/exe shows the resolved path, so record that one.
+	exe, err := filepath.EvalSymlinks(binary)
+	if err == nil {
+		exe, err = filepath.Abs(exe)
+	}
+	if err != nil {
+		exe = binary
+	}
 	_ = os.WriteFile(filepath.Join(logDir, name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"+exe+"\n"), 0o600)
 	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+)
+
+func TestParseFlagsDefaults(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "platform-security")
+	t.Setenv("SERVICE_ACCOUNT_NAME", "")
+	cfg, err := parseFlags(nil, &zap.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.leaderElect {
+		t.Error("leader election is off by default")
+	}
+	if cfg.leaderElectionNamespace != "platform-security" {
+		t.Errorf("lease namespace = %q, want the operator's namespace from POD_NAMESPACE", cfg.leaderElectionNamespace)
+	}
+	if cfg.resyncPeriod != 10*time.Minute || cfg.maxConcurrentReconciles < 1 || cfg.qps <= 0 || cfg.burst <= 0 {
+		t.Errorf("unexpected defaults: %+v", cfg)
+	}
+	if cfg.serviceAccount != "rempart" {
+		t.Errorf("service account = %q, want rempart", cfg.serviceAccount)
+	}
+}
+
+func TestParseFlagsRefusesBadValues(t *testing.T) {
+	tests := map[string][]string{
+		"zero concurrency":      {"--max-concurrent-reconciles=0"},
+		"negative qps":          {"--kube-api-qps=-1"},
+		"zero burst":            {"--kube-api-burst=0"},
+		"resync under 1 min":    {"--resync-period=10s"},
+		"unknown flag":          {"--no-such-flag"},
+		"malformed duration":    {"--resync-period=soon"},
+		"malformed leader bool": {"--leader-elect=perhaps"},
+	}
+	for name, args := range tests {
+		t.Run(name, func(t *testing.T) {
+			if _, err := parseFlags(args, &zap.Options{}); err == nil {
+				t.Errorf("parseFlags(%v) accepted a bad value", args)
+			}
+		})
+	}
+}
+
+func TestParseFlagsOverrides(t *testing.T) {
+	cfg, err := parseFlags([]string{"--leader-elect=false", "--leader-election-namespace=ops", "--max-concurrent-reconciles=8",
+		"--resync-period=30m", "--kube-api-qps=20", "--kube-api-burst=40", "--service-account=guard"}, &zap.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{cfg.leaderElectionNamespace, cfg.serviceAccount, cfg.resyncPeriod.String()}
+	if cfg.leaderElect || cfg.maxConcurrentReconciles != 8 || cfg.qps != 20 || cfg.burst != 40 ||
+		strings.Join(got, ",") != "ops,guard,30m0s" {
+		t.Errorf("flags not applied: %+v", cfg)
+	}
+}
