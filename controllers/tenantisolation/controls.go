@@ -1,0 +1,395 @@
+package tenantisolation
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/controls"
+	"github.com/rempart-io/rempart/internal/encryption"
+	"github.com/rempart-io/rempart/internal/requirements"
+)
+
+// Annotations ingress controllers read to restrict client source ranges.
+var sourceRangeAnnotations = []string{
+	"nginx.ingress.kubernetes.io/whitelist-source-range",
+	"nginx.ingress.kubernetes.io/allowlist-source-range",
+	"haproxy.org/allow-list",
+	"traefik.ingress.kubernetes.io/whitelist-source-range",
+}
+
+// observed is everything the controls read, gathered by the reconciler.
+type observed struct {
+	tenant *rempartv1.TenantIsolation
+	// namespaces of the whole cluster by name, to resolve the selectors of NetworkPolicies.
+	namespaces map[string]*corev1.Namespace
+	// conflicts maps a namespace of this tenant to the other tenant that holds it.
+	conflicts map[string]string
+	// The objects in the tenant's namespaces.
+	networkPolicies []networkingv1.NetworkPolicy
+	pvcs            []corev1.PersistentVolumeClaim
+	services        []corev1.Service
+	ingresses       []networkingv1.Ingress
+	quotas          []corev1.ResourceQuota
+	limitRanges     []corev1.LimitRange
+	storageClasses  []storagev1.StorageClass
+}
+
+// The controls of a TenantIsolation.
+var (
+	controlNamespaces = controls.Control{
+		ID: "namespaces.owned", Requirements: []requirements.ID{requirements.FTCLD20},
+		PassReason: "NamespacesOwned", PassMessage: "Every namespace of the tenant exists and carries its tenant and environment labels (FT-CLD-20).",
+		FailReason: "NamespacesNotOwned", FailMessage: "Some namespaces of the tenant are missing, unlabelled or held by another tenant (FT-CLD-20); see status.namespaces.",
+	}
+	controlDefaultDeny = controls.Control{
+		ID: "network.default-deny", Requirements: []requirements.ID{requirements.FTCLD20, requirements.FTCLD36, requirements.ALM591},
+		PassReason: "DefaultDenyInPlace", PassMessage: "Every namespace of the tenant denies ingress and egress by default (FT-CLD-20, FT-CLD-36).",
+		FailReason: "DefaultDenyMissing", FailMessage: "Some namespaces have no NetworkPolicy denying all ingress and egress by default: set spec.network.defaultDeny (FT-CLD-20, FT-CLD-36).",
+	}
+	controlTenantBoundary = controls.Control{
+		ID: "network.tenant-boundary", Requirements: []requirements.ID{requirements.FTCLD20, requirements.FTCLD36, requirements.ALM591},
+		PassReason: "NoCrossTenantFlow", PassMessage: "No NetworkPolicy in the tenant's namespaces allows traffic to or from another tenant (FT-CLD-20).",
+		FailReason: "CrossTenantFlow", FailMessage: "NetworkPolicies allow traffic to or from another tenant's namespaces: remove or narrow them (FT-CLD-20).",
+	}
+	controlEnvironments = controls.Control{
+		ID: "network.environment-separation", Requirements: []requirements.ID{requirements.FTCLD25},
+		PassReason: "EnvironmentsSeparated", PassMessage: "No NetworkPolicy allows traffic between production and non-production namespaces (FT-CLD-25).",
+		FailReason: "CrossEnvironmentFlow", FailMessage: "NetworkPolicies allow traffic between production and non-production namespaces: remove them (FT-CLD-25).",
+	}
+	controlPodSecurity = controls.Control{
+		ID: "pod-security.enforced", Requirements: []requirements.ID{requirements.FTCLD20, requirements.FLX36},
+		PassReason: "PodSecurityEnforced", PassMessage: "Every namespace enforces the tenant's Pod Security level with a pinned version (FLX-3.6).",
+		FailReason: "PodSecurityNotEnforced", FailMessage: "Some namespaces do not enforce the tenant's Pod Security level (FLX-3.6).",
+	}
+	controlStorage = controls.Control{
+		ID: "storage.encrypted", Requirements: []requirements.ID{requirements.FTCLD21, requirements.ALM5101},
+		PassReason: "VolumesEncrypted", PassMessage: "Every PersistentVolumeClaim of the tenant uses an allowed StorageClass encrypted at rest (FT-CLD-21).",
+		FailReason: "UnencryptedVolumes", FailMessage: "PersistentVolumeClaims use StorageClasses that are not encrypted at rest or not allowed: move their data to an encrypted class (FT-CLD-21); existing claims are reported, never deleted.",
+	}
+	controlAdminInterfaces = controls.Control{
+		ID: "admin-interfaces.private", Requirements: []requirements.ID{requirements.FTCLD19, requirements.FTCLD36},
+		PassReason: "AdminInterfacesPrivate", PassMessage: "No administration interface of the tenant is reachable from outside the allowed source ranges (FT-CLD-19).",
+		FailReason: "PublicAdminInterface", FailMessage: "Administration interfaces are reachable from public networks: restrict their source ranges to spec.adminInterfaces.allowedSourceRanges, and never use NodePort (FT-CLD-19).",
+	}
+	controlQuota = controls.Control{
+		ID: "quota.in-place", Requirements: []requirements.ID{requirements.FTCLD20, requirements.FLX36},
+		PassReason: "QuotaInPlace", PassMessage: "Every namespace carries the tenant's ResourceQuota and LimitRange (FT-CLD-20).",
+		FailReason: "QuotaMissing", FailMessage: "Some namespaces lack the tenant's ResourceQuota or LimitRange (FT-CLD-20).",
+	}
+)
+
+// controlIDs are the controls an exception may name.
+var controlIDs = []rempartv1.ControlID{
+	controlNamespaces.ID, controlDefaultDeny.ID, controlTenantBoundary.ID, controlEnvironments.ID,
+	controlPodSecurity.ID, controlStorage.ID, controlAdminInterfaces.ID, controlQuota.ID,
+}
+
+func ref(kind, namespace, name string) rempartv1.ObjectReference {
+	return rempartv1.ObjectReference{Kind: kind, Namespace: namespace, Name: name}
+}
+
+// evaluate runs every control on what was observed, at now.
+func evaluate(o observed, now time.Time) ([]rempartv1.ControlResult, controls.ExceptionSet) {
+	ti := o.tenant
+	exceptions, exceptionsResult := controls.NewExceptionSet(now, ti.Spec.Exceptions, controlIDs)
+	results := []rempartv1.ControlResult{
+		exceptionsResult,
+		controls.Judge(controlNamespaces, namespaceOffenders(o), exceptions),
+		controls.Judge(controlDefaultDeny, defaultDenyOffenders(o), exceptions),
+		controls.Judge(controlPodSecurity, podSecurityOffenders(o), exceptions),
+		controls.Judge(controlStorage, storageOffenders(o), exceptions),
+		controls.Judge(controlAdminInterfaces, adminInterfaceOffenders(o), exceptions),
+		controls.Judge(controlQuota, quotaOffenders(o), exceptions),
+	}
+	crossTenant, crossEnv := flowOffenders(o)
+	results = append(results,
+		controls.Judge(controlTenantBoundary, crossTenant, exceptions),
+		controls.Judge(controlEnvironments, crossEnv, exceptions))
+	controls.SortResults(results)
+	return results, exceptions
+}
+
+func namespaceOffenders(o observed) []rempartv1.ObjectReference {
+	var out []rempartv1.ObjectReference
+	for _, name := range o.tenant.Spec.Namespaces {
+		ns, ok := o.namespaces[string(name)]
+		if _, conflict := o.conflicts[string(name)]; conflict || !ok || ns.DeletionTimestamp != nil ||
+			ns.Labels[rempartv1.LabelTenant] != o.tenant.Name ||
+			ns.Labels[rempartv1.LabelEnvironment] != string(o.tenant.Spec.Environment) {
+			out = append(out, ref("Namespace", "", string(name)))
+		}
+	}
+	return out
+}
+
+// isDefaultDeny reports whether a policy selects every pod and allows nothing in both directions.
+func isDefaultDeny(p *networkingv1.NetworkPolicy) bool {
+	return len(p.Spec.PodSelector.MatchLabels) == 0 && len(p.Spec.PodSelector.MatchExpressions) == 0 &&
+		slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) &&
+		slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeEgress) &&
+		len(p.Spec.Ingress) == 0 && len(p.Spec.Egress) == 0
+}
+
+func (o observed) ownNamespaces() []string {
+	var out []string
+	for _, n := range o.tenant.Spec.Namespaces {
+		if _, conflict := o.conflicts[string(n)]; !conflict {
+			out = append(out, string(n))
+		}
+	}
+	return out
+}
+
+func defaultDenyOffenders(o observed) []rempartv1.ObjectReference {
+	covered := map[string]bool{}
+	for i := range o.networkPolicies {
+		if isDefaultDeny(&o.networkPolicies[i]) {
+			covered[o.networkPolicies[i].Namespace] = true
+		}
+	}
+	var out []rempartv1.ObjectReference
+	for _, ns := range o.ownNamespaces() {
+		if !covered[ns] {
+			out = append(out, ref("Namespace", "", ns))
+		}
+	}
+	return out
+}
+
+var levelRank = map[string]int{"privileged": 0, "baseline": 1, "restricted": 2}
+
+func podSecurityOffenders(o observed) []rempartv1.ObjectReference {
+	level, _ := podSecurity(o.tenant)
+	var out []rempartv1.ObjectReference
+	for _, name := range o.ownNamespaces() {
+		ns, ok := o.namespaces[name]
+		if !ok {
+			continue // reported by namespaces.owned
+		}
+		enforced, known := levelRank[ns.Labels[psaEnforce]]
+		if !known || enforced < levelRank[string(level)] || ns.Labels[psaEnforceVersion] == "" {
+			out = append(out, ref("Namespace", "", name))
+		}
+	}
+	return out
+}
+
+// allowedClasses are the StorageClasses the tenant's claims may use, with why the others are not.
+func allowedClasses(o observed) map[string]bool {
+	storage := o.tenant.Spec.Storage
+	allowed := map[string]bool{}
+	for i := range o.storageClasses {
+		sc := &o.storageClasses[i]
+		if enabled(storage.RequireEncryption) && !encryption.StorageClass(sc).Encrypted {
+			continue
+		}
+		if len(storage.AllowedStorageClasses) > 0 && !slices.Contains(storage.AllowedStorageClasses, rempartv1.StorageClassName(sc.Name)) {
+			continue
+		}
+		allowed[sc.Name] = true
+	}
+	return allowed
+}
+
+func storageOffenders(o observed) []rempartv1.ObjectReference {
+	storage := o.tenant.Spec.Storage
+	if !enabled(storage.RequireEncryption) && len(storage.AllowedStorageClasses) == 0 {
+		return nil
+	}
+	allowed := allowedClasses(o)
+	var out []rempartv1.ObjectReference
+	for _, pvc := range o.pvcs {
+		if pvc.Spec.StorageClassName == nil || !allowed[*pvc.Spec.StorageClassName] {
+			out = append(out, ref("PersistentVolumeClaim", pvc.Namespace, pvc.Name))
+		}
+	}
+	return out
+}
+
+// withinRanges reports whether every CIDR in ranges lies inside one of the allowed networks.
+func withinRanges(ranges []string, allowed []rempartv1.CIDR) bool {
+	if len(ranges) == 0 {
+		return false
+	}
+	for _, r := range ranges {
+		p, err := netip.ParsePrefix(strings.TrimSpace(r))
+		if err != nil {
+			return false
+		}
+		inside := false
+		for _, a := range allowed {
+			ap, err := netip.ParsePrefix(string(a))
+			if err == nil && ap.Bits() <= p.Bits() && ap.Contains(p.Masked().Addr()) {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			return false
+		}
+	}
+	return true
+}
+
+func adminInterfaceOffenders(o observed) []rempartv1.ObjectReference {
+	ai := o.tenant.Spec.AdminInterfaces
+	if ai == nil {
+		return nil
+	}
+	selector, err := metav1.LabelSelectorAsSelector(&ai.Selector)
+	if err != nil {
+		return nil // refused by the API server's validation of the selector
+	}
+	var out []rempartv1.ObjectReference
+	for _, svc := range o.services {
+		if !selector.Matches(labels.Set(svc.Labels)) {
+			continue
+		}
+		switch svc.Spec.Type {
+		case corev1.ServiceTypeNodePort:
+			out = append(out, ref("Service", svc.Namespace, svc.Name))
+		case corev1.ServiceTypeLoadBalancer:
+			if !withinRanges(svc.Spec.LoadBalancerSourceRanges, ai.AllowedSourceRanges) {
+				out = append(out, ref("Service", svc.Namespace, svc.Name))
+			}
+		}
+	}
+	for _, ing := range o.ingresses {
+		if !selector.Matches(labels.Set(ing.Labels)) {
+			continue
+		}
+		if !withinRanges(ingressSourceRanges(&ing), ai.AllowedSourceRanges) {
+			out = append(out, ref("Ingress", ing.Namespace, ing.Name))
+		}
+	}
+	return out
+}
+
+func ingressSourceRanges(ing *networkingv1.Ingress) []string {
+	for _, a := range sourceRangeAnnotations {
+		if v, ok := ing.Annotations[a]; ok {
+			return strings.Split(v, ",")
+		}
+	}
+	return nil
+}
+
+func quotaOffenders(o observed) []rempartv1.ObjectReference {
+	var out []rempartv1.ObjectReference
+	quotas := map[string]*corev1.ResourceQuota{}
+	for i := range o.quotas {
+		if o.quotas[i].Name == quotaName {
+			quotas[o.quotas[i].Namespace] = &o.quotas[i]
+		}
+	}
+	limits := map[string]*corev1.LimitRange{}
+	for i := range o.limitRanges {
+		if o.limitRanges[i].Name == limitRangeName {
+			limits[o.limitRanges[i].Namespace] = &o.limitRanges[i]
+		}
+	}
+	for _, ns := range o.ownNamespaces() {
+		if want := resourceQuota(o.tenant, ns); want != nil {
+			if q := quotas[ns]; q == nil || !equality.Semantic.DeepEqual(q.Spec.Hard, want.Spec.Hard) {
+				out = append(out, ref("ResourceQuota", ns, quotaName))
+			}
+		}
+		if want := limitRange(o.tenant, ns); want != nil {
+			if l := limits[ns]; l == nil || !equality.Semantic.DeepDerivative(want.Spec, l.Spec) {
+				out = append(out, ref("LimitRange", ns, limitRangeName))
+			}
+		}
+	}
+	return out
+}
+
+// flowOffenders finds the NetworkPolicies of the tenant's namespaces, generated or added by the
+// tenant, whose rules admit namespaces of another tenant, or cross the production boundary.
+func flowOffenders(o observed) (crossTenant, crossEnvironment []rempartv1.ObjectReference) {
+	allNamespaces := make([]*corev1.Namespace, 0, len(o.namespaces))
+	for _, ns := range o.namespaces {
+		allNamespaces = append(allNamespaces, ns)
+	}
+	sort.Slice(allNamespaces, func(i, j int) bool { return allNamespaces[i].Name < allNamespaces[j].Name })
+	production := o.tenant.Spec.Environment == rempartv1.EnvironmentProduction
+
+	for i := range o.networkPolicies {
+		p := &o.networkPolicies[i]
+		var peerLists [][]networkingv1.NetworkPolicyPeer
+		for _, r := range p.Spec.Ingress {
+			peerLists = append(peerLists, r.From)
+		}
+		for _, r := range p.Spec.Egress {
+			peerLists = append(peerLists, r.To)
+		}
+		tenantHit, envHit := false, false
+		for _, peers := range peerLists {
+			for _, ns := range peersNamespaces(peers, p.Namespace, allNamespaces) {
+				other := ns.Labels[rempartv1.LabelTenant]
+				if other != "" && other != o.tenant.Name {
+					tenantHit = true
+				}
+				if env := ns.Labels[rempartv1.LabelEnvironment]; env != "" && (env == string(rempartv1.EnvironmentProduction)) != production {
+					envHit = true
+				}
+			}
+		}
+		if tenantHit {
+			crossTenant = append(crossTenant, ref("NetworkPolicy", p.Namespace, p.Name))
+		}
+		if envHit {
+			crossEnvironment = append(crossEnvironment, ref("NetworkPolicy", p.Namespace, p.Name))
+		}
+	}
+	return crossTenant, crossEnvironment
+}
+
+// peersNamespaces returns the namespaces a rule's peers admit. A rule without peers admits every
+// namespace; a peer with only a pod selector stays in the policy's namespace; an ipBlock names
+// networks, not namespaces.
+func peersNamespaces(peers []networkingv1.NetworkPolicyPeer, own string, all []*corev1.Namespace) []*corev1.Namespace {
+	if len(peers) == 0 {
+		return all
+	}
+	var out []*corev1.Namespace
+	for _, peer := range peers {
+		if peer.IPBlock != nil {
+			continue
+		}
+		if peer.NamespaceSelector == nil {
+			continue // the policy's own namespace
+		}
+		sel, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
+		if err != nil {
+			continue
+		}
+		for _, ns := range all {
+			if ns.Name != own && sel.Matches(labels.Set(ns.Labels)) {
+				out = append(out, ns)
+			}
+		}
+	}
+	return out
+}
+
+// describeConflicts is the status line of namespaces held by another tenant.
+func describeConflicts(conflicts map[string]string) string {
+	var parts []string
+	for ns, other := range conflicts {
+		parts = append(parts, fmt.Sprintf("%s (held by %s)", ns, other))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}

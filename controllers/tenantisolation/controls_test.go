@@ -1,0 +1,315 @@
+package tenantisolation
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+)
+
+var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func ns(name string, l map[string]string) *corev1.Namespace {
+	if l == nil {
+		l = map[string]string{}
+	}
+	l[labelNamespaceName] = name
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l}}
+}
+
+// world is two production tenants, a staging tenant and shared infrastructure, with acme's
+// generated objects all in place.
+func world() observed {
+	acme := tenant("acme", rempartv1.EnvironmentProduction, "acme-web", "acme-db")
+	o := observed{tenant: acme, namespaces: map[string]*corev1.Namespace{}, conflicts: map[string]string{}}
+	for _, n := range acme.Spec.Namespaces {
+		o.namespaces[string(n)] = ns(string(n), namespaceLabels(acme))
+		for _, p := range networkPolicies(acme, string(n)) {
+			o.networkPolicies = append(o.networkPolicies, *p)
+		}
+	}
+	globex := tenant("globex", rempartv1.EnvironmentProduction, "globex-web")
+	o.namespaces["globex-web"] = ns("globex-web", namespaceLabels(globex))
+	acmeStaging := tenant("acme-staging", rempartv1.EnvironmentStaging, "acme-staging-web")
+	o.namespaces["acme-staging-web"] = ns("acme-staging-web", namespaceLabels(acmeStaging))
+	o.namespaces["ingress-nginx"] = ns("ingress-nginx", nil)
+	o.namespaces["kube-system"] = ns("kube-system", nil)
+	return o
+}
+
+func resultByID(results []rempartv1.ControlResult, id rempartv1.ControlID) rempartv1.ControlResult {
+	for _, r := range results {
+		if r.ID == id {
+			return r
+		}
+	}
+	return rempartv1.ControlResult{}
+}
+
+func evidenceNames(r rempartv1.ControlResult) string {
+	if r.Evidence == nil {
+		return ""
+	}
+	var out []string
+	for _, o := range r.Evidence.Objects {
+		out = append(out, o.Kind+":"+o.Namespace+"/"+o.Name)
+	}
+	return strings.Join(out, ",")
+}
+
+func tenantPolicy(namespace, name string, spec networkingv1.NetworkPolicySpec) networkingv1.NetworkPolicy {
+	return networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, Spec: spec}
+}
+
+func fromNamespaces(sel map[string]string) networkingv1.NetworkPolicySpec {
+	return networkingv1.NetworkPolicySpec{
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+		Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: sel}}}}},
+	}
+}
+
+func TestAFullySetUpTenantIsCompliant(t *testing.T) {
+	results, _ := evaluate(world(), now)
+	for _, r := range results {
+		if r.State != rempartv1.ControlCompliant {
+			t.Errorf("%s = %s: %s", r.ID, r.State, r.Message)
+		}
+	}
+	if len(results) != len(controlIDs)+1 {
+		t.Errorf("%d results, want one per control plus policy.exceptions", len(results))
+	}
+}
+
+func TestFlowControls(t *testing.T) {
+	tests := []struct {
+		name            string
+		extra           networkingv1.NetworkPolicy
+		wantTenant      string // evidence of network.tenant-boundary, empty when compliant
+		wantEnvironment string
+	}{
+		{name: "tenant opens ingress from another tenant by name",
+			extra:      tenantPolicy("acme-web", "allow-globex", fromNamespaces(map[string]string{labelNamespaceName: "globex-web"})),
+			wantTenant: "NetworkPolicy:acme-web/allow-globex"},
+		{name: "tenant opens ingress from every namespace",
+			extra:      tenantPolicy("acme-web", "allow-all-namespaces", fromNamespaces(map[string]string{})),
+			wantTenant: "NetworkPolicy:acme-web/allow-all-namespaces", wantEnvironment: "NetworkPolicy:acme-web/allow-all-namespaces"},
+		{name: "tenant opens egress with no peer at all",
+			extra: tenantPolicy("acme-db", "egress-anywhere", networkingv1.NetworkPolicySpec{
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}, Egress: []networkingv1.NetworkPolicyEgressRule{{}}}),
+			wantTenant: "NetworkPolicy:acme-db/egress-anywhere", wantEnvironment: "NetworkPolicy:acme-db/egress-anywhere"},
+		{name: "tenant opens ingress from its own staging",
+			extra:           tenantPolicy("acme-web", "from-staging", fromNamespaces(map[string]string{rempartv1.LabelEnvironment: "staging"})),
+			wantTenant:      "NetworkPolicy:acme-web/from-staging",
+			wantEnvironment: "NetworkPolicy:acme-web/from-staging"},
+		{name: "tenant opens ingress from shared infrastructure",
+			extra: tenantPolicy("acme-web", "from-ingress", fromNamespaces(map[string]string{labelNamespaceName: "ingress-nginx"}))},
+		{name: "tenant opens ingress between its own namespaces",
+			extra: tenantPolicy("acme-web", "from-db", fromNamespaces(map[string]string{labelNamespaceName: "acme-db"}))},
+		{name: "tenant opens ingress from pods of its namespace only",
+			extra: tenantPolicy("acme-web", "same-namespace", networkingv1.NetworkPolicySpec{
+				Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{}}}}}})},
+		{name: "tenant allows an external network",
+			extra: tenantPolicy("acme-web", "to-saas", networkingv1.NetworkPolicySpec{
+				Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "203.0.113.0/24"}}}}}})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := world()
+			o.networkPolicies = append(o.networkPolicies, tt.extra)
+			results, _ := evaluate(o, now)
+			for id, want := range map[rempartv1.ControlID]string{controlTenantBoundary.ID: tt.wantTenant, controlEnvironments.ID: tt.wantEnvironment} {
+				r := resultByID(results, id)
+				if want == "" {
+					if r.State != rempartv1.ControlCompliant {
+						t.Errorf("%s = %s (%s), want Compliant", id, r.State, r.Message)
+					}
+					continue
+				}
+				if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != want {
+					t.Errorf("%s = %s with evidence %q, want NonCompliant naming %s", id, r.State, evidenceNames(r), want)
+				}
+				if !strings.Contains(r.Message, tt.extra.Name) {
+					t.Errorf("%s message %q does not name the policy", id, r.Message)
+				}
+			}
+		})
+	}
+}
+
+func TestDeclaredFlowToAnotherTenantIsReported(t *testing.T) {
+	o := world()
+	o.tenant.Spec.Network.Egress = []rempartv1.EgressFlow{{Name: "to-globex", ToNamespaces: []rempartv1.NamespaceName{"globex-web"}}}
+	for _, p := range networkPolicies(o.tenant, "acme-web") {
+		if p.Name == "rempart-egress-to-globex" {
+			o.networkPolicies = append(o.networkPolicies, *p)
+		}
+	}
+	results, _ := evaluate(o, now)
+	if r := resultByID(results, controlTenantBoundary.ID); r.State != rempartv1.ControlNonCompliant || !strings.Contains(evidenceNames(r), "rempart-egress-to-globex") {
+		t.Errorf("a declared flow to another tenant is not reported: %+v", r)
+	}
+	// A declared flow to staging namespaces is rendered with the guard and so never crosses.
+	o = world()
+	o.tenant.Spec.Network.Egress = []rempartv1.EgressFlow{{Name: "to-staging", ToNamespaces: []rempartv1.NamespaceName{"acme-staging-web"}}}
+	for _, p := range networkPolicies(o.tenant, "acme-web") {
+		if p.Name == "rempart-egress-to-staging" {
+			o.networkPolicies = append(o.networkPolicies, *p)
+		}
+	}
+	results, _ = evaluate(o, now)
+	if r := resultByID(results, controlEnvironments.ID); r.State != rempartv1.ControlCompliant {
+		t.Errorf("a guarded flow is reported as crossing environments: %s", r.Message)
+	}
+}
+
+func TestNamespaceAndPolicyControls(t *testing.T) {
+	t.Run("missing default deny", func(t *testing.T) {
+		o := world()
+		var kept []networkingv1.NetworkPolicy
+		for _, p := range o.networkPolicies {
+			if !(p.Namespace == "acme-db" && p.Name == policyDefaultDeny) {
+				kept = append(kept, p)
+			}
+		}
+		o.networkPolicies = kept
+		r := resultByID(mustEvaluate(o), controlDefaultDeny.ID)
+		if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "Namespace:/acme-db" {
+			t.Errorf("default deny = %s %q", r.State, evidenceNames(r))
+		}
+	})
+	t.Run("namespace held by another tenant", func(t *testing.T) {
+		o := world()
+		o.conflicts["acme-db"] = "globex"
+		results := mustEvaluate(o)
+		if r := resultByID(results, controlNamespaces.ID); r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "Namespace:/acme-db" {
+			t.Errorf("namespaces = %s %q", r.State, evidenceNames(r))
+		}
+	})
+	t.Run("relabelled pod security", func(t *testing.T) {
+		o := world()
+		o.namespaces["acme-web"].Labels[psaEnforce] = "baseline"
+		if r := resultByID(mustEvaluate(o), controlPodSecurity.ID); r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "Namespace:/acme-web" {
+			t.Errorf("pod security = %s %q", r.State, evidenceNames(r))
+		}
+	})
+	t.Run("missing quota", func(t *testing.T) {
+		o := world()
+		o.tenant.Spec.Quota = corev1.ResourceList{corev1.ResourcePods: *resourceQuantity("20")}
+		q := resourceQuota(o.tenant, "acme-web")
+		o.quotas = []corev1.ResourceQuota{*q}
+		if r := resultByID(mustEvaluate(o), controlQuota.ID); r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "ResourceQuota:acme-db/rempart-quota" {
+			t.Errorf("quota = %s %q", r.State, evidenceNames(r))
+		}
+	})
+}
+
+func mustEvaluate(o observed) []rempartv1.ControlResult {
+	r, _ := evaluate(o, now)
+	return r
+}
+
+func TestStorageControl(t *testing.T) {
+	classes := []storagev1.StorageClass{
+		{ObjectMeta: metav1.ObjectMeta{Name: "gp3-encrypted"}, Provisioner: "ebs.csi.aws.com", Parameters: map[string]string{"encrypted": "true"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "gp3"}, Provisioner: "ebs.csi.aws.com"},
+		{ObjectMeta: metav1.ObjectMeta{Name: "ceph-encrypted"}, Provisioner: "rbd.csi.ceph.com", Parameters: map[string]string{"encrypted": "true"}},
+	}
+	pvc := func(name string, class *string) corev1.PersistentVolumeClaim {
+		return corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-db", Name: name}, Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: class}}
+	}
+	tests := []struct {
+		name    string
+		allowed []rempartv1.StorageClassName
+		require *bool
+		pvcs    []corev1.PersistentVolumeClaim
+		want    string
+	}{
+		{name: "encrypted class", pvcs: []corev1.PersistentVolumeClaim{pvc("data", ptr.To("gp3-encrypted"))}},
+		{name: "plain class", pvcs: []corev1.PersistentVolumeClaim{pvc("data", ptr.To("gp3"))}, want: "PersistentVolumeClaim:acme-db/data"},
+		{name: "no class", pvcs: []corev1.PersistentVolumeClaim{pvc("data", nil)}, want: "PersistentVolumeClaim:acme-db/data"},
+		{name: "unknown class", pvcs: []corev1.PersistentVolumeClaim{pvc("data", ptr.To("vanished"))}, want: "PersistentVolumeClaim:acme-db/data"},
+		{name: "encrypted but not allowed", allowed: []rempartv1.StorageClassName{"ceph-encrypted"},
+			pvcs: []corev1.PersistentVolumeClaim{pvc("data", ptr.To("gp3-encrypted")), pvc("logs", ptr.To("ceph-encrypted"))}, want: "PersistentVolumeClaim:acme-db/data"},
+		{name: "encryption not required", require: ptr.To(false), pvcs: []corev1.PersistentVolumeClaim{pvc("data", ptr.To("gp3"))}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := world()
+			o.storageClasses = classes
+			o.pvcs = tt.pvcs
+			o.tenant.Spec.Storage = rempartv1.StorageIsolation{RequireEncryption: tt.require, AllowedStorageClasses: tt.allowed}
+			r := resultByID(mustEvaluate(o), controlStorage.ID)
+			if got := evidenceNames(r); got != tt.want {
+				t.Errorf("storage = %s with evidence %q, want %q (%s)", r.State, got, tt.want, r.Message)
+			}
+		})
+	}
+}
+
+func TestAdminInterfacesControl(t *testing.T) {
+	admin := map[string]string{"rempart.io/admin": "true"}
+	svc := func(name string, typ corev1.ServiceType, l map[string]string, ranges ...string) corev1.Service {
+		return corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: name, Labels: l},
+			Spec: corev1.ServiceSpec{Type: typ, LoadBalancerSourceRanges: ranges}}
+	}
+	ing := func(name string, l map[string]string, ranges string) networkingv1.Ingress {
+		i := networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: name, Labels: l}}
+		if ranges != "" {
+			i.Annotations = map[string]string{"nginx.ingress.kubernetes.io/whitelist-source-range": ranges}
+		}
+		return i
+	}
+	o := world()
+	o.tenant.Spec.AdminInterfaces = &rempartv1.AdminInterfaces{
+		Selector: metav1.LabelSelector{MatchLabels: admin}, AllowedSourceRanges: []rempartv1.CIDR{"10.0.0.0/8", "192.0.2.0/24"}}
+	o.services = []corev1.Service{
+		svc("console-internal", corev1.ServiceTypeClusterIP, admin),
+		svc("console-lb-restricted", corev1.ServiceTypeLoadBalancer, admin, "10.1.0.0/16", "192.0.2.10/32"),
+		svc("console-lb-open", corev1.ServiceTypeLoadBalancer, admin),
+		svc("console-lb-too-wide", corev1.ServiceTypeLoadBalancer, admin, "10.0.0.0/7"),
+		svc("console-nodeport", corev1.ServiceTypeNodePort, admin),
+		svc("shop-lb", corev1.ServiceTypeLoadBalancer, nil),
+	}
+	o.ingresses = []networkingv1.Ingress{
+		ing("console", admin, "10.2.0.0/16"),
+		ing("console-public", admin, ""),
+		ing("console-world", admin, "0.0.0.0/0"),
+		ing("shop", nil, ""),
+	}
+	r := resultByID(mustEvaluate(o), controlAdminInterfaces.ID)
+	want := "Ingress:acme-web/console-public,Ingress:acme-web/console-world,Service:acme-web/console-lb-open,Service:acme-web/console-lb-too-wide,Service:acme-web/console-nodeport"
+	if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != want {
+		t.Errorf("admin interfaces = %s\n got  %s\n want %s", r.State, evidenceNames(r), want)
+	}
+}
+
+func TestExceptionWaivesAControlUntilItExpires(t *testing.T) {
+	o := world()
+	o.networkPolicies = append(o.networkPolicies, tenantPolicy("acme-web", "allow-globex", fromNamespaces(map[string]string{labelNamespaceName: "globex-web"})))
+	o.tenant.Spec.Exceptions = []rempartv1.Exception{{Control: controlTenantBoundary.ID, Namespaces: []rempartv1.NamespaceName{"acme-web"},
+		Reason: "CHG-77: shared payment API during migration", ApprovedBy: "rssi@acme.example", Expires: metav1.NewTime(now.Add(time.Hour))}}
+	results, exceptions := evaluate(o, now)
+	if r := resultByID(results, controlTenantBoundary.ID); r.State != rempartv1.ControlWaived || r.Waiver == nil {
+		t.Errorf("tenant boundary = %s, want Waived", r.State)
+	}
+	if next, ok := exceptions.NextExpiry(); !ok || !next.Equal(now.Add(time.Hour)) {
+		t.Errorf("next expiry = %v %v", next, ok)
+	}
+	results, _ = evaluate(o, now.Add(time.Hour))
+	if r := resultByID(results, controlTenantBoundary.ID); r.State != rempartv1.ControlNonCompliant {
+		t.Errorf("after expiry tenant boundary = %s, want NonCompliant", r.State)
+	}
+}
+
+func resourceQuantity(s string) *resource.Quantity {
+	q := resource.MustParse(s)
+	return &q
+}
