@@ -11,10 +11,13 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/tenantisolation"
 )
 
 // Options are the settings every controller receives from the manager's flags.
@@ -43,7 +46,19 @@ type Controller struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // All lists every controller the manager runs. Each policy kind adds its line here.
-var All = []Controller{}
+var All = []Controller{
+	{Name: "tenantisolation", Setup: func(mgr ctrl.Manager, o Options) error {
+		return tenantisolation.Setup(mgr, tenantisolation.Settings{
+			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
+			Admission: tenantisolation.AdmissionConfig{OperatorNamespace: o.OperatorNamespace, OperatorUser: o.OperatorServiceAccount},
+		})
+	}},
+}
+
+// CacheOptions narrows what the manager caches, per kind, for every controller.
+func CacheOptions(operatorNamespace string) map[client.Object]cache.ByObject {
+	return tenantisolation.CacheOptions(operatorNamespace)
+}
 
 // SetupAll registers every controller in All with the manager.
 func SetupAll(mgr ctrl.Manager, opts Options) error {

@@ -1,0 +1,130 @@
+// Package apply writes generated objects with server-side apply under Rempart's field manager,
+// and tells when an object in the cache already matches what would be applied, so unchanged
+// objects are never sent again.
+package apply
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+)
+
+// FieldManager is the field manager of every write the operator makes.
+const FieldManager = "rempart"
+
+// ToUnstructured converts a typed object to the unstructured form that is applied, with its kind
+// set from the scheme and the fields the server owns (status, creation timestamp) left out.
+func ToUnstructured(obj client.Object, scheme *runtime.Scheme) (*unstructured.Unstructured, error) {
+	gvk, err := apiutil.GVKForObject(obj, scheme)
+	if err != nil {
+		return nil, fmt.Errorf("kind of %T: %w", obj, err)
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, fmt.Errorf("convert %s %s: %w", gvk.Kind, client.ObjectKeyFromObject(obj), err)
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(gvk)
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "status")
+	return u, nil
+}
+
+// Apply server-side applies obj, taking ownership of the fields it sets: only objects the
+// operator owns are applied.
+func Apply(ctx context.Context, c client.Client, obj client.Object) error {
+	u, err := ToUnstructured(obj, c.Scheme())
+	if err != nil {
+		return err
+	}
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply %s %s: %w", u.GetKind(), client.ObjectKeyFromObject(obj), err)
+	}
+	return nil
+}
+
+// UpToDate reports whether existing already holds every field desired sets, with the same values:
+// then applying desired would change nothing.
+func UpToDate(desired, existing client.Object, scheme *runtime.Scheme) (bool, error) {
+	d, err := ToUnstructured(desired, scheme)
+	if err != nil {
+		return false, err
+	}
+	e, err := ToUnstructured(existing, scheme)
+	if err != nil {
+		return false, err
+	}
+	unstructured.RemoveNestedField(d.Object, "apiVersion")
+	unstructured.RemoveNestedField(d.Object, "kind")
+	return contains(e.Object, d.Object), nil
+}
+
+// contains reports whether have holds every key of want with an equal value. Maps are compared
+// key by key; lists and scalars must be equal.
+func contains(have, want any) bool {
+	wm, ok := want.(map[string]any)
+	if !ok {
+		return reflect.DeepEqual(normalize(have), normalize(want))
+	}
+	hm, ok := have.(map[string]any)
+	if !ok {
+		return len(wm) == 0 && have == nil
+	}
+	for k, wv := range wm {
+		hv, present := hm[k]
+		if !present {
+			if isEmpty(wv) {
+				continue
+			}
+			return false
+		}
+		if !contains(hv, wv) {
+			return false
+		}
+	}
+	return true
+}
+
+func isEmpty(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return len(t) == 0
+	case []any:
+		return len(t) == 0
+	}
+	return false
+}
+
+// normalize makes numbers comparable whatever their decoded type.
+func normalize(v any) any {
+	switch t := v.(type) {
+	case int:
+		return int64(t)
+	case int32:
+		return int64(t)
+	case float64:
+		if t == float64(int64(t)) {
+			return int64(t)
+		}
+	case []any:
+		out := make([]any, len(t))
+		for i := range t {
+			out[i] = normalize(t[i])
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = normalize(x)
+		}
+		return out
+	}
+	return v
+}

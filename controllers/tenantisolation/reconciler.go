@@ -1,0 +1,422 @@
+package tenantisolation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/controls"
+)
+
+// Finalizer guarantees the cleanup of a deleted tenant runs (deletionPolicy).
+const Finalizer = "rempart.io/tenant-cleanup"
+
+// Reconciler reconciles TenantIsolation objects.
+type Reconciler struct {
+	Client    client.Client
+	Clock     clock.PassiveClock
+	Recorder  events.EventRecorder
+	Admission AdmissionConfig
+	// Resync is the safety-net period after which a tenant is evaluated again.
+	Resync time.Duration
+}
+
+// +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=resourcequotas;limitranges,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims;services,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",namespace=rempart-system,resources=configmaps,verbs=get;list;watch;create;update;patch;delete
+
+// Reconcile brings one tenant to its declared state and records the controls in its status.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var ti rempartv1.TenantIsolation
+	if err := r.Client.Get(ctx, req.NamespacedName, &ti); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !ti.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, &ti)
+	}
+	if !controllerutil.ContainsFinalizer(&ti, Finalizer) {
+		patch := client.MergeFrom(ti.DeepCopy())
+		controllerutil.AddFinalizer(&ti, Finalizer)
+		if err := r.Client.Patch(ctx, &ti, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
+		}
+	}
+
+	obs, err := r.gather(ctx, &ti)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	applyErr := r.applyDesired(ctx, &ti, obs)
+	if applyErr == nil {
+		// Read again what was just written, so the controls judge the cluster as it is now.
+		if obs, err = r.gather(ctx, &ti); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	now := r.Clock.Now()
+	results, exceptions := evaluate(obs, now)
+	if err := r.writeStatus(ctx, &ti, obs, results, applyErr, now); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.syncClaims(ctx); err != nil {
+		return ctrl.Result{}, err
+	}
+	if applyErr != nil {
+		return ctrl.Result{}, applyErr
+	}
+	result := ctrl.Result{RequeueAfter: r.Resync}
+	if next, ok := exceptions.NextExpiry(); ok {
+		if wait, ok := controls.NextBoundary(now, next); ok && wait < result.RequeueAfter {
+			result.RequeueAfter = wait
+		}
+	}
+	return result, nil
+}
+
+// gather reads everything the controls and the desired state need, from the cache.
+func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) (observed, error) {
+	o := observed{tenant: ti, namespaces: map[string]*corev1.Namespace{}, conflicts: map[string]string{}}
+	var nsList corev1.NamespaceList
+	if err := r.Client.List(ctx, &nsList); err != nil {
+		return o, fmt.Errorf("list namespaces: %w", err)
+	}
+	for i := range nsList.Items {
+		o.namespaces[nsList.Items[i].Name] = &nsList.Items[i]
+	}
+	claims, err := r.claims(ctx)
+	if err != nil {
+		return o, err
+	}
+	for _, n := range ti.Spec.Namespaces {
+		if holder := claims[string(n)]; holder != "" && holder != ti.Name {
+			o.conflicts[string(n)] = holder
+		}
+	}
+	for _, ns := range o.ownNamespaces() {
+		if _, exists := o.namespaces[ns]; !exists {
+			continue
+		}
+		in := client.InNamespace(ns)
+		var (
+			policies  networkingv1.NetworkPolicyList
+			pvcs      corev1.PersistentVolumeClaimList
+			services  corev1.ServiceList
+			ingresses networkingv1.IngressList
+			quotas    corev1.ResourceQuotaList
+			limits    corev1.LimitRangeList
+		)
+		for _, l := range []client.ObjectList{&policies, &pvcs, &services, &ingresses, &quotas, &limits} {
+			if err := r.Client.List(ctx, l, in); err != nil {
+				return o, fmt.Errorf("list %T in %s: %w", l, ns, err)
+			}
+		}
+		o.networkPolicies = append(o.networkPolicies, policies.Items...)
+		o.pvcs = append(o.pvcs, pvcs.Items...)
+		o.services = append(o.services, services.Items...)
+		o.ingresses = append(o.ingresses, ingresses.Items...)
+		o.quotas = append(o.quotas, quotas.Items...)
+		o.limitRanges = append(o.limitRanges, limits.Items...)
+	}
+	var classes storagev1.StorageClassList
+	if err := r.Client.List(ctx, &classes); err != nil {
+		return o, fmt.Errorf("list storage classes: %w", err)
+	}
+	o.storageClasses = classes.Items
+	return o, nil
+}
+
+// claims decides which tenant holds each namespace: the tenant whose label the namespace carries,
+// otherwise the oldest TenantIsolation listing it.
+func (r *Reconciler) claims(ctx context.Context) (map[string]string, error) {
+	var tenants rempartv1.TenantIsolationList
+	if err := r.Client.List(ctx, &tenants); err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	sort.Slice(tenants.Items, func(i, j int) bool {
+		a, b := tenants.Items[i], tenants.Items[j]
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		return a.Name < b.Name
+	})
+	claims := map[string]string{}
+	for _, t := range tenants.Items {
+		for _, n := range t.Spec.Namespaces {
+			if _, taken := claims[string(n)]; taken {
+				continue
+			}
+			var ns corev1.Namespace
+			err := r.Client.Get(ctx, client.ObjectKey{Name: string(n)}, &ns)
+			switch {
+			case err == nil && ns.Labels[rempartv1.LabelTenant] != "":
+				claims[string(n)] = ns.Labels[rempartv1.LabelTenant]
+			case err == nil || apierrors.IsNotFound(err):
+				claims[string(n)] = t.Name
+			default:
+				return nil, fmt.Errorf("get namespace %s: %w", n, err)
+			}
+		}
+	}
+	return claims, nil
+}
+
+// syncClaims writes the claims the admission policy reads, so a TenantIsolation claiming a
+// namespace of another tenant is refused by the API server.
+func (r *Reconciler) syncClaims(ctx context.Context) error {
+	claims, err := r.claims(ctx)
+	if err != nil {
+		return err
+	}
+	return r.applyIfChanged(ctx, claimsConfigMapObject(r.Admission, claims), &corev1.ConfigMap{})
+}
+
+// applyIfChanged applies desired unless the cached object already matches it.
+func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing client.Object) error {
+	err := r.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing)
+	if err == nil {
+		upToDate, err := apply.UpToDate(desired, existing, r.Client.Scheme())
+		if err != nil {
+			return err
+		}
+		if upToDate {
+			return nil
+		}
+	} else if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("get %s: %w", client.ObjectKeyFromObject(desired), err)
+	}
+	return apply.Apply(ctx, r.Client, desired)
+}
+
+// applyDesired sets up the namespaces and applies every generated object. In Audit mode nothing
+// but the warning bindings is written.
+func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsolation, o observed) error {
+	var errs []error
+	for _, p := range sharedPolicies(r.Admission) {
+		errs = append(errs, r.applyIfChanged(ctx, p, &admissionv1.ValidatingAdmissionPolicy{}))
+	}
+	for _, b := range append(protectionBindings(), claimsBinding(r.Admission)) {
+		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
+	}
+	var classes []string
+	allowed := allowedClasses(o)
+	for name := range allowed {
+		classes = append(classes, name)
+	}
+	errs = append(errs, r.applyIfChanged(ctx, tenantParams(ti, r.Admission, classes), &corev1.ConfigMap{}))
+	bindings := tenantBindings(ti, r.Admission)
+	for _, b := range bindings {
+		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
+	}
+	errs = append(errs, r.deleteStaleBindings(ctx, ti, bindings))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if ti.Spec.Enforcement == rempartv1.EnforcementAudit {
+		return nil
+	}
+
+	wanted := map[string]bool{}
+	for _, ns := range o.ownNamespaces() {
+		wanted[ns] = true
+		if existing, ok := o.namespaces[ns]; ok && existing.DeletionTimestamp != nil {
+			continue
+		}
+		nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: namespaceLabels(ti)}}
+		if err := r.applyIfChanged(ctx, nsObj, &corev1.Namespace{}); err != nil {
+			errs = append(errs, fmt.Errorf("set up namespace %s: %w", ns, err))
+			continue
+		}
+		errs = append(errs, r.applyNamespaceObjects(ctx, ti, ns))
+	}
+	// Namespaces that left the spec are released: labels and generated objects go, the
+	// namespace and its data stay.
+	for name, ns := range o.namespaces {
+		if ns.Labels[rempartv1.LabelTenant] == ti.Name && !wanted[name] {
+			errs = append(errs, r.release(ctx, ti, name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Reconciler) applyNamespaceObjects(ctx context.Context, ti *rempartv1.TenantIsolation, ns string) error {
+	var errs []error
+	keep := map[string]bool{}
+	for _, p := range networkPolicies(ti, ns) {
+		keep["NetworkPolicy/"+p.Name] = true
+		errs = append(errs, r.applyIfChanged(ctx, p, &networkingv1.NetworkPolicy{}))
+	}
+	if q := resourceQuota(ti, ns); q != nil {
+		keep["ResourceQuota/"+q.Name] = true
+		errs = append(errs, r.applyIfChanged(ctx, q, &corev1.ResourceQuota{}))
+	}
+	if l := limitRange(ti, ns); l != nil {
+		keep["LimitRange/"+l.Name] = true
+		errs = append(errs, r.applyIfChanged(ctx, l, &corev1.LimitRange{}))
+	}
+	errs = append(errs, r.deleteManaged(ctx, ti, ns, keep))
+	return errors.Join(errs...)
+}
+
+// deleteManaged deletes the objects generated for ti in ns, except those in keep.
+func (r *Reconciler) deleteManaged(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, keep map[string]bool) error {
+	selector := client.MatchingLabels{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelTenant: ti.Name}
+	var errs []error
+	var policies networkingv1.NetworkPolicyList
+	var quotas corev1.ResourceQuotaList
+	var limits corev1.LimitRangeList
+	for _, l := range []client.ObjectList{&policies, &quotas, &limits} {
+		if err := r.Client.List(ctx, l, client.InNamespace(ns), selector); err != nil {
+			return fmt.Errorf("list generated objects in %s: %w", ns, err)
+		}
+	}
+	var objs []client.Object
+	for i := range policies.Items {
+		objs = append(objs, &policies.Items[i])
+	}
+	for i := range quotas.Items {
+		objs = append(objs, &quotas.Items[i])
+	}
+	for i := range limits.Items {
+		objs = append(objs, &limits.Items[i])
+	}
+	for _, obj := range objs {
+		kind := kindOf(obj)
+		if keep[kind+"/"+obj.GetName()] {
+			continue
+		}
+		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("delete %s %s/%s: %w", kind, ns, obj.GetName(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func kindOf(obj client.Object) string {
+	switch obj.(type) {
+	case *networkingv1.NetworkPolicy:
+		return "NetworkPolicy"
+	case *corev1.ResourceQuota:
+		return "ResourceQuota"
+	case *corev1.LimitRange:
+		return "LimitRange"
+	}
+	return fmt.Sprintf("%T", obj)
+}
+
+func (r *Reconciler) deleteStaleBindings(ctx context.Context, ti *rempartv1.TenantIsolation, keep []*admissionv1.ValidatingAdmissionPolicyBinding) error {
+	var list admissionv1.ValidatingAdmissionPolicyBindingList
+	if err := r.Client.List(ctx, &list, client.MatchingLabels{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelTenant: ti.Name}); err != nil {
+		return fmt.Errorf("list admission bindings: %w", err)
+	}
+	var errs []error
+	for i := range list.Items {
+		b := &list.Items[i]
+		if slices.ContainsFunc(keep, func(k *admissionv1.ValidatingAdmissionPolicyBinding) bool { return k.Name == b.Name }) {
+			continue
+		}
+		if err := r.Client.Delete(ctx, b); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("delete admission binding %s: %w", b.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// release removes the tenant's labels and generated objects from a namespace and keeps it.
+func (r *Reconciler) release(ctx context.Context, ti *rempartv1.TenantIsolation, ns string) error {
+	if err := r.deleteManaged(ctx, ti, ns, nil); err != nil {
+		return err
+	}
+	// Applying the namespace with no labels under the operator's field manager removes exactly
+	// the labels the operator set, and nothing anyone else set.
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("v1")
+	u.SetKind("Namespace")
+	u.SetName(ns)
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(apply.FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("release namespace %s: %w", ns, client.IgnoreNotFound(err))
+	}
+	return nil
+}
+
+func (r *Reconciler) writeStatus(ctx context.Context, ti *rempartv1.TenantIsolation, o observed, results []rempartv1.ControlResult, applyErr error, now time.Time) error {
+	status := ti.Status.DeepCopy()
+	status.ObservedGeneration = ti.Generation
+	status.Controls = results
+	status.Summary = controls.Summarize(results)
+	status.FlowMatrix = flowMatrix(ti)
+	status.Namespaces = nil
+	for _, n := range ti.Spec.Namespaces {
+		entry := rempartv1.TenantNamespace{Name: string(n), State: "Ready"}
+		ns, exists := o.namespaces[string(n)]
+		switch holder, conflict := o.conflicts[string(n)]; {
+		case conflict:
+			entry.State, entry.Message = "Conflict", fmt.Sprintf("Namespace %s belongs to tenant %s: it is left untouched; remove it from this tenant or from %s (FT-CLD-20).", n, holder, holder)
+		case !exists:
+			entry.State, entry.Message = "Missing", "The namespace does not exist yet."
+		case ns.DeletionTimestamp != nil:
+			entry.State, entry.Message = "Terminating", "The namespace is being deleted."
+		case ns.Labels[rempartv1.LabelTenant] != ti.Name:
+			entry.State, entry.Message = "Unlabelled", "The namespace does not carry the tenant's labels yet."
+		}
+		status.Namespaces = append(status.Namespaces, entry)
+	}
+	status.NamespaceCount = int32(len(o.ownNamespaces()))
+
+	ready := metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied,
+		Message: "Every generated object is in place.", ObservedGeneration: ti.Generation}
+	if ti.Spec.Enforcement == rempartv1.EnforcementAudit {
+		ready.Message = "Audit mode: admission policies warn and audit; no namespace or NetworkPolicy is changed."
+	}
+	if applyErr != nil {
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, rempartv1.ReasonApplyFailed, applyErr.Error()
+	} else if len(o.conflicts) > 0 {
+		ready.Status, ready.Reason = metav1.ConditionFalse, "NamespaceConflict"
+		ready.Message = "Namespaces held by another tenant are left untouched: " + describeConflicts(o.conflicts) + " (FT-CLD-20)."
+	}
+	meta.SetStatusCondition(&status.Conditions, ready)
+	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(results, ti.Generation))
+
+	// lastEvaluated moves only when something else did, so a quiet tenant costs no writes.
+	previous := ti.Status.DeepCopy()
+	previous.LastEvaluated, status.LastEvaluated = nil, nil
+	if equality.Semantic.DeepEqual(previous, status) && ti.Status.LastEvaluated != nil {
+		return nil
+	}
+	status.LastEvaluated = &metav1.Time{Time: now}
+	patch := client.MergeFrom(ti.DeepCopy())
+	ti.Status = *status
+	if err := r.Client.Status().Patch(ctx, ti, patch); err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	log.FromContext(ctx).V(1).Info("status written", "compliant", status.Summary.NonCompliant == 0, "violations", status.Summary.NonCompliant)
+	return nil
+}

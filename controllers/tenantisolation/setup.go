@@ -1,0 +1,135 @@
+package tenantisolation
+
+import (
+	"context"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+)
+
+// indexNamespaces indexes TenantIsolations by the namespaces they list.
+const indexNamespaces = "spec.namespaces"
+
+// Settings are what the manager passes to this controller.
+type Settings struct {
+	MaxConcurrentReconciles int
+	Resync                  time.Duration
+	Clock                   clock.PassiveClock
+	Admission               AdmissionConfig
+}
+
+// CacheOptions narrows what the manager caches for this controller: of ConfigMaps, only the
+// operator's own, labelled parameters.
+func CacheOptions(operatorNamespace string) map[client.Object]cache.ByObject {
+	return map[client.Object]cache.ByObject{
+		&corev1.ConfigMap{}: {
+			Namespaces: map[string]cache.Config{operatorNamespace: {}},
+			Label:      labels.SelectorFromSet(labels.Set{rempartv1.LabelManagedBy: rempartv1.ManagedByValue}),
+		},
+	}
+}
+
+// Setup registers the controller and its watches with the manager.
+func Setup(mgr ctrl.Manager, s Settings) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &rempartv1.TenantIsolation{}, indexNamespaces,
+		func(obj client.Object) []string {
+			ti := obj.(*rempartv1.TenantIsolation)
+			out := make([]string, len(ti.Spec.Namespaces))
+			for i, n := range ti.Spec.Namespaces {
+				out[i] = string(n)
+			}
+			return out
+		}); err != nil {
+		return err
+	}
+	r := &Reconciler{
+		Client:    mgr.GetClient(),
+		Clock:     s.Clock,
+		Recorder:  mgr.GetEventRecorder("rempart-tenantisolation"),
+		Admission: s.Admission,
+		Resync:    s.Resync,
+	}
+	c := mgr.GetClient()
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&rempartv1.TenantIsolation{}).
+		Owns(&corev1.ResourceQuota{}).
+		Owns(&corev1.LimitRange{}).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&admissionv1.ValidatingAdmissionPolicyBinding{}).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespace(c))).
+		Watches(&networkingv1.NetworkPolicy{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
+		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
+		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
+		Watches(&storagev1.StorageClass{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).
+		Complete(r)
+}
+
+func request(name string) reconcile.Request {
+	return reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}
+}
+
+// tenantsForNamespace: the tenant whose label the namespace carries and every tenant listing it.
+func tenantsForNamespace(c client.Client) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		var list rempartv1.TenantIsolationList
+		if err := c.List(ctx, &list, client.MatchingFields{indexNamespaces: obj.GetName()}); err != nil {
+			return nil
+		}
+		out := make([]reconcile.Request, 0, len(list.Items)+1)
+		holder := obj.GetLabels()[rempartv1.LabelTenant]
+		if holder != "" {
+			out = append(out, request(holder))
+		}
+		for _, ti := range list.Items {
+			if ti.Name != holder {
+				out = append(out, request(ti.Name))
+			}
+		}
+		return out
+	}
+}
+
+// tenantsForNamespacedObject: the tenant holding the object's namespace.
+func tenantsForNamespacedObject(c client.Client) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		var ns corev1.Namespace
+		if err := c.Get(ctx, client.ObjectKey{Name: obj.GetNamespace()}, &ns); err != nil {
+			return nil
+		}
+		if tenant := ns.Labels[rempartv1.LabelTenant]; tenant != "" {
+			return []reconcile.Request{request(tenant)}
+		}
+		return nil
+	}
+}
+
+// allTenants: every tenant, for changes that may concern any of them.
+func allTenants(c client.Client) handler.MapFunc {
+	return func(ctx context.Context, _ client.Object) []reconcile.Request {
+		var list rempartv1.TenantIsolationList
+		if err := c.List(ctx, &list); err != nil {
+			return nil
+		}
+		out := make([]reconcile.Request, 0, len(list.Items))
+		for _, ti := range list.Items {
+			out = append(out, request(ti.Name))
+		}
+		return out
+	}
+}
