@@ -64,7 +64,7 @@ func paramsKind() *admissionv1.ParamKind {
 // that delete objects with their namespace or owner.
 func privilegedExpression(cfg AdmissionConfig) string {
 	return fmt.Sprintf("request.userInfo.username in [%q, 'system:serviceaccount:kube-system:namespace-controller', 'system:serviceaccount:kube-system:generic-garbage-collector'] || "+
-		"('groups' in request.userInfo && ('system:masters' in request.userInfo.groups || %q in request.userInfo.groups))",
+		"(has(request.userInfo.groups) && ('system:masters' in request.userInfo.groups || %q in request.userInfo.groups))",
 		cfg.OperatorUser, BreakGlassGroup)
 }
 

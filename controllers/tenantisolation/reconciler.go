@@ -237,11 +237,8 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
 	}
 	errs = append(errs, r.deleteStaleBindings(ctx, ti, bindings))
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
 	if ti.Spec.Enforcement == rempartv1.EnforcementAudit {
-		return nil
+		return errors.Join(errs...)
 	}
 
 	wanted := map[string]bool{}
@@ -412,9 +409,10 @@ func (r *Reconciler) writeStatus(ctx context.Context, ti *rempartv1.TenantIsolat
 		return nil
 	}
 	status.LastEvaluated = &metav1.Time{Time: now}
-	patch := client.MergeFrom(ti.DeepCopy())
 	ti.Status = *status
-	if err := r.Client.Status().Patch(ctx, ti, patch); err != nil {
+	// An update, not a merge patch: a merge patch leaves out counts that stay at zero, and the
+	// status must always carry every count. A conflict means a newer object: reconcile again.
+	if err := r.Client.Status().Update(ctx, ti); err != nil {
 		return fmt.Errorf("write status: %w", err)
 	}
 	log.FromContext(ctx).V(1).Info("status written", "compliant", status.Summary.NonCompliant == 0, "violations", status.Summary.NonCompliant)

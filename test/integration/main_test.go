@@ -19,7 +19,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	stopOperator, err := startOperator(env)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		_ = env.Stop()
+		os.Exit(1)
+	}
 	code := m.Run()
+	stopOperator()
 	if err := env.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "stop test API server:", err)
 	}

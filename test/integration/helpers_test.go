@@ -1,0 +1,100 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+)
+
+// eventually polls cond until it holds, failing the test with the last reason after timeout.
+func eventually(t *testing.T, what string, cond func(ctx context.Context) error) {
+	t.Helper()
+	var last error
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		last = cond(ctx)
+		return last == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", what, last)
+	}
+}
+
+// as returns a client acting as user, through impersonation, as the API server sees a tenant.
+func as(t *testing.T, user string, groups ...string) client.Client {
+	t.Helper()
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append(groups, "system:authenticated")}
+	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// tenantState reads a TenantIsolation and says whether its Compliant condition has the wanted
+// status for its current generation.
+func waitCompliant(t *testing.T, name string, want string) *rempartv1.TenantIsolation {
+	t.Helper()
+	var ti rempartv1.TenantIsolation
+	eventually(t, "tenant "+name+" Compliant="+want, func(ctx context.Context) error {
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, &ti); err != nil {
+			return err
+		}
+		c := meta.FindStatusCondition(ti.Status.Conditions, rempartv1.ConditionCompliant)
+		if c == nil || c.ObservedGeneration != ti.Generation || string(c.Status) != want {
+			return fmt.Errorf("condition %+v at generation %d; controls %s", c, ti.Generation, summarize(ti.Status.Controls))
+		}
+		return nil
+	})
+	return &ti
+}
+
+func summarize(results []rempartv1.ControlResult) string {
+	out := ""
+	for _, r := range results {
+		if r.State != rempartv1.ControlCompliant {
+			out += fmt.Sprintf("[%s %s: %s] ", r.ID, r.State, r.Message)
+		}
+	}
+	return out
+}
+
+func control(ti *rempartv1.TenantIsolation, id string) rempartv1.ControlResult {
+	for _, r := range ti.Status.Controls {
+		if string(r.ID) == id {
+			return r
+		}
+	}
+	return rempartv1.ControlResult{}
+}
+
+// eventuallyRefused waits until the API server refuses obj (admission policies take effect a
+// moment after their binding is written), probing with server-side dry runs so nothing is ever
+// persisted, then creates it for real and checks the refusal names every fragment of want.
+func eventuallyRefused(t *testing.T, c client.Client, obj client.Object, want ...string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%T %s to be refused", obj, obj.GetName()), func(ctx context.Context) error {
+		if err := c.Create(ctx, obj.DeepCopyObject().(client.Object), client.DryRunAll); err == nil {
+			return fmt.Errorf("accepted")
+		}
+		return nil
+	})
+	err := c.Create(context.Background(), obj.DeepCopyObject().(client.Object))
+	if err == nil {
+		t.Fatalf("%s %s was accepted", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName())
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("refusal of %s %q does not contain %q", obj.GetName(), err, w)
+		}
+	}
+}
