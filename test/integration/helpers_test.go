@@ -98,3 +98,16 @@ func eventuallyRefused(t *testing.T, c client.Client, obj client.Object, want ..
 		}
 	}
 }
+
+// updateTenant changes a TenantIsolation's spec, retrying when the operator wrote it meanwhile.
+func updateTenant(t *testing.T, name string, mutate func(*rempartv1.TenantIsolation)) {
+	t.Helper()
+	eventually(t, "update tenant "+name, func(ctx context.Context) error {
+		var ti rempartv1.TenantIsolation
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, &ti); err != nil {
+			return err
+		}
+		mutate(&ti)
+		return env.Client.Update(ctx, &ti)
+	})
+}

@@ -375,18 +375,10 @@ func TestNodeIsolationAdmission(t *testing.T) {
 }
 
 func TestRemovedNamespaceIsReleasedAndKept(t *testing.T) {
-	ctx := context.Background()
 	create(t, newTenant("shrink", rempartv1.EnvironmentStaging, "shrink-a", "shrink-b"))
 	t.Cleanup(func() { deleteTenant(t, "shrink") })
 	waitCompliant(t, "shrink", "True")
-	var ti rempartv1.TenantIsolation
-	if err := env.Client.Get(ctx, client.ObjectKey{Name: "shrink"}, &ti); err != nil {
-		t.Fatal(err)
-	}
-	ti.Spec.Namespaces = []rempartv1.NamespaceName{"shrink-a"}
-	if err := env.Client.Update(ctx, &ti); err != nil {
-		t.Fatal(err)
-	}
+	updateTenant(t, "shrink", func(ti *rempartv1.TenantIsolation) { ti.Spec.Namespaces = []rempartv1.NamespaceName{"shrink-a"} })
 	eventually(t, "shrink-b to be released", func(ctx context.Context) error {
 		var ns corev1.Namespace
 		if err := env.Client.Get(ctx, client.ObjectKey{Name: "shrink-b"}, &ns); err != nil {
