@@ -126,7 +126,6 @@ func run(ctx context.Context, cfg config) error {
 		GracefulShutdownTimeout:       &cfg.shutdownTimeout,
 		Cache: cache.Options{
 			SyncPeriod: &resync,
-			ByObject:   controllers.CacheOptions(cfg.leaderElectionNamespace),
 			// managedFields are ~40% of an object and no control reads them.
 			DefaultTransform: cache.TransformStripManagedFields(),
 		},

@@ -11,8 +11,6 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 
@@ -50,14 +48,9 @@ var All = []Controller{
 	{Name: "tenantisolation", Setup: func(mgr ctrl.Manager, o Options) error {
 		return tenantisolation.Setup(mgr, tenantisolation.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
-			Admission: tenantisolation.AdmissionConfig{OperatorNamespace: o.OperatorNamespace, OperatorUser: o.OperatorServiceAccount},
+			Admission: tenantisolation.AdmissionConfig{OperatorUser: o.OperatorServiceAccount},
 		})
 	}},
-}
-
-// CacheOptions narrows what the manager caches, per kind, for every controller.
-func CacheOptions(operatorNamespace string) map[client.Object]cache.ByObject {
-	return tenantisolation.CacheOptions(operatorNamespace)
 }
 
 // SetupAll registers every controller in All with the manager.

@@ -22,6 +22,7 @@ make -C "$tmp" --no-print-directory generate manifests CONTROLLER_GEN="$controll
 
 status=0
 for g in "${generated[@]}"; do
+  [ -e "$root/$g" ] || [ -e "$tmp/$g" ] || continue
   diff -ruN "$root/$g" "$tmp/$g" || status=1
 done
 while IFS= read -r -d '' f; do

@@ -292,6 +292,13 @@ type TenantIsolationStatus struct {
 	// +optional
 	Namespaces []TenantNamespace `json:"namespaces,omitempty"`
 
+	// AllowedStorageClasses are the StorageClasses the tenant's claims may use: encrypted at rest
+	// (when storage.requireEncryption) and listed in storage.allowedStorageClasses (when set). The
+	// admission policy on PersistentVolumeClaims reads this list.
+	// +listType=atomic
+	// +optional
+	AllowedStorageClasses []string `json:"allowedStorageClasses,omitempty"`
+
 	// FlowMatrix is the resolved flow matrix, as the NetworkPolicies render it (ALM-5.9.1).
 	// +kubebuilder:validation:MaxItems=80
 	// +listType=atomic

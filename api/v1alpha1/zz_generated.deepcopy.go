@@ -564,6 +564,11 @@ func (in *TenantIsolationStatus) DeepCopyInto(out *TenantIsolationStatus) {
 		*out = make([]TenantNamespace, len(*in))
 		copy(*out, *in)
 	}
+	if in.AllowedStorageClasses != nil {
+		in, out := &in.AllowedStorageClasses, &out.AllowedStorageClasses
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.FlowMatrix != nil {
 		in, out := &in.FlowMatrix, &out.FlowMatrix
 		*out = make([]ResolvedFlow, len(*in))

@@ -2,11 +2,9 @@ package tenantisolation
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -22,23 +20,15 @@ const (
 	policyProtectNS       = "rempart-protect-tenant-namespaces"
 	policyClaims          = "rempart-tenant-namespace-claims"
 
-	// claimsConfigMap maps every held namespace to its tenant, for the claims policy.
-	claimsConfigMap = "rempart-namespace-claims"
-
 	// BreakGlassGroup is the group whose members may change what Rempart manages, besides cluster
 	// administrators (system:masters): an emergency path, visible in the API server's audit log.
 	BreakGlassGroup = "rempart:break-glass"
 )
 
-// tenantParamsName is the ConfigMap holding one tenant's admission parameters.
-func tenantParamsName(tenant string) string { return "rempart-tenant-" + tenant }
-
 func bindingName(policy, tenant string) string { return policy + "." + tenant }
 
 // AdmissionConfig is what the admission policies need to know about the operator.
 type AdmissionConfig struct {
-	// OperatorNamespace holds the parameter ConfigMaps.
-	OperatorNamespace string
 	// OperatorUser is the operator's username, the only one besides administrators allowed to
 	// change what it manages.
 	OperatorUser string
@@ -55,8 +45,10 @@ func rule(group, resource string, ops ...admissionv1.OperationType) admissionv1.
 	}}
 }
 
+// paramsKind: the TenantIsolation itself carries every parameter the policies read, in its spec
+// and, for what the operator computes (the allowed StorageClasses), in its status.
 func paramsKind() *admissionv1.ParamKind {
-	return &admissionv1.ParamKind{APIVersion: "v1", Kind: "ConfigMap"}
+	return &admissionv1.ParamKind{APIVersion: rempartv1.GroupVersion.String(), Kind: "TenantIsolation"}
 }
 
 // privilegedExpression is true for the requests allowed to change what the operator manages:
@@ -80,11 +72,11 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 				ParamKind:        paramsKind(),
 				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{rule("", "persistentvolumeclaims", admissionv1.Create)}},
 				Validations: []admissionv1.Validation{{
-					Expression: "has(object.spec.storageClassName) && object.spec.storageClassName != '' && object.spec.storageClassName in params.data.allowedStorageClasses.split(',')",
+					Expression: "has(object.spec.storageClassName) && has(params.status.allowedStorageClasses) && object.spec.storageClassName in params.status.allowedStorageClasses",
 					MessageExpression: "'PersistentVolumeClaim ' + object.metadata.name + ' uses ' + " +
 						"(has(object.spec.storageClassName) && object.spec.storageClassName != '' ? 'StorageClass ' + object.spec.storageClassName : 'no StorageClass') + " +
-						"', which is not encrypted at rest or not allowed for tenant ' + params.data.tenant + ' (FT-CLD-21). Use one of: ' + " +
-						"(params.data.allowedStorageClasses == '' ? 'none is available, ask the platform team for an encrypted class' : params.data.allowedStorageClasses) + '.'",
+						"', which is not encrypted at rest or not allowed for tenant ' + params.metadata.name + ' (FT-CLD-21). Use one of: ' + " +
+						"(has(params.status.allowedStorageClasses) ? params.status.allowedStorageClasses.join(', ') : 'none is available, ask the platform team for an encrypted class') + '.'",
 					Reason: ptr.To(metav1.StatusReasonForbidden),
 				}},
 			},
@@ -99,7 +91,8 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 					rule("networking.k8s.io", "ingresses", admissionv1.Create, admissionv1.Update),
 				}},
 				Variables: []admissionv1.Variable{
-					{Name: "allowed", Expression: "params.data.adminSourceRanges.split(',').filter(a, a != '')"},
+					{Name: "allowed", Expression: "has(params.spec.adminInterfaces) && has(params.spec.adminInterfaces.allowedSourceRanges) ? params.spec.adminInterfaces.allowedSourceRanges : []"},
+					{Name: "allowedText", Expression: "size(variables.allowed) > 0 ? variables.allowed.join(', ') : 'no range: none is allowed'"},
 					{Name: "rangeKeys", Expression: "has(object.metadata.annotations) ? " + celStringList(sourceRangeAnnotations) + ".filter(k, k in object.metadata.annotations) : []"},
 					{Name: "ranges", Expression: "request.kind.kind == 'Service' ? (has(object.spec.loadBalancerSourceRanges) ? object.spec.loadBalancerSourceRanges : []) : " +
 						"(size(variables.rangeKeys) > 0 ? object.metadata.annotations[variables.rangeKeys[0]].split(',').map(r, r.trim()) : [])"},
@@ -108,19 +101,19 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 				Validations: []admissionv1.Validation{
 					{
 						Expression:        "request.kind.kind != 'Service' || object.spec.type != 'NodePort'",
-						MessageExpression: "'Service ' + object.metadata.name + ' is an administration interface of tenant ' + params.data.tenant + ' and cannot be a NodePort, which opens it on every node (FT-CLD-19).'",
+						MessageExpression: "'Service ' + object.metadata.name + ' is an administration interface of tenant ' + params.metadata.name + ' and cannot be a NodePort, which opens it on every node (FT-CLD-19).'",
 						Reason:            ptr.To(metav1.StatusReasonForbidden),
 					},
 					{
 						Expression: "request.kind.kind != 'Service' || object.spec.type != 'LoadBalancer' || variables.restricted",
-						MessageExpression: "'Service ' + object.metadata.name + ' is an administration interface of tenant ' + params.data.tenant + " +
-							"': a LoadBalancer must set loadBalancerSourceRanges within ' + params.data.adminSourceRanges + ' (FT-CLD-19).'",
+						MessageExpression: "'Service ' + object.metadata.name + ' is an administration interface of tenant ' + params.metadata.name + " +
+							"': a LoadBalancer must set loadBalancerSourceRanges within ' + variables.allowedText + ' (FT-CLD-19).'",
 						Reason: ptr.To(metav1.StatusReasonForbidden),
 					},
 					{
 						Expression: "request.kind.kind != 'Ingress' || variables.restricted",
-						MessageExpression: "'Ingress ' + object.metadata.name + ' is an administration interface of tenant ' + params.data.tenant + " +
-							"': restrict its sources with the annotation nginx.ingress.kubernetes.io/whitelist-source-range within ' + params.data.adminSourceRanges + ' (FT-CLD-19).'",
+						MessageExpression: "'Ingress ' + object.metadata.name + ' is an administration interface of tenant ' + params.metadata.name + " +
+							"': restrict its sources with the annotation nginx.ingress.kubernetes.io/whitelist-source-range within ' + variables.allowedText + ' (FT-CLD-19).'",
 						Reason: ptr.To(metav1.StatusReasonForbidden),
 					},
 				},
@@ -133,9 +126,9 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 				ParamKind:        paramsKind(),
 				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{rule("", "pods", admissionv1.Create)}},
 				Validations: []admissionv1.Validation{{
-					Expression: "params.data.nodeSelector.split(',').all(kv, has(object.spec.nodeSelector) && kv.split('=')[0] in object.spec.nodeSelector && object.spec.nodeSelector[kv.split('=')[0]] == kv.split('=')[1])",
-					MessageExpression: "'Pod ' + (object.metadata.name != '' ? object.metadata.name : object.metadata.generateName) + ' must run on the dedicated nodes of tenant ' + params.data.tenant + " +
-						"': set spec.nodeSelector to ' + params.data.nodeSelector + ' (FLX-3.6, FT-CLD-25).'",
+					Expression: "!has(params.spec.nodeIsolation) || params.spec.nodeIsolation.nodeSelector.all(k, has(object.spec.nodeSelector) && k in object.spec.nodeSelector && object.spec.nodeSelector[k] == params.spec.nodeIsolation.nodeSelector[k])",
+					MessageExpression: "'Pod ' + (object.metadata.name != '' ? object.metadata.name : object.metadata.generateName) + ' must run on the dedicated nodes of tenant ' + params.metadata.name + " +
+						"': set spec.nodeSelector to ' + params.spec.nodeIsolation.nodeSelector.map(k, k + '=' + params.spec.nodeIsolation.nodeSelector[k]).join(', ') + ' (FLX-3.6, FT-CLD-25).'",
 					Reason: ptr.To(metav1.StatusReasonForbidden),
 				}},
 			},
@@ -150,7 +143,6 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 						rule("networking.k8s.io", "networkpolicies", admissionv1.Update, admissionv1.Delete),
 						rule("", "resourcequotas", admissionv1.Update, admissionv1.Delete),
 						rule("", "limitranges", admissionv1.Update, admissionv1.Delete),
-						rule("", "configmaps", admissionv1.Update, admissionv1.Delete),
 					},
 				},
 				Variables: []admissionv1.Variable{{Name: "privileged", Expression: privilegedExpression(cfg)}},
@@ -198,14 +190,20 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 			ObjectMeta: sharedMeta(policyClaims),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				FailurePolicy: fail,
-				ParamKind:     paramsKind(),
+				// Bound to every TenantIsolation as a parameter: the claim is checked against each.
+				ParamKind: paramsKind(),
 				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
 					rule(rempartv1.GroupVersion.Group, "tenantisolations", admissionv1.Create, admissionv1.Update)}},
-				Variables: []admissionv1.Variable{{Name: "taken", Expression: "has(params.data) ? object.spec.namespaces.filter(n, n in params.data && params.data[n] != object.metadata.name) : []"}},
+				Variables: []admissionv1.Variable{
+					// Only namespaces a request adds are checked, so a tenant caught in a conflict can
+					// still be updated and deleted.
+					{Name: "added", Expression: "object.spec.namespaces.filter(n, oldObject == null || !(n in oldObject.spec.namespaces))"},
+					{Name: "taken", Expression: "params.metadata.name == object.metadata.name ? [] : variables.added.filter(n, n in params.spec.namespaces)"},
+				},
 				Validations: []admissionv1.Validation{{
 					Expression: "size(variables.taken) == 0",
 					MessageExpression: "'TenantIsolation ' + object.metadata.name + ' claims namespaces that belong to another tenant: ' + " +
-						"variables.taken.map(n, n + ' (tenant ' + params.data[n] + ')').join(', ') + '. A namespace belongs to one tenant only (FT-CLD-20).'",
+						"variables.taken.map(n, n + ' (tenant ' + params.metadata.name + ')').join(', ') + '. A namespace belongs to one tenant only (FT-CLD-20).'",
 					Reason: ptr.To(metav1.StatusReasonForbidden),
 				}},
 			},
@@ -226,13 +224,13 @@ func celStringList(items []string) string {
 	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
-// claimsBinding binds the claims policy cluster-wide to the claims ConfigMap.
-func claimsBinding(cfg AdmissionConfig) *admissionv1.ValidatingAdmissionPolicyBinding {
+// claimsBinding binds the claims policy with every TenantIsolation as a parameter.
+func claimsBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
 	return &admissionv1.ValidatingAdmissionPolicyBinding{
 		ObjectMeta: sharedMeta(policyClaims),
 		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
 			PolicyName: policyClaims,
-			ParamRef: &admissionv1.ParamRef{Name: claimsConfigMap, Namespace: cfg.OperatorNamespace,
+			ParamRef: &admissionv1.ParamRef{Selector: &metav1.LabelSelector{},
 				ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)},
 			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
 		},
@@ -254,46 +252,9 @@ func protectionBindings() []*admissionv1.ValidatingAdmissionPolicyBinding {
 	return out
 }
 
-// claimsData maps each namespace to the tenant holding it.
-func claimsConfigMapObject(cfg AdmissionConfig, claims map[string]string) *corev1.ConfigMap {
-	return &corev1.ConfigMap{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{Name: claimsConfigMap, Namespace: cfg.OperatorNamespace, Labels: map[string]string{rempartv1.LabelManagedBy: rempartv1.ManagedByValue}},
-		Data:       claims,
-	}
-}
-
-// tenantParams are the admission parameters of one tenant.
-func tenantParams(ti *rempartv1.TenantIsolation, cfg AdmissionConfig, allowedClasses []string) *corev1.ConfigMap {
-	sort.Strings(allowedClasses)
-	data := map[string]string{
-		"tenant":                ti.Name,
-		"allowedStorageClasses": strings.Join(allowedClasses, ","),
-		"adminSourceRanges":     "",
-		"nodeSelector":          "",
-	}
-	if ai := ti.Spec.AdminInterfaces; ai != nil {
-		ranges := make([]string, len(ai.AllowedSourceRanges))
-		for i, r := range ai.AllowedSourceRanges {
-			ranges[i] = string(r)
-		}
-		data["adminSourceRanges"] = strings.Join(ranges, ",")
-	}
-	if ni := ti.Spec.NodeIsolation; ni != nil {
-		var kv []string
-		for k, v := range ni.NodeSelector {
-			kv = append(kv, k+"="+v)
-		}
-		sort.Strings(kv)
-		data["nodeSelector"] = strings.Join(kv, ",")
-	}
-	meta := objectMeta(ti, cfg.OperatorNamespace, tenantParamsName(ti.Name), "admission-parameters")
-	return &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta, Data: data}
-}
-
 // tenantBindings bind the shared policies to the tenant's namespaces, with the tenant's
 // parameters; in Audit mode they warn and audit instead of refusing.
-func tenantBindings(ti *rempartv1.TenantIsolation, cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolicyBinding {
+func tenantBindings(ti *rempartv1.TenantIsolation) []*admissionv1.ValidatingAdmissionPolicyBinding {
 	actions := []admissionv1.ValidationAction{admissionv1.Deny}
 	if ti.Spec.Enforcement == rempartv1.EnforcementAudit {
 		actions = []admissionv1.ValidationAction{admissionv1.Warn, admissionv1.Audit}
@@ -305,9 +266,8 @@ func tenantBindings(ti *rempartv1.TenantIsolation, cfg AdmissionConfig) []*admis
 			TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicyBinding"},
 			ObjectMeta: meta,
 			Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
-				PolicyName: policy,
-				ParamRef: &admissionv1.ParamRef{Name: tenantParamsName(ti.Name), Namespace: cfg.OperatorNamespace,
-					ParameterNotFoundAction: ptr.To(admissionv1.DenyAction)},
+				PolicyName:        policy,
+				ParamRef:          &admissionv1.ParamRef{Name: ti.Name, ParameterNotFoundAction: ptr.To(admissionv1.DenyAction)},
 				MatchResources:    &admissionv1.MatchResources{NamespaceSelector: tenantNamespaces.DeepCopy(), ObjectSelector: objectSelector},
 				ValidationActions: actions,
 			},

@@ -69,7 +69,7 @@ func (r *Reconciler) finalize(ctx context.Context, ti *rempartv1.TenantIsolation
 	if err := r.Client.Patch(ctx, ti, patch); err != nil {
 		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", client.IgnoreNotFound(err))
 	}
-	return ctrl.Result{}, r.syncClaims(ctx)
+	return ctrl.Result{}, nil
 }
 
 // offboard deletes the tenant's namespaces with everything in them (FT-CLD-76), records what and
@@ -116,14 +116,7 @@ func (r *Reconciler) offboard(ctx context.Context, ti *rempartv1.TenantIsolation
 	return true, nil
 }
 
-// deleteTenantAdmission removes the tenant's admission bindings and parameters.
+// deleteTenantAdmission removes the tenant's admission bindings.
 func (r *Reconciler) deleteTenantAdmission(ctx context.Context, ti *rempartv1.TenantIsolation) error {
-	if err := r.deleteStaleBindings(ctx, ti, nil); err != nil {
-		return err
-	}
-	params := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: tenantParamsName(ti.Name), Namespace: r.Admission.OperatorNamespace}}
-	if err := r.Client.Delete(ctx, params); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("delete admission parameters of %s: %w", ti.Name, err)
-	}
-	return nil
+	return r.deleteStaleBindings(ctx, ti, nil)
 }

@@ -52,7 +52,6 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",namespace=rempart-system,resources=configmaps,verbs=get;list;watch;create;update;patch;delete
 
 // Reconcile brings one tenant to its declared state and records the controls in its status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -85,9 +84,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	now := r.Clock.Now()
 	results, exceptions := evaluate(obs, now)
 	if err := r.writeStatus(ctx, &ti, obs, results, applyErr, now); err != nil {
-		return ctrl.Result{}, err
-	}
-	if err := r.syncClaims(ctx); err != nil {
+		if apierrors.IsConflict(err) {
+			// The object changed since it was read; its new version is already queued.
+			return ctrl.Result{Requeue: true}, nil
+		}
 		return ctrl.Result{}, err
 	}
 	if applyErr != nil {
@@ -189,16 +189,6 @@ func (r *Reconciler) claims(ctx context.Context) (map[string]string, error) {
 	return claims, nil
 }
 
-// syncClaims writes the claims the admission policy reads, so a TenantIsolation claiming a
-// namespace of another tenant is refused by the API server.
-func (r *Reconciler) syncClaims(ctx context.Context) error {
-	claims, err := r.claims(ctx)
-	if err != nil {
-		return err
-	}
-	return r.applyIfChanged(ctx, claimsConfigMapObject(r.Admission, claims), &corev1.ConfigMap{})
-}
-
 // applyIfChanged applies desired unless the cached object already matches it.
 func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing client.Object) error {
 	err := r.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing)
@@ -223,16 +213,10 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 	for _, p := range sharedPolicies(r.Admission) {
 		errs = append(errs, r.applyIfChanged(ctx, p, &admissionv1.ValidatingAdmissionPolicy{}))
 	}
-	for _, b := range append(protectionBindings(), claimsBinding(r.Admission)) {
+	for _, b := range append(protectionBindings(), claimsBinding()) {
 		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
 	}
-	var classes []string
-	allowed := allowedClasses(o)
-	for name := range allowed {
-		classes = append(classes, name)
-	}
-	errs = append(errs, r.applyIfChanged(ctx, tenantParams(ti, r.Admission, classes), &corev1.ConfigMap{}))
-	bindings := tenantBindings(ti, r.Admission)
+	bindings := tenantBindings(ti)
 	for _, b := range bindings {
 		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
 	}
@@ -370,6 +354,11 @@ func (r *Reconciler) writeStatus(ctx context.Context, ti *rempartv1.TenantIsolat
 	status.Controls = results
 	status.Summary = controls.Summarize(results)
 	status.FlowMatrix = flowMatrix(ti)
+	status.AllowedStorageClasses = nil
+	for name := range allowedClasses(o) {
+		status.AllowedStorageClasses = append(status.AllowedStorageClasses, name)
+	}
+	sort.Strings(status.AllowedStorageClasses)
 	status.Namespaces = nil
 	for _, n := range ti.Spec.Namespaces {
 		entry := rempartv1.TenantNamespace{Name: string(n), State: "Ready"}

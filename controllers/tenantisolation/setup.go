@@ -8,11 +8,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -30,17 +28,6 @@ type Settings struct {
 	Resync                  time.Duration
 	Clock                   clock.PassiveClock
 	Admission               AdmissionConfig
-}
-
-// CacheOptions narrows what the manager caches for this controller: of ConfigMaps, only the
-// operator's own, labelled parameters.
-func CacheOptions(operatorNamespace string) map[client.Object]cache.ByObject {
-	return map[client.Object]cache.ByObject{
-		&corev1.ConfigMap{}: {
-			Namespaces: map[string]cache.Config{operatorNamespace: {}},
-			Label:      labels.SelectorFromSet(labels.Set{rempartv1.LabelManagedBy: rempartv1.ManagedByValue}),
-		},
-	}
 }
 
 // Setup registers the controller and its watches with the manager.
@@ -68,7 +55,6 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		For(&rempartv1.TenantIsolation{}).
 		Owns(&corev1.ResourceQuota{}).
 		Owns(&corev1.LimitRange{}).
-		Owns(&corev1.ConfigMap{}).
 		Owns(&admissionv1.ValidatingAdmissionPolicyBinding{}).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespace(c))).
 		Watches(&networkingv1.NetworkPolicy{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).

@@ -41,7 +41,6 @@ func startOperator(env *testenv.Env) (func(), error) {
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache: cache.Options{
 			SyncPeriod:       &resync,
-			ByObject:         controllers.CacheOptions(operatorNamespace),
 			DefaultTransform: cache.TransformStripManagedFields(),
 		},
 	})

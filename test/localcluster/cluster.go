@@ -79,8 +79,12 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if err := killLeftovers(logDir); err != nil {
 		return nil, err
 	}
-	for _, stale := range []string{"etcd", "pki", "kubeconfig", "admin.kubeconfig"} {
-		if err := os.RemoveAll(filepath.Join(opts.WorkDir, stale)); err != nil {
+	oldLogs, _ := filepath.Glob(filepath.Join(logDir, "*.log"))
+	for _, stale := range append([]string{"etcd", "pki", "kubeconfig", "operator.kubeconfig"}, oldLogs...) {
+		if !filepath.IsAbs(stale) {
+			stale = filepath.Join(opts.WorkDir, stale)
+		}
+		if err := os.RemoveAll(stale); err != nil {
 			return nil, err
 		}
 	}
