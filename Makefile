@@ -102,3 +102,7 @@ test-demo: build controlplane ## Run the demo once, non-interactively, and check
 	DEMO_ONESHOT=1 $(BIN)/demo --root $(CURDIR) --operator $(BIN)/rempart --controlplane $(CONTROLPLANE_DIR) | tee $(BIN)/demo.log
 	grep -q '^==> Rempart compliance' $(BIN)/demo.log
 	test ! -e .demo/ready
+
+.PHONY: bench
+bench: build controlplane ## Benchmarks against the real API server, each printed beside a bare-client baseline of the same run.
+	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) REMPART_OPERATOR=$(BIN)/rempart go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/scale/...

@@ -45,8 +45,8 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
 	fs.BoolVar(&c.leaderElect, "leader-elect", true, "Elect a leader so that only one replica reconciles at a time.")
 	fs.StringVar(&c.leaderElectionNamespace, "leader-election-namespace", operatorNamespace(), "Namespace of the leader election lease; defaults to the operator's own namespace.")
-	fs.Float64Var(&c.qps, "kube-api-qps", 50, "Client-side queries per second to the API server.")
-	fs.IntVar(&c.burst, "kube-api-burst", 100, "Client-side burst of queries to the API server.")
+	fs.Float64Var(&c.qps, "kube-api-qps", 0, "Client-side queries per second to the API server; 0 turns client-side limiting off and relies on the server's API Priority and Fairness.")
+	fs.IntVar(&c.burst, "kube-api-burst", 0, "Client-side burst of queries to the API server, with --kube-api-qps.")
 	fs.IntVar(&c.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "Reconciles each controller runs in parallel.")
 	fs.DurationVar(&c.resyncPeriod, "resync-period", 10*time.Minute, "Safety-net period after which every policy is re-evaluated; deadlines are handled to the second without it.")
 	fs.DurationVar(&c.shutdownTimeout, "graceful-shutdown-timeout", 30*time.Second, "How long running reconciles may take to finish on shutdown.")
@@ -57,8 +57,10 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 		return c, err
 	}
 	switch {
-	case c.qps <= 0 || c.burst <= 0:
-		return c, errors.New("--kube-api-qps and --kube-api-burst must be positive")
+	case c.qps < 0 || c.burst < 0:
+		return c, errors.New("--kube-api-qps and --kube-api-burst cannot be negative")
+	case c.qps > 0 && c.burst < 1:
+		return c, errors.New("--kube-api-burst must be at least 1 when --kube-api-qps is set")
 	case c.maxConcurrentReconciles < 1:
 		return c, errors.New("--max-concurrent-reconciles must be at least 1")
 	case c.resyncPeriod < time.Minute:
@@ -110,8 +112,10 @@ func run(ctx context.Context, cfg config) error {
 		return fmt.Errorf("load kubeconfig: %w", err)
 	}
 	restConfig = rest.CopyConfig(restConfig)
-	restConfig.QPS = float32(cfg.qps)
-	restConfig.Burst = cfg.burst
+	restConfig.QPS, restConfig.Burst = float32(cfg.qps), cfg.burst
+	if cfg.qps == 0 {
+		restConfig.QPS = -1 // no client-side limiter: API Priority and Fairness protects the server
+	}
 	restConfig.UserAgent = "rempart/" + version.Version
 
 	resync := cfg.resyncPeriod

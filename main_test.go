@@ -21,7 +21,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	if cfg.leaderElectionNamespace != "platform-security" {
 		t.Errorf("lease namespace = %q, want the operator's namespace from POD_NAMESPACE", cfg.leaderElectionNamespace)
 	}
-	if cfg.resyncPeriod != 10*time.Minute || cfg.maxConcurrentReconciles < 1 || cfg.qps <= 0 || cfg.burst <= 0 {
+	if cfg.resyncPeriod != 10*time.Minute || cfg.maxConcurrentReconciles < 1 || cfg.qps != 0 {
 		t.Errorf("unexpected defaults: %+v", cfg)
 	}
 	if cfg.serviceAccount != "rempart" {
@@ -33,7 +33,7 @@ func TestParseFlagsRefusesBadValues(t *testing.T) {
 	tests := map[string][]string{
 		"zero concurrency":      {"--max-concurrent-reconciles=0"},
 		"negative qps":          {"--kube-api-qps=-1"},
-		"zero burst":            {"--kube-api-burst=0"},
+		"qps without burst":     {"--kube-api-qps=20", "--kube-api-burst=0"},
 		"resync under 1 min":    {"--resync-period=10s"},
 		"unknown flag":          {"--no-such-flag"},
 		"malformed duration":    {"--resync-period=soon"},

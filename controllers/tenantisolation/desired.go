@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 )
@@ -312,4 +313,26 @@ func describePorts(ports []rempartv1.FlowPort) string {
 		s[i] = fmt.Sprintf("%s/%d", proto, p.Port)
 	}
 	return strings.Join(s, ", ")
+}
+
+// Desired returns every namespaced object the operator writes for a tenant with no conflict:
+// its namespaces with their labels, NetworkPolicies, quota and limits. Benchmarks create the same
+// objects with a bare client to measure the operator against.
+func Desired(ti *rempartv1.TenantIsolation) []client.Object {
+	var out []client.Object
+	for _, n := range ti.Spec.Namespaces {
+		ns := string(n)
+		out = append(out, &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+			ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: namespaceLabels(ti)}})
+		for _, p := range networkPolicies(ti, ns) {
+			out = append(out, p)
+		}
+		if q := resourceQuota(ti, ns); q != nil {
+			out = append(out, q)
+		}
+		if l := limitRange(ti, ns); l != nil {
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -1,0 +1,200 @@
+// Package scale measures the operator against the real API server, each figure beside a baseline
+// measured in the same run: the same objects created by a bare client.
+package scale
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/tenantisolation"
+	"github.com/rempart-io/rempart/test/testenv"
+)
+
+const (
+	tenants             = 300
+	namespacesPerTenant = 3
+	workers             = 4 // the bare client gets the operator's default reconcile concurrency
+)
+
+func tenant(prefix string, i int) *rempartv1.TenantIsolation {
+	name := fmt.Sprintf("%s-%03d", prefix, i)
+	ti := &rempartv1.TenantIsolation{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: rempartv1.TenantIsolationSpec{Environment: rempartv1.EnvironmentProduction}}
+	for j := range namespacesPerTenant {
+		ti.Spec.Namespaces = append(ti.Spec.Namespaces, rempartv1.NamespaceName(fmt.Sprintf("%s-ns%d", name, j)))
+	}
+	return ti
+}
+
+// parallel runs fn for 0..n-1 on workers goroutines and returns the first error.
+func parallel(n int, fn func(i int) error) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func writeKubeconfig(cfg *rest.Config, path string) error {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
+	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "admin"}
+	kc.CurrentContext = "envtest"
+	return clientcmd.WriteToFile(*kc, path)
+}
+
+// peakRSS reads the high-water mark of a process's resident memory, in MiB.
+func peakRSS(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, err := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return kb / 1024, err
+		}
+	}
+	return 0, errors.New("no VmHWM line")
+}
+
+// BenchmarkTenantIsolation300Tenants creates 300 tenants of 3 namespaces each and measures the
+// time until every one is Compliant, beside the time a bare client takes to create the same
+// namespaces and NetworkPolicies, and the operator's peak memory.
+func BenchmarkTenantIsolation300Tenants(b *testing.B) {
+	operatorBinary := os.Getenv("REMPART_OPERATOR")
+	if operatorBinary == "" {
+		b.Fatal("REMPART_OPERATOR is not set: run through `make bench`, which builds the operator")
+	}
+	for range b.N {
+		runScale(b, operatorBinary)
+	}
+}
+
+func runScale(b *testing.B, operatorBinary string) {
+	env, err := testenv.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = env.Stop() }()
+	ctx := context.Background()
+	c := env.Client
+
+	// Baseline: the objects the operator would write, created by a bare client.
+	start := time.Now()
+	err = parallel(tenants, func(i int) error {
+		for _, obj := range tenantisolation.Desired(tenant("bare", i)) {
+			obj.SetOwnerReferences(nil)
+			if err := c.Create(ctx, obj); err != nil {
+				return fmt.Errorf("create %s: %w", obj.GetName(), err)
+			}
+		}
+		return nil
+	})
+	baseline := time.Since(start)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	// The operator, as its own process, from the same starting point.
+	dir := b.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := writeKubeconfig(env.Config, kubeconfig); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "rempart-system"}}); err != nil {
+		b.Fatal(err)
+	}
+	logFile, err := os.Create(filepath.Join(dir, "operator.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(operatorBinary, "--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "POD_NAMESPACE=rempart-system")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+
+	start = time.Now()
+	if err := parallel(tenants, func(i int) error { return c.Create(ctx, tenant("ti", i)) }); err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Minute)
+	for {
+		var list rempartv1.TenantIsolationList
+		if err := c.List(ctx, &list); err != nil {
+			b.Fatal(err)
+		}
+		compliant := 0
+		for _, ti := range list.Items {
+			if cond := meta.FindStatusCondition(ti.Status.Conditions, rempartv1.ConditionCompliant); cond != nil &&
+				cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == ti.Generation {
+				compliant++
+			}
+		}
+		if compliant == tenants {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d tenants compliant after 15 minutes; operator log in %s", compliant, tenants, logFile.Name())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	operator := time.Since(start)
+	peak, err := peakRSS(cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	ratio := operator.Seconds() / baseline.Seconds()
+	b.ReportMetric(baseline.Seconds(), "baseline-s")
+	b.ReportMetric(operator.Seconds(), "operator-s")
+	b.ReportMetric(ratio, "ratio")
+	b.ReportMetric(peak, "peak-MiB")
+	fmt.Printf("%d tenants x %d namespaces: bare client %.1fs, operator to all Compliant %.1fs, ratio %.2f, operator peak RSS %.0f MiB\n",
+		tenants, namespacesPerTenant, baseline.Seconds(), operator.Seconds(), ratio, peak)
+}
