@@ -118,5 +118,6 @@ func (r *Reconciler) offboard(ctx context.Context, ti *rempartv1.TenantIsolation
 
 // deleteTenantAdmission removes the tenant's admission bindings.
 func (r *Reconciler) deleteTenantAdmission(ctx context.Context, ti *rempartv1.TenantIsolation) error {
-	return r.deleteStaleBindings(ctx, ti, nil)
+	var deleted int
+	return r.deleteStaleBindings(ctx, ti, nil, &deleted)
 }

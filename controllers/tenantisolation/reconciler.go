@@ -74,8 +74,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	applyErr := r.applyDesired(ctx, &ti, obs)
-	if applyErr == nil {
+	changed, applyErr := r.applyDesired(ctx, &ti, obs)
+	if applyErr == nil && changed {
 		// Read again what was just written, so the controls judge the cluster as it is now.
 		if obs, err = r.gather(ctx, &ti); err != nil {
 			return ctrl.Result{}, err
@@ -105,19 +105,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // gather reads everything the controls and the desired state need, from the cache.
 func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) (observed, error) {
 	o := observed{tenant: ti, namespaces: map[string]*corev1.Namespace{}, conflicts: map[string]string{}}
+	// The cache's objects are read, never changed, so they are not copied: at thousands of
+	// namespaces the copies would cost more than the evaluation.
 	var nsList corev1.NamespaceList
-	if err := r.Client.List(ctx, &nsList); err != nil {
+	if err := r.Client.List(ctx, &nsList, client.UnsafeDisableDeepCopy); err != nil {
 		return o, fmt.Errorf("list namespaces: %w", err)
 	}
 	for i := range nsList.Items {
 		o.namespaces[nsList.Items[i].Name] = &nsList.Items[i]
 	}
-	claims, err := r.claims(ctx)
-	if err != nil {
-		return o, err
-	}
 	for _, n := range ti.Spec.Namespaces {
-		if holder := claims[string(n)]; holder != "" && holder != ti.Name {
+		holder, err := r.holder(ctx, string(n), o.namespaces[string(n)])
+		if err != nil {
+			return o, err
+		}
+		if holder != "" && holder != ti.Name {
 			o.conflicts[string(n)] = holder
 		}
 	}
@@ -135,7 +137,7 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 			limits    corev1.LimitRangeList
 		)
 		for _, l := range []client.ObjectList{&policies, &pvcs, &services, &ingresses, &quotas, &limits} {
-			if err := r.Client.List(ctx, l, in); err != nil {
+			if err := r.Client.List(ctx, l, in, client.UnsafeDisableDeepCopy); err != nil {
 				return o, fmt.Errorf("list %T in %s: %w", l, ns, err)
 			}
 		}
@@ -147,51 +149,38 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		o.limitRanges = append(o.limitRanges, limits.Items...)
 	}
 	var classes storagev1.StorageClassList
-	if err := r.Client.List(ctx, &classes); err != nil {
+	if err := r.Client.List(ctx, &classes, client.UnsafeDisableDeepCopy); err != nil {
 		return o, fmt.Errorf("list storage classes: %w", err)
 	}
 	o.storageClasses = classes.Items
 	return o, nil
 }
 
-// claims decides which tenant holds each namespace: the tenant whose label the namespace carries,
-// otherwise the oldest TenantIsolation listing it.
-func (r *Reconciler) claims(ctx context.Context) (map[string]string, error) {
-	var tenants rempartv1.TenantIsolationList
-	if err := r.Client.List(ctx, &tenants); err != nil {
-		return nil, fmt.Errorf("list tenants: %w", err)
+// holder decides which tenant holds a namespace: the tenant whose label it carries, otherwise the
+// oldest TenantIsolation listing it.
+func (r *Reconciler) holder(ctx context.Context, name string, ns *corev1.Namespace) (string, error) {
+	if ns != nil && ns.Labels[rempartv1.LabelTenant] != "" {
+		return ns.Labels[rempartv1.LabelTenant], nil
 	}
-	sort.Slice(tenants.Items, func(i, j int) bool {
-		a, b := tenants.Items[i], tenants.Items[j]
-		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-			return a.CreationTimestamp.Before(&b.CreationTimestamp)
-		}
-		return a.Name < b.Name
-	})
-	claims := map[string]string{}
-	for _, t := range tenants.Items {
-		for _, n := range t.Spec.Namespaces {
-			if _, taken := claims[string(n)]; taken {
-				continue
-			}
-			var ns corev1.Namespace
-			err := r.Client.Get(ctx, client.ObjectKey{Name: string(n)}, &ns)
-			switch {
-			case err == nil && ns.Labels[rempartv1.LabelTenant] != "":
-				claims[string(n)] = ns.Labels[rempartv1.LabelTenant]
-			case err == nil || apierrors.IsNotFound(err):
-				claims[string(n)] = t.Name
-			default:
-				return nil, fmt.Errorf("get namespace %s: %w", n, err)
-			}
+	var claimants rempartv1.TenantIsolationList
+	if err := r.Client.List(ctx, &claimants, client.MatchingFields{indexNamespaces: name}, client.UnsafeDisableDeepCopy); err != nil {
+		return "", fmt.Errorf("list tenants claiming %s: %w", name, err)
+	}
+	oldest := ""
+	var oldestTime metav1.Time
+	for _, t := range claimants.Items {
+		if oldest == "" || t.CreationTimestamp.Before(&oldestTime) ||
+			(t.CreationTimestamp.Equal(&oldestTime) && t.Name < oldest) {
+			oldest, oldestTime = t.Name, t.CreationTimestamp
 		}
 	}
-	return claims, nil
+	return oldest, nil
 }
 
-// applyIfChanged applies desired unless the cached object already matches it.
-func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing client.Object) error {
-	err := r.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing)
+// applyIfChanged applies desired unless the cached object already matches it, and counts the
+// writes it makes.
+func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing client.Object, writes *int) error {
+	err := r.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
 	if err == nil {
 		upToDate, err := apply.UpToDate(desired, existing, r.Client.Scheme())
 		if err != nil {
@@ -203,26 +192,29 @@ func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing clien
 	} else if !apierrors.IsNotFound(err) {
 		return fmt.Errorf("get %s: %w", client.ObjectKeyFromObject(desired), err)
 	}
+	*writes++
 	return apply.Apply(ctx, r.Client, desired)
 }
 
 // applyDesired sets up the namespaces and applies every generated object. In Audit mode nothing
 // but the warning bindings is written.
-func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsolation, o observed) error {
+func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsolation, o observed) (changed bool, err error) {
+	writes := 0
+	defer func() { changed = writes > 0 }()
 	var errs []error
 	for _, p := range sharedPolicies(r.Admission) {
-		errs = append(errs, r.applyIfChanged(ctx, p, &admissionv1.ValidatingAdmissionPolicy{}))
+		errs = append(errs, r.applyIfChanged(ctx, p, &admissionv1.ValidatingAdmissionPolicy{}, &writes))
 	}
 	for _, b := range append(protectionBindings(), claimsBinding()) {
-		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
+		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}, &writes))
 	}
 	bindings := tenantBindings(ti)
 	for _, b := range bindings {
-		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
+		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}, &writes))
 	}
-	errs = append(errs, r.deleteStaleBindings(ctx, ti, bindings))
+	errs = append(errs, r.deleteStaleBindings(ctx, ti, bindings, &writes))
 	if ti.Spec.Enforcement == rempartv1.EnforcementAudit {
-		return errors.Join(errs...)
+		return false, errors.Join(errs...)
 	}
 
 	wanted := map[string]bool{}
@@ -232,43 +224,44 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 			continue
 		}
 		nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: namespaceLabels(ti)}}
-		if err := r.applyIfChanged(ctx, nsObj, &corev1.Namespace{}); err != nil {
+		if err := r.applyIfChanged(ctx, nsObj, &corev1.Namespace{}, &writes); err != nil {
 			errs = append(errs, fmt.Errorf("set up namespace %s: %w", ns, err))
 			continue
 		}
-		errs = append(errs, r.applyNamespaceObjects(ctx, ti, ns))
+		errs = append(errs, r.applyNamespaceObjects(ctx, ti, ns, &writes))
 	}
 	// Namespaces that left the spec are released: labels and generated objects go, the
 	// namespace and its data stay.
 	for name, ns := range o.namespaces {
 		if ns.Labels[rempartv1.LabelTenant] == ti.Name && !wanted[name] {
+			writes++
 			errs = append(errs, r.release(ctx, ti, name))
 		}
 	}
-	return errors.Join(errs...)
+	return false, errors.Join(errs...)
 }
 
-func (r *Reconciler) applyNamespaceObjects(ctx context.Context, ti *rempartv1.TenantIsolation, ns string) error {
+func (r *Reconciler) applyNamespaceObjects(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, writes *int) error {
 	var errs []error
 	keep := map[string]bool{}
 	for _, p := range networkPolicies(ti, ns) {
 		keep["NetworkPolicy/"+p.Name] = true
-		errs = append(errs, r.applyIfChanged(ctx, p, &networkingv1.NetworkPolicy{}))
+		errs = append(errs, r.applyIfChanged(ctx, p, &networkingv1.NetworkPolicy{}, writes))
 	}
 	if q := resourceQuota(ti, ns); q != nil {
 		keep["ResourceQuota/"+q.Name] = true
-		errs = append(errs, r.applyIfChanged(ctx, q, &corev1.ResourceQuota{}))
+		errs = append(errs, r.applyIfChanged(ctx, q, &corev1.ResourceQuota{}, writes))
 	}
 	if l := limitRange(ti, ns); l != nil {
 		keep["LimitRange/"+l.Name] = true
-		errs = append(errs, r.applyIfChanged(ctx, l, &corev1.LimitRange{}))
+		errs = append(errs, r.applyIfChanged(ctx, l, &corev1.LimitRange{}, writes))
 	}
-	errs = append(errs, r.deleteManaged(ctx, ti, ns, keep))
+	errs = append(errs, r.deleteManaged(ctx, ti, ns, keep, writes))
 	return errors.Join(errs...)
 }
 
 // deleteManaged deletes the objects generated for ti in ns, except those in keep.
-func (r *Reconciler) deleteManaged(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, keep map[string]bool) error {
+func (r *Reconciler) deleteManaged(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, keep map[string]bool, writes *int) error {
 	selector := client.MatchingLabels{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelTenant: ti.Name}
 	var errs []error
 	var policies networkingv1.NetworkPolicyList
@@ -294,6 +287,7 @@ func (r *Reconciler) deleteManaged(ctx context.Context, ti *rempartv1.TenantIsol
 		if keep[kind+"/"+obj.GetName()] {
 			continue
 		}
+		*writes++
 		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
 			errs = append(errs, fmt.Errorf("delete %s %s/%s: %w", kind, ns, obj.GetName(), err))
 		}
@@ -313,7 +307,7 @@ func kindOf(obj client.Object) string {
 	return fmt.Sprintf("%T", obj)
 }
 
-func (r *Reconciler) deleteStaleBindings(ctx context.Context, ti *rempartv1.TenantIsolation, keep []*admissionv1.ValidatingAdmissionPolicyBinding) error {
+func (r *Reconciler) deleteStaleBindings(ctx context.Context, ti *rempartv1.TenantIsolation, keep []*admissionv1.ValidatingAdmissionPolicyBinding, writes *int) error {
 	var list admissionv1.ValidatingAdmissionPolicyBindingList
 	if err := r.Client.List(ctx, &list, client.MatchingLabels{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelTenant: ti.Name}); err != nil {
 		return fmt.Errorf("list admission bindings: %w", err)
@@ -324,6 +318,7 @@ func (r *Reconciler) deleteStaleBindings(ctx context.Context, ti *rempartv1.Tena
 		if slices.ContainsFunc(keep, func(k *admissionv1.ValidatingAdmissionPolicyBinding) bool { return k.Name == b.Name }) {
 			continue
 		}
+		*writes++
 		if err := r.Client.Delete(ctx, b); client.IgnoreNotFound(err) != nil {
 			errs = append(errs, fmt.Errorf("delete admission binding %s: %w", b.Name, err))
 		}
@@ -333,7 +328,8 @@ func (r *Reconciler) deleteStaleBindings(ctx context.Context, ti *rempartv1.Tena
 
 // release removes the tenant's labels and generated objects from a namespace and keeps it.
 func (r *Reconciler) release(ctx context.Context, ti *rempartv1.TenantIsolation, ns string) error {
-	if err := r.deleteManaged(ctx, ti, ns, nil); err != nil {
+	var deleted int
+	if err := r.deleteManaged(ctx, ti, ns, nil, &deleted); err != nil {
 		return err
 	}
 	// Applying the namespace with no labels under the operator's field manager removes exactly
