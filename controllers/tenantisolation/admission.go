@@ -190,8 +190,11 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 			ObjectMeta: sharedMeta(policyClaims),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				FailurePolicy: fail,
-				// Bound to every TenantIsolation as a parameter: the claim is checked against each.
+				// Bound to every TenantIsolation as a parameter: the claim is checked against each,
+				// only when a request adds namespaces, so other writes cost nothing.
 				ParamKind: paramsKind(),
+				MatchConditions: []admissionv1.MatchCondition{{Name: "adds-namespaces",
+					Expression: "request.operation == 'CREATE' || object.spec.namespaces.exists(n, !(n in oldObject.spec.namespaces))"}},
 				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
 					rule(rempartv1.GroupVersion.Group, "tenantisolations", admissionv1.Create, admissionv1.Update)}},
 				Variables: []admissionv1.Variable{

@@ -118,6 +118,5 @@ func (r *Reconciler) offboard(ctx context.Context, ti *rempartv1.TenantIsolation
 
 // deleteTenantAdmission removes the tenant's admission bindings.
 func (r *Reconciler) deleteTenantAdmission(ctx context.Context, ti *rempartv1.TenantIsolation) error {
-	var deleted int
-	return r.deleteStaleBindings(ctx, ti, nil, &deleted)
+	return r.deleteStaleBindings(ctx, ti, nil, &applyStats{})
 }

@@ -40,6 +40,8 @@ type Reconciler struct {
 	Admission AdmissionConfig
 	// Resync is the safety-net period after which a tenant is evaluated again.
 	Resync time.Duration
+
+	recentApplies recentApplies
 }
 
 // +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations,verbs=get;list;watch;update;patch
@@ -74,8 +76,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	changed, applyErr := r.applyDesired(ctx, &ti, obs)
-	if applyErr == nil && changed {
+	stats, applyErr := r.applyDesired(ctx, &ti, obs)
+	if applyErr == nil && stats.writes > 0 {
 		// Read again what was just written, so the controls judge the cluster as it is now.
 		if obs, err = r.gather(ctx, &ti); err != nil {
 			return ctrl.Result{}, err
@@ -94,6 +96,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, applyErr
 	}
 	result := ctrl.Result{RequeueAfter: r.Resync}
+	if stats.wait > 0 && stats.wait < result.RequeueAfter {
+		result.RequeueAfter = stats.wait
+	}
 	if next, ok := exceptions.NextExpiry(); ok {
 		if wait, ok := controls.NextBoundary(now, next); ok && wait < result.RequeueAfter {
 			result.RequeueAfter = wait
@@ -179,7 +184,7 @@ func (r *Reconciler) holder(ctx context.Context, name string, ns *corev1.Namespa
 
 // applyIfChanged applies desired unless the cached object already matches it, and counts the
 // writes it makes.
-func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing client.Object, writes *int) error {
+func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing client.Object, stats *applyStats) error {
 	err := r.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
 	if err == nil {
 		upToDate, err := apply.UpToDate(desired, existing, r.Client.Scheme())
@@ -192,29 +197,38 @@ func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing clien
 	} else if !apierrors.IsNotFound(err) {
 		return fmt.Errorf("get %s: %w", client.ObjectKeyFromObject(desired), err)
 	}
-	*writes++
-	return apply.Apply(ctx, r.Client, desired)
+	// The informers of different kinds are not in step: an object this operator wrote a moment
+	// ago may not be in the cache yet. Do not write it again; look again once the window closes.
+	if wait, recent := r.recentApplies.pending(desired, r.Client.Scheme()); recent {
+		stats.waitAtLeast(wait)
+		return nil
+	}
+	stats.writes++
+	if err := apply.Apply(ctx, r.Client, desired); err != nil {
+		return err
+	}
+	r.recentApplies.record(desired, r.Client.Scheme())
+	return nil
 }
 
 // applyDesired sets up the namespaces and applies every generated object. In Audit mode nothing
 // but the warning bindings is written.
-func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsolation, o observed) (changed bool, err error) {
-	writes := 0
-	defer func() { changed = writes > 0 }()
+func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsolation, o observed) (applyStats, error) {
+	stats := &applyStats{}
 	var errs []error
 	for _, p := range sharedPolicies(r.Admission) {
-		errs = append(errs, r.applyIfChanged(ctx, p, &admissionv1.ValidatingAdmissionPolicy{}, &writes))
+		errs = append(errs, r.applyIfChanged(ctx, p, &admissionv1.ValidatingAdmissionPolicy{}, stats))
 	}
 	for _, b := range append(protectionBindings(), claimsBinding()) {
-		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}, &writes))
+		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}, stats))
 	}
 	bindings := tenantBindings(ti)
 	for _, b := range bindings {
-		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}, &writes))
+		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}, stats))
 	}
-	errs = append(errs, r.deleteStaleBindings(ctx, ti, bindings, &writes))
+	errs = append(errs, r.deleteStaleBindings(ctx, ti, bindings, stats))
 	if ti.Spec.Enforcement == rempartv1.EnforcementAudit {
-		return false, errors.Join(errs...)
+		return *stats, errors.Join(errs...)
 	}
 
 	wanted := map[string]bool{}
@@ -224,44 +238,44 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 			continue
 		}
 		nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: namespaceLabels(ti)}}
-		if err := r.applyIfChanged(ctx, nsObj, &corev1.Namespace{}, &writes); err != nil {
+		if err := r.applyIfChanged(ctx, nsObj, &corev1.Namespace{}, stats); err != nil {
 			errs = append(errs, fmt.Errorf("set up namespace %s: %w", ns, err))
 			continue
 		}
-		errs = append(errs, r.applyNamespaceObjects(ctx, ti, ns, &writes))
+		errs = append(errs, r.applyNamespaceObjects(ctx, ti, ns, stats))
 	}
 	// Namespaces that left the spec are released: labels and generated objects go, the
 	// namespace and its data stay.
 	for name, ns := range o.namespaces {
 		if ns.Labels[rempartv1.LabelTenant] == ti.Name && !wanted[name] {
-			writes++
+			stats.writes++
 			errs = append(errs, r.release(ctx, ti, name))
 		}
 	}
-	return false, errors.Join(errs...)
+	return *stats, errors.Join(errs...)
 }
 
-func (r *Reconciler) applyNamespaceObjects(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, writes *int) error {
+func (r *Reconciler) applyNamespaceObjects(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, stats *applyStats) error {
 	var errs []error
 	keep := map[string]bool{}
 	for _, p := range networkPolicies(ti, ns) {
 		keep["NetworkPolicy/"+p.Name] = true
-		errs = append(errs, r.applyIfChanged(ctx, p, &networkingv1.NetworkPolicy{}, writes))
+		errs = append(errs, r.applyIfChanged(ctx, p, &networkingv1.NetworkPolicy{}, stats))
 	}
 	if q := resourceQuota(ti, ns); q != nil {
 		keep["ResourceQuota/"+q.Name] = true
-		errs = append(errs, r.applyIfChanged(ctx, q, &corev1.ResourceQuota{}, writes))
+		errs = append(errs, r.applyIfChanged(ctx, q, &corev1.ResourceQuota{}, stats))
 	}
 	if l := limitRange(ti, ns); l != nil {
 		keep["LimitRange/"+l.Name] = true
-		errs = append(errs, r.applyIfChanged(ctx, l, &corev1.LimitRange{}, writes))
+		errs = append(errs, r.applyIfChanged(ctx, l, &corev1.LimitRange{}, stats))
 	}
-	errs = append(errs, r.deleteManaged(ctx, ti, ns, keep, writes))
+	errs = append(errs, r.deleteManaged(ctx, ti, ns, keep, stats))
 	return errors.Join(errs...)
 }
 
 // deleteManaged deletes the objects generated for ti in ns, except those in keep.
-func (r *Reconciler) deleteManaged(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, keep map[string]bool, writes *int) error {
+func (r *Reconciler) deleteManaged(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, keep map[string]bool, stats *applyStats) error {
 	selector := client.MatchingLabels{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelTenant: ti.Name}
 	var errs []error
 	var policies networkingv1.NetworkPolicyList
@@ -287,7 +301,7 @@ func (r *Reconciler) deleteManaged(ctx context.Context, ti *rempartv1.TenantIsol
 		if keep[kind+"/"+obj.GetName()] {
 			continue
 		}
-		*writes++
+		stats.writes++
 		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
 			errs = append(errs, fmt.Errorf("delete %s %s/%s: %w", kind, ns, obj.GetName(), err))
 		}
@@ -307,7 +321,7 @@ func kindOf(obj client.Object) string {
 	return fmt.Sprintf("%T", obj)
 }
 
-func (r *Reconciler) deleteStaleBindings(ctx context.Context, ti *rempartv1.TenantIsolation, keep []*admissionv1.ValidatingAdmissionPolicyBinding, writes *int) error {
+func (r *Reconciler) deleteStaleBindings(ctx context.Context, ti *rempartv1.TenantIsolation, keep []*admissionv1.ValidatingAdmissionPolicyBinding, stats *applyStats) error {
 	var list admissionv1.ValidatingAdmissionPolicyBindingList
 	if err := r.Client.List(ctx, &list, client.MatchingLabels{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelTenant: ti.Name}); err != nil {
 		return fmt.Errorf("list admission bindings: %w", err)
@@ -318,7 +332,7 @@ func (r *Reconciler) deleteStaleBindings(ctx context.Context, ti *rempartv1.Tena
 		if slices.ContainsFunc(keep, func(k *admissionv1.ValidatingAdmissionPolicyBinding) bool { return k.Name == b.Name }) {
 			continue
 		}
-		*writes++
+		stats.writes++
 		if err := r.Client.Delete(ctx, b); client.IgnoreNotFound(err) != nil {
 			errs = append(errs, fmt.Errorf("delete admission binding %s: %w", b.Name, err))
 		}
@@ -328,8 +342,7 @@ func (r *Reconciler) deleteStaleBindings(ctx context.Context, ti *rempartv1.Tena
 
 // release removes the tenant's labels and generated objects from a namespace and keeps it.
 func (r *Reconciler) release(ctx context.Context, ti *rempartv1.TenantIsolation, ns string) error {
-	var deleted int
-	if err := r.deleteManaged(ctx, ti, ns, nil, &deleted); err != nil {
+	if err := r.deleteManaged(ctx, ti, ns, nil, &applyStats{}); err != nil {
 		return err
 	}
 	// Applying the namespace with no labels under the operator's field manager removes exactly
