@@ -190,23 +190,24 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 			ObjectMeta: sharedMeta(policyClaims),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				FailurePolicy: fail,
-				// Bound to every TenantIsolation as a parameter: the claim is checked against each,
-				// only when a request adds namespaces, so other writes cost nothing.
-				ParamKind: paramsKind(),
-				MatchConditions: []admissionv1.MatchCondition{{Name: "adds-namespaces",
-					Expression: "request.operation == 'CREATE' || object.spec.namespaces.exists(n, !(n in oldObject.spec.namespaces))"}},
+				// One parameter, the operator's NamespaceOwnership, so a claim costs the same
+				// whatever the number of tenants.
+				ParamKind: &admissionv1.ParamKind{APIVersion: rempartv1.GroupVersion.String(), Kind: "NamespaceOwnership"},
 				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
 					rule(rempartv1.GroupVersion.Group, "tenantisolations", admissionv1.Create, admissionv1.Update)}},
+				MatchConditions: []admissionv1.MatchCondition{{Name: "adds-namespaces",
+					Expression: "request.operation == 'CREATE' || object.spec.namespaces.exists(n, !(n in oldObject.spec.namespaces))"}},
 				Variables: []admissionv1.Variable{
 					// Only namespaces a request adds are checked, so a tenant caught in a conflict can
 					// still be updated and deleted.
 					{Name: "added", Expression: "object.spec.namespaces.filter(n, oldObject == null || !(n in oldObject.spec.namespaces))"},
-					{Name: "taken", Expression: "params.metadata.name == object.metadata.name ? [] : variables.added.filter(n, n in params.spec.namespaces)"},
+					{Name: "owners", Expression: "has(params.spec.owners) ? params.spec.owners : {}"},
+					{Name: "taken", Expression: "variables.added.filter(n, n in variables.owners && variables.owners[n] != object.metadata.name)"},
 				},
 				Validations: []admissionv1.Validation{{
 					Expression: "size(variables.taken) == 0",
 					MessageExpression: "'TenantIsolation ' + object.metadata.name + ' claims namespaces that belong to another tenant: ' + " +
-						"variables.taken.map(n, n + ' (tenant ' + params.metadata.name + ')').join(', ') + '. A namespace belongs to one tenant only (FT-CLD-20).'",
+						"variables.taken.map(n, n + ' (tenant ' + variables.owners[n] + ')').join(', ') + '. A namespace belongs to one tenant only (FT-CLD-20).'",
 					Reason: ptr.To(metav1.StatusReasonForbidden),
 				}},
 			},
@@ -227,13 +228,13 @@ func celStringList(items []string) string {
 	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
-// claimsBinding binds the claims policy with every TenantIsolation as a parameter.
+// claimsBinding binds the claims policy to the operator's NamespaceOwnership.
 func claimsBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
 	return &admissionv1.ValidatingAdmissionPolicyBinding{
 		ObjectMeta: sharedMeta(policyClaims),
 		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
 			PolicyName: policyClaims,
-			ParamRef: &admissionv1.ParamRef{Selector: &metav1.LabelSelector{},
+			ParamRef: &admissionv1.ParamRef{Name: rempartv1.NamespaceOwnershipName,
 				ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)},
 			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
 		},
@@ -287,4 +288,13 @@ func tenantBindings(ti *rempartv1.TenantIsolation) []*admissionv1.ValidatingAdmi
 		out = append(out, binding(policyNodeIsolation, nil))
 	}
 	return out
+}
+
+// namespaceOwnership is the index of which tenant holds which namespace, from every tenant.
+func namespaceOwnership(owners map[string]string) *rempartv1.NamespaceOwnership {
+	return &rempartv1.NamespaceOwnership{
+		TypeMeta:   metav1.TypeMeta{APIVersion: rempartv1.GroupVersion.String(), Kind: "NamespaceOwnership"},
+		ObjectMeta: sharedMeta(rempartv1.NamespaceOwnershipName),
+		Spec:       rempartv1.NamespaceOwnershipSpec{Owners: owners},
+	}
 }

@@ -69,7 +69,7 @@ func (r *Reconciler) finalize(ctx context.Context, ti *rempartv1.TenantIsolation
 	if err := r.Client.Patch(ctx, ti, patch); err != nil {
 		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", client.IgnoreNotFound(err))
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{}, r.syncOwnership(ctx, nil, observed{})
 }
 
 // offboard deletes the tenant's namespaces with everything in them (FT-CLD-76), records what and

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -29,6 +31,9 @@ import (
 	"github.com/rempart-io/rempart/controllers/controls"
 )
 
+// applyParallelism bounds the namespaces of one tenant set up at once.
+const applyParallelism = 4
+
 // Finalizer guarantees the cleanup of a deleted tenant runs (deletionPolicy).
 const Finalizer = "rempart.io/tenant-cleanup"
 
@@ -47,6 +52,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations/finalizers,verbs=update
+// +kubebuilder:rbac:groups=rempart.io,resources=namespaceownerships,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=resourcequotas;limitranges,verbs=get;list;watch;create;update;patch;delete
@@ -90,6 +96,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			// The object changed since it was read; its new version is already queued.
 			return ctrl.Result{Requeue: true}, nil
 		}
+		return ctrl.Result{}, err
+	}
+	if err := r.syncOwnership(ctx, &ti, obs); err != nil {
 		return ctrl.Result{}, err
 	}
 	if applyErr != nil {
@@ -182,6 +191,61 @@ func (r *Reconciler) holder(ctx context.Context, name string, ns *corev1.Namespa
 	return oldest, nil
 }
 
+// syncOwnership writes which tenant holds which namespace, for the admission policy that refuses
+// a second claim, when the entries of ti are not what they should be. ti is nil after a deletion.
+func (r *Reconciler) syncOwnership(ctx context.Context, ti *rempartv1.TenantIsolation, o observed) error {
+	if ti != nil {
+		var current rempartv1.NamespaceOwnership
+		err := r.Client.Get(ctx, client.ObjectKey{Name: rempartv1.NamespaceOwnershipName}, &current, client.UnsafeDisableDeepCopy)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("get namespace ownership: %w", err)
+		}
+		if err == nil && ownershipCurrent(current.Spec.Owners, ti, o) {
+			return nil
+		}
+	}
+	var tenants rempartv1.TenantIsolationList
+	if err := r.Client.List(ctx, &tenants, client.UnsafeDisableDeepCopy); err != nil {
+		return fmt.Errorf("list tenants: %w", err)
+	}
+	owners := map[string]string{}
+	for _, t := range tenants.Items {
+		for _, n := range t.Spec.Namespaces {
+			var ns *corev1.Namespace
+			var got corev1.Namespace
+			if err := r.Client.Get(ctx, client.ObjectKey{Name: string(n)}, &got, client.UnsafeDisableDeepCopy); err == nil {
+				ns = &got
+			}
+			holder, err := r.holder(ctx, string(n), ns)
+			if err != nil {
+				return err
+			}
+			if holder != "" {
+				owners[string(n)] = holder
+			}
+		}
+	}
+	return r.applyIfChanged(ctx, namespaceOwnership(owners), &rempartv1.NamespaceOwnership{}, &applyStats{})
+}
+
+// ownershipCurrent reports whether owners already holds exactly ti's namespaces, those another
+// tenant holds aside.
+func ownershipCurrent(owners map[string]string, ti *rempartv1.TenantIsolation, o observed) bool {
+	own := o.ownNamespaces()
+	for _, n := range own {
+		if owners[n] != ti.Name {
+			return false
+		}
+	}
+	count := 0
+	for _, holder := range owners {
+		if holder == ti.Name {
+			count++
+		}
+	}
+	return count == len(own)
+}
+
 // applyIfChanged applies desired unless the cached object already matches it, and counts the
 // writes it makes.
 func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing client.Object, stats *applyStats) error {
@@ -231,19 +295,38 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 		return *stats, errors.Join(errs...)
 	}
 
+	// Namespaces are set up in parallel, and each one's objects too: a reconcile then costs a few
+	// round trips to the API server rather than one per object.
 	wanted := map[string]bool{}
+	var (
+		mu sync.Mutex
+		g  errgroup.Group
+	)
+	g.SetLimit(applyParallelism)
+	collect := func(local *applyStats, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		stats.writes += local.writes
+		stats.waitAtLeast(local.wait)
+		errs = append(errs, err)
+	}
 	for _, ns := range o.ownNamespaces() {
 		wanted[ns] = true
 		if existing, ok := o.namespaces[ns]; ok && existing.DeletionTimestamp != nil {
 			continue
 		}
-		nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: namespaceLabels(ti)}}
-		if err := r.applyIfChanged(ctx, nsObj, &corev1.Namespace{}, stats); err != nil {
-			errs = append(errs, fmt.Errorf("set up namespace %s: %w", ns, err))
-			continue
-		}
-		errs = append(errs, r.applyNamespaceObjects(ctx, ti, ns, stats))
+		g.Go(func() error {
+			local := &applyStats{}
+			nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: namespaceLabels(ti)}}
+			if err := r.applyIfChanged(ctx, nsObj, &corev1.Namespace{}, local); err != nil {
+				collect(local, fmt.Errorf("set up namespace %s: %w", ns, err))
+				return nil
+			}
+			collect(local, r.applyNamespaceObjects(ctx, ti, ns, local))
+			return nil
+		})
 	}
+	_ = g.Wait()
 	// Namespaces that left the spec are released: labels and generated objects go, the
 	// namespace and its data stay.
 	for name, ns := range o.namespaces {
@@ -256,20 +339,39 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 }
 
 func (r *Reconciler) applyNamespaceObjects(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, stats *applyStats) error {
-	var errs []error
+	type pair struct{ desired, existing client.Object }
+	var pairs []pair
 	keep := map[string]bool{}
 	for _, p := range networkPolicies(ti, ns) {
 		keep["NetworkPolicy/"+p.Name] = true
-		errs = append(errs, r.applyIfChanged(ctx, p, &networkingv1.NetworkPolicy{}, stats))
+		pairs = append(pairs, pair{p, &networkingv1.NetworkPolicy{}})
 	}
 	if q := resourceQuota(ti, ns); q != nil {
 		keep["ResourceQuota/"+q.Name] = true
-		errs = append(errs, r.applyIfChanged(ctx, q, &corev1.ResourceQuota{}, stats))
+		pairs = append(pairs, pair{q, &corev1.ResourceQuota{}})
 	}
 	if l := limitRange(ti, ns); l != nil {
 		keep["LimitRange/"+l.Name] = true
-		errs = append(errs, r.applyIfChanged(ctx, l, &corev1.LimitRange{}, stats))
+		pairs = append(pairs, pair{l, &corev1.LimitRange{}})
 	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		g    errgroup.Group
+	)
+	for _, p := range pairs {
+		g.Go(func() error {
+			local := &applyStats{}
+			err := r.applyIfChanged(ctx, p.desired, p.existing, local)
+			mu.Lock()
+			defer mu.Unlock()
+			stats.writes += local.writes
+			stats.waitAtLeast(local.wait)
+			errs = append(errs, err)
+			return nil
+		})
+	}
+	_ = g.Wait()
 	errs = append(errs, r.deleteManaged(ctx, ti, ns, keep, stats))
 	return errors.Join(errs...)
 }
