@@ -143,6 +143,7 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 						rule("networking.k8s.io", "networkpolicies", admissionv1.Update, admissionv1.Delete),
 						rule("", "resourcequotas", admissionv1.Update, admissionv1.Delete),
 						rule("", "limitranges", admissionv1.Update, admissionv1.Delete),
+						rule(rempartv1.GroupVersion.Group, "namespaceownerships", admissionv1.Update, admissionv1.Delete),
 					},
 				},
 				Variables: []admissionv1.Variable{{Name: "privileged", Expression: privilegedExpression(cfg)}},

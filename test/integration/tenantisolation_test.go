@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -424,5 +425,40 @@ func TestRetainDeletionKeepsNamespacesAndData(t *testing.T) {
 	var policies networkingv1.NetworkPolicyList
 	if err := env.Client.List(ctx, &policies, client.InNamespace("retain-app")); err != nil || len(policies.Items) != 0 {
 		t.Errorf("generated NetworkPolicies stay: %d (%v)", len(policies.Items), err)
+	}
+}
+
+// In Audit mode nothing is refused and no namespace is changed: the controls still report.
+func TestAuditModeReportsWithoutRefusing(t *testing.T) {
+	ctx := context.Background()
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "audit-app"}})
+	create(t, &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "it-audit-plain"}, Provisioner: "ebs.csi.aws.com"})
+	ti := newTenant("audit", rempartv1.EnvironmentProduction, "audit-app")
+	ti.Spec.Enforcement = rempartv1.EnforcementAudit
+	create(t, ti)
+	t.Cleanup(func() { deleteTenant(t, "audit") })
+	got := waitCompliant(t, "audit", "False")
+	for _, id := range []string{"namespaces.owned", "network.default-deny", "pod-security.enforced"} {
+		if r := control(got, id); r.State != rempartv1.ControlNonCompliant {
+			t.Errorf("%s = %s in Audit mode on an untouched namespace, want NonCompliant", id, r.State)
+		}
+	}
+	var ns corev1.Namespace
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: "audit-app"}, &ns); err != nil {
+		t.Fatal(err)
+	}
+	if _, labelled := ns.Labels[rempartv1.LabelTenant]; labelled {
+		t.Errorf("Audit mode labelled the namespace: %v", ns.Labels)
+	}
+	var policies networkingv1.NetworkPolicyList
+	if err := env.Client.List(ctx, &policies, client.InNamespace("audit-app")); err != nil || len(policies.Items) != 0 {
+		t.Errorf("Audit mode wrote %d NetworkPolicies (%v)", len(policies.Items), err)
+	}
+	var binding admissionv1.ValidatingAdmissionPolicyBinding
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: "rempart-tenant-storage.audit"}, &binding); err != nil {
+		t.Fatal(err)
+	}
+	if got := binding.Spec.ValidationActions; len(got) != 2 || got[0] != admissionv1.Warn || got[1] != admissionv1.Audit {
+		t.Errorf("Audit mode binding actions = %v, want Warn and Audit", got)
 	}
 }
