@@ -65,8 +65,21 @@ func UpToDate(desired, existing client.Object, scheme *runtime.Scheme) (bool, er
 }
 
 // contains reports whether have holds every key of want with an equal value. Maps are compared
-// key by key; lists and scalars must be equal.
+// key by key, lists element by element (the server adds defaults inside list elements, such as
+// a rule's scope), scalars must be equal.
 func contains(have, want any) bool {
+	if wl, ok := want.([]any); ok {
+		hl, ok := have.([]any)
+		if !ok || len(hl) != len(wl) {
+			return false
+		}
+		for i := range wl {
+			if !contains(hl[i], wl[i]) {
+				return false
+			}
+		}
+		return true
+	}
 	wm, ok := want.(map[string]any)
 	if !ok {
 		return reflect.DeepEqual(normalize(have), normalize(want))

@@ -39,6 +39,18 @@ func TestUpToDate(t *testing.T) {
 		t.Error("a removed label is up to date")
 	}
 
+	// Defaults the server adds inside list elements do not make an object out of date.
+	withDefaults := desired.DeepCopy()
+	desired.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{{}}}}
+	withDefaults.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptrTo(corev1.ProtocolTCP)}}}}
+	if ok, _ := UpToDate(desired, withDefaults, clientgoscheme.Scheme); !ok {
+		t.Error("a default inside a list element makes the object out of date")
+	}
+	withDefaults.Spec.Ingress = append(withDefaults.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{})
+	if ok, _ := UpToDate(desired, withDefaults, clientgoscheme.Scheme); ok {
+		t.Error("an extra list element is up to date")
+	}
+
 	q := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "q", Namespace: "n"},
 		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("10")}}}
 	q2 := q.DeepCopy()
@@ -64,3 +76,5 @@ func TestToUnstructuredDropsServerFields(t *testing.T) {
 		t.Error("creationTimestamp is applied")
 	}
 }
+
+func ptrTo[T any](v T) *T { return &v }

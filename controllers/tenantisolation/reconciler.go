@@ -31,6 +31,9 @@ import (
 	"github.com/rempart-io/rempart/controllers/controls"
 )
 
+// settleDelay is how long after its own writes a tenant is judged at the latest.
+const settleDelay = time.Second
+
 // applyParallelism bounds the namespaces of one tenant set up at once.
 const applyParallelism = 4
 
@@ -83,11 +86,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	stats, applyErr := r.applyDesired(ctx, &ti, obs)
-	if applyErr == nil && stats.writes > 0 {
-		// Read again what was just written, so the controls judge the cluster as it is now.
-		if obs, err = r.gather(ctx, &ti); err != nil {
+	if applyErr == nil && (stats.writes > 0 || stats.wait > 0) {
+		// The cache has not shown these writes yet: judging now would report objects just created
+		// as missing. The watch events of the writes bring the tenant back; the requeue is a floor.
+		if err := r.syncOwnership(ctx, &ti, obs); err != nil {
 			return ctrl.Result{}, err
 		}
+		return ctrl.Result{RequeueAfter: max(stats.wait, settleDelay)}, nil
 	}
 	now := r.Clock.Now()
 	results, exceptions := evaluate(obs, now)

@@ -109,7 +109,8 @@ Logs of every process are in %s.
 	return nil
 }
 
-// rempartKinds lists the resources the API server serves in the rempart.io group.
+// rempartKinds lists the policy kinds the API server serves in the rempart.io group: those with a
+// status, where compliance is written (NamespaceOwnership, an index, has none).
 func rempartKinds(cluster *localcluster.Cluster) ([]schema.GroupVersionResource, error) {
 	list, err := cluster.Clientset.Discovery().ServerResourcesForGroupVersion(rempartv1.GroupVersion.String())
 	if apierrors.IsNotFound(err) {
@@ -118,9 +119,15 @@ func rempartKinds(cluster *localcluster.Cluster) ([]schema.GroupVersionResource,
 	if err != nil {
 		return nil, fmt.Errorf("discover the %s kinds: %w", rempartv1.GroupVersion, err)
 	}
+	withStatus := map[string]bool{}
+	for _, r := range list.APIResources {
+		if parent, sub := filepath.Split(r.Name); sub == "status" {
+			withStatus[filepath.Clean(parent)] = true
+		}
+	}
 	var out []schema.GroupVersionResource
 	for _, r := range list.APIResources {
-		if filepath.Dir(r.Name) == "." { // skip subresources such as tenantisolations/status
+		if withStatus[r.Name] {
 			out = append(out, rempartv1.GroupVersion.WithResource(r.Name))
 		}
 	}
