@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -39,6 +40,9 @@ func renderHelm(t *testing.T) []*unstructured.Unstructured {
 	helm := os.Getenv("HELM")
 	if helm == "" {
 		t.Fatal("HELM is not set: run through `make test-integration`, which builds the pinned Helm")
+	}
+	if !filepath.IsAbs(helm) && strings.ContainsRune(helm, filepath.Separator) {
+		helm = filepath.Join(repoRoot(t), helm) // a path relative to the checkout, as the README writes it
 	}
 	cmd := exec.Command(helm, "template", "rempart", filepath.Join(repoRoot(t), "charts", "rempart"),
 		"--namespace", "rempart-system", "--include-crds")
