@@ -71,17 +71,6 @@ func Judge(c Control, offenders []rempartv1.ObjectReference, exceptions Exceptio
 	return result
 }
 
-// Unknown is the result of a control that could not be evaluated; the message says why.
-func Unknown(c Control, reason, message string) rempartv1.ControlResult {
-	return rempartv1.ControlResult{
-		ID:           c.ID,
-		Requirements: requirements.Strings(c.Requirements...),
-		State:        rempartv1.ControlUnknown,
-		Reason:       reason,
-		Message:      message,
-	}
-}
-
 // NewEvidence keeps the exact count and at most MaxEvidenceObjects references, in a stable
 // order so that a status does not change when only the order of a list did.
 func NewEvidence(objects []rempartv1.ObjectReference) *rempartv1.Evidence {

@@ -191,9 +191,6 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	return c, nil
 }
 
-// Server is the API server's URL.
-func (c *Cluster) Server() string { return c.server }
-
 // LogDir is where every process writes its log.
 func (c *Cluster) LogDir() string { return c.logDir }
 
@@ -290,10 +287,15 @@ func (c *Cluster) waitDefaultServiceAccount(ctx context.Context) error {
 }
 
 func (c *Cluster) writeAdminKubeconfig(path string) error {
+	return c.writeKubeconfig(path, "local-admin", &clientcmdapi.AuthInfo{ClientCertificate: c.pki.AdminCert, ClientKey: c.pki.AdminKey}, "")
+}
+
+// writeKubeconfig writes a kubeconfig for the local API server with one user.
+func (c *Cluster) writeKubeconfig(path, user string, auth *clientcmdapi.AuthInfo, namespace string) error {
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["rempart-local"] = &clientcmdapi.Cluster{Server: c.server, CertificateAuthority: c.pki.CACert}
-	cfg.AuthInfos["local-admin"] = &clientcmdapi.AuthInfo{ClientCertificate: c.pki.AdminCert, ClientKey: c.pki.AdminKey}
-	cfg.Contexts["rempart-local"] = &clientcmdapi.Context{Cluster: "rempart-local", AuthInfo: "local-admin"}
+	cfg.AuthInfos[user] = auth
+	cfg.Contexts["rempart-local"] = &clientcmdapi.Context{Cluster: "rempart-local", AuthInfo: user, Namespace: namespace}
 	cfg.CurrentContext = "rempart-local"
 	return clientcmd.WriteToFile(*cfg, path)
 }

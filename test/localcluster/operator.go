@@ -11,7 +11,6 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -114,10 +113,5 @@ func (c *Cluster) writeServiceAccountKubeconfig(ctx context.Context, path string
 	if err != nil {
 		return fmt.Errorf("request a token for %s/%s (is config/rbac installed?): %w", OperatorNamespace, OperatorServiceAccount, err)
 	}
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["rempart-local"] = &clientcmdapi.Cluster{Server: c.server, CertificateAuthority: c.pki.CACert}
-	cfg.AuthInfos["rempart"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	cfg.Contexts["rempart"] = &clientcmdapi.Context{Cluster: "rempart-local", AuthInfo: "rempart", Namespace: OperatorNamespace}
-	cfg.CurrentContext = "rempart"
-	return clientcmd.WriteToFile(*cfg, path)
+	return c.writeKubeconfig(path, "rempart", &clientcmdapi.AuthInfo{Token: tr.Status.Token}, OperatorNamespace)
 }
