@@ -27,6 +27,7 @@ func DefaultNodes() []Node {
 		{Name: "aws-paris-a", Region: "eu-west-3", Zone: "eu-west-3a"},
 		{Name: "aws-paris-b", Region: "eu-west-3", Zone: "eu-west-3b"},
 		{Name: "gcp-paris-a", Region: "europe-west9", Zone: "europe-west9-a"},
+		{Name: "azure-paris-1", Region: "francecentral", Zone: "francecentral-1"},
 		{Name: "aws-frankfurt-a", Region: "eu-central-1", Zone: "eu-central-1a"},
 		{Name: "aws-virginia-a", Region: "us-east-1", Zone: "us-east-1a"},
 	}
