@@ -72,6 +72,12 @@ func namespaceLabels(ti *rempartv1.TenantIsolation) map[string]string {
 	}
 }
 
+// namespaceObject is a namespace of the tenant as the operator applies it: its name and labels.
+func namespaceObject(ti *rempartv1.TenantIsolation, name string) *corev1.Namespace {
+	return &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: namespaceLabels(ti)}}
+}
+
 // managedLabels are carried by every object generated for the tenant.
 func managedLabels(ti *rempartv1.TenantIsolation, purpose string) map[string]string {
 	return map[string]string{
@@ -322,8 +328,7 @@ func Desired(ti *rempartv1.TenantIsolation) []client.Object {
 	var out []client.Object
 	for _, n := range ti.Spec.Namespaces {
 		ns := string(n)
-		out = append(out, &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-			ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: namespaceLabels(ti)}})
+		out = append(out, namespaceObject(ti, ns))
 		for _, p := range networkPolicies(ti, ns) {
 			out = append(out, p)
 		}

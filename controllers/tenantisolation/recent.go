@@ -15,11 +15,20 @@ import (
 // recentWindow is how long the cache may take to show an object this operator wrote.
 const recentWindow = 2 * time.Second
 
+// sweepThreshold is the number of records above which expired ones are swept.
+const sweepThreshold = 1024
+
 // applyStats counts what one reconcile wrote, and how soon it must look again at writes the
 // cache has not shown yet.
 type applyStats struct {
 	writes int
 	wait   time.Duration
+}
+
+// add counts another reconcile step's writes and wait into s.
+func (s *applyStats) add(o *applyStats) {
+	s.writes += o.writes
+	s.waitAtLeast(o.wait)
 }
 
 func (s *applyStats) waitAtLeast(d time.Duration) {
@@ -72,9 +81,12 @@ func (r *recentApplies) record(desired client.Object, scheme *runtime.Scheme) {
 		r.applied = map[string]appliedRecord{}
 	}
 	now := r.clock()
-	for k, rec := range r.applied {
-		if now.Sub(rec.at) > recentWindow {
-			delete(r.applied, k)
+	// Sweep expired records only once the map has grown, not on every write of a busy reconcile.
+	if len(r.applied) >= sweepThreshold {
+		for k, rec := range r.applied {
+			if now.Sub(rec.at) > recentWindow {
+				delete(r.applied, k)
+			}
 		}
 	}
 	r.applied[key] = appliedRecord{digest: digest, at: now}

@@ -311,8 +311,7 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 	collect := func(local *applyStats, err error) {
 		mu.Lock()
 		defer mu.Unlock()
-		stats.writes += local.writes
-		stats.waitAtLeast(local.wait)
+		stats.add(local)
 		errs = append(errs, err)
 	}
 	for _, ns := range o.ownNamespaces() {
@@ -322,8 +321,7 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 		}
 		g.Go(func() error {
 			local := &applyStats{}
-			nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: namespaceLabels(ti)}}
-			if err := r.applyIfChanged(ctx, nsObj, &corev1.Namespace{}, local); err != nil {
+			if err := r.applyIfChanged(ctx, namespaceObject(ti, ns), &corev1.Namespace{}, local); err != nil {
 				collect(local, fmt.Errorf("set up namespace %s: %w", ns, err))
 				return nil
 			}
@@ -370,8 +368,7 @@ func (r *Reconciler) applyNamespaceObjects(ctx context.Context, ti *rempartv1.Te
 			err := r.applyIfChanged(ctx, p.desired, p.existing, local)
 			mu.Lock()
 			defer mu.Unlock()
-			stats.writes += local.writes
-			stats.waitAtLeast(local.wait)
+			stats.add(local)
 			errs = append(errs, err)
 			return nil
 		})
