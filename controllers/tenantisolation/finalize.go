@@ -66,8 +66,8 @@ func (r *Reconciler) finalize(ctx context.Context, ti *rempartv1.TenantIsolation
 	}
 	patch := client.MergeFrom(ti.DeepCopy())
 	controllerutil.RemoveFinalizer(ti, Finalizer)
-	if err := r.Client.Patch(ctx, ti, patch); err != nil {
-		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", client.IgnoreNotFound(err))
+	if err := client.IgnoreNotFound(r.Client.Patch(ctx, ti, patch)); err != nil {
+		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
 	}
 	return ctrl.Result{}, r.syncOwnership(ctx, nil, observed{})
 }
