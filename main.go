@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -128,11 +127,7 @@ func run(ctx context.Context, cfg config) error {
 		LeaderElectionNamespace:       cfg.leaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &cfg.shutdownTimeout,
-		Cache: cache.Options{
-			SyncPeriod: &resync,
-			// managedFields are ~40% of an object and no control reads them.
-			DefaultTransform: cache.TransformStripManagedFields(),
-		},
+		Cache:                         controllers.CacheOptions(resync),
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)

@@ -6,15 +6,20 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/dataresidency"
 	"github.com/rempart-io/rempart/controllers/tenantisolation"
 )
 
@@ -31,6 +36,9 @@ type Options struct {
 	OperatorServiceAccount string
 	// Clock gives the time to controls with deadlines; tests inject a fake one.
 	Clock clock.PassiveClock
+	// DisableMutation keeps the operator from using MutatingAdmissionPolicy even where the server
+	// offers it: covered pods must then pin an allowed region themselves.
+	DisableMutation bool
 }
 
 // Controller is one registered controller: a name for logs and errors, and its setup.
@@ -49,6 +57,12 @@ var All = []Controller{
 		return tenantisolation.Setup(mgr, tenantisolation.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
 			Admission: tenantisolation.AdmissionConfig{OperatorUser: o.OperatorServiceAccount},
+		})
+	}},
+	{Name: "dataresidency", Setup: func(mgr ctrl.Manager, o Options) error {
+		return dataresidency.Setup(mgr, dataresidency.Settings{
+			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
+			DisableMutation: o.DisableMutation,
 		})
 	}},
 }
@@ -70,4 +84,34 @@ func NewScheme() *runtime.Scheme {
 	utilruntime.Must(cmapi.AddToScheme(s))
 	utilruntime.Must(rempartv1.AddToScheme(s))
 	return s
+}
+
+// CacheOptions are the manager's cache settings: managedFields dropped from every object, and
+// pods reduced to what the controls read (placement and phase), since a cluster holds many.
+func CacheOptions(resync time.Duration) cache.Options {
+	return cache.Options{
+		SyncPeriod:       &resync,
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}: {Transform: slimPod},
+		},
+	}
+}
+
+// slimPod keeps of a pod its identity, labels, owners, node, phase and deletion mark.
+func slimPod(obj any) (any, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	return &corev1.Pod{
+		TypeMeta: pod.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID, ResourceVersion: pod.ResourceVersion,
+			Labels: pod.Labels, OwnerReferences: pod.OwnerReferences, DeletionTimestamp: pod.DeletionTimestamp,
+			CreationTimestamp: pod.CreationTimestamp,
+		},
+		Spec:   corev1.PodSpec{NodeName: pod.Spec.NodeName},
+		Status: corev1.PodStatus{Phase: pod.Status.Phase},
+	}, nil
 }

@@ -223,6 +223,12 @@ type DataResidencyStatus struct {
 	// +listType=atomic
 	// +optional
 	EffectiveCountries []string `json:"effectiveCountries,omitempty"`
+
+	// CombinedPins are the region lists, comma-joined, that the CombinedWith policies pin pods
+	// to: the pod policy tells their node affinity expressions from a pod's own.
+	// +listType=atomic
+	// +optional
+	CombinedPins []string `json:"combinedPins,omitempty"`
 }
 
 // DataResidency keeps the data of some tenants in the countries a contract allows (FT-CLD-74,
@@ -231,6 +237,7 @@ type DataResidencyStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=dr,categories=rempart
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 200",message="a DataResidency's name is at most 200 characters: it names its admission bindings"
 // +kubebuilder:printcolumn:name="ALLOWED",type=string,JSONPath=`.status.allowedSummary`
 // +kubebuilder:printcolumn:name="IN-USE",type=string,JSONPath=`.status.inUseSummary`
 // +kubebuilder:printcolumn:name="COMPLIANT",type=string,JSONPath=`.status.conditions[?(@.type=="Compliant")].status`

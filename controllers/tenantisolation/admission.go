@@ -2,13 +2,13 @@ package tenantisolation
 
 import (
 	"fmt"
-	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/admission"
 )
 
 // Names of the admission policies, shared by every tenant; each tenant has its own bindings.
@@ -34,17 +34,6 @@ type AdmissionConfig struct {
 	OperatorUser string
 }
 
-func sharedMeta(name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Labels: map[string]string{rempartv1.LabelManagedBy: rempartv1.ManagedByValue}}
-}
-
-func rule(group, resource string, ops ...admissionv1.OperationType) admissionv1.NamedRuleWithOperations {
-	return admissionv1.NamedRuleWithOperations{RuleWithOperations: admissionv1.RuleWithOperations{
-		Operations: ops,
-		Rule:       admissionv1.Rule{APIGroups: []string{group}, APIVersions: []string{"*"}, Resources: []string{resource}},
-	}}
-}
-
 // paramsKind: the TenantIsolation itself carries every parameter the policies read, in its spec
 // and, for what the operator computes (the allowed StorageClasses), in its status.
 func paramsKind() *admissionv1.ParamKind {
@@ -66,11 +55,11 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 	managedLabel := "app.kubernetes.io/managed-by"
 	return []*admissionv1.ValidatingAdmissionPolicy{
 		{
-			ObjectMeta: sharedMeta(policyStorage),
+			ObjectMeta: admission.SharedMeta(policyStorage),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				FailurePolicy:    fail,
 				ParamKind:        paramsKind(),
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{rule("", "persistentvolumeclaims", admissionv1.Create)}},
+				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{admission.Rule("", "persistentvolumeclaims", admissionv1.Create)}},
 				Validations: []admissionv1.Validation{{
 					Expression: "has(object.spec.storageClassName) && has(params.status.allowedStorageClasses) && object.spec.storageClassName in params.status.allowedStorageClasses",
 					MessageExpression: "'PersistentVolumeClaim ' + object.metadata.name + ' uses ' + " +
@@ -82,18 +71,18 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 			},
 		},
 		{
-			ObjectMeta: sharedMeta(policyAdminInterfaces),
+			ObjectMeta: admission.SharedMeta(policyAdminInterfaces),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				FailurePolicy: fail,
 				ParamKind:     paramsKind(),
 				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
-					rule("", "services", admissionv1.Create, admissionv1.Update),
-					rule("networking.k8s.io", "ingresses", admissionv1.Create, admissionv1.Update),
+					admission.Rule("", "services", admissionv1.Create, admissionv1.Update),
+					admission.Rule("networking.k8s.io", "ingresses", admissionv1.Create, admissionv1.Update),
 				}},
 				Variables: []admissionv1.Variable{
 					{Name: "allowed", Expression: "has(params.spec.adminInterfaces) && has(params.spec.adminInterfaces.allowedSourceRanges) ? params.spec.adminInterfaces.allowedSourceRanges : []"},
 					{Name: "allowedText", Expression: "size(variables.allowed) > 0 ? variables.allowed.join(', ') : 'no range: none is allowed'"},
-					{Name: "rangeKeys", Expression: "has(object.metadata.annotations) ? " + celStringList(sourceRangeAnnotations) + ".filter(k, k in object.metadata.annotations) : []"},
+					{Name: "rangeKeys", Expression: "has(object.metadata.annotations) ? " + admission.StringList(sourceRangeAnnotations) + ".filter(k, k in object.metadata.annotations) : []"},
 					{Name: "ranges", Expression: "request.kind.kind == 'Service' ? (has(object.spec.loadBalancerSourceRanges) ? object.spec.loadBalancerSourceRanges : []) : " +
 						"(size(variables.rangeKeys) > 0 ? object.metadata.annotations[variables.rangeKeys[0]].split(',').map(r, r.trim()) : [])"},
 					{Name: "restricted", Expression: "size(variables.ranges) > 0 && variables.ranges.all(r, isCIDR(r) && variables.allowed.exists(a, cidr(a).containsCIDR(r)))"},
@@ -120,11 +109,11 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 			},
 		},
 		{
-			ObjectMeta: sharedMeta(policyNodeIsolation),
+			ObjectMeta: admission.SharedMeta(policyNodeIsolation),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				FailurePolicy:    fail,
 				ParamKind:        paramsKind(),
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{rule("", "pods", admissionv1.Create)}},
+				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{admission.Rule("", "pods", admissionv1.Create)}},
 				Validations: []admissionv1.Validation{{
 					Expression: "!has(params.spec.nodeIsolation) || params.spec.nodeIsolation.nodeSelector.all(k, has(object.spec.nodeSelector) && k in object.spec.nodeSelector && object.spec.nodeSelector[k] == params.spec.nodeIsolation.nodeSelector[k])",
 					MessageExpression: "'Pod ' + (object.metadata.name != '' ? object.metadata.name : object.metadata.generateName) + ' must run on the dedicated nodes of tenant ' + params.metadata.name + " +
@@ -134,16 +123,16 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 			},
 		},
 		{
-			ObjectMeta: sharedMeta(policyProtectManaged),
+			ObjectMeta: admission.SharedMeta(policyProtectManaged),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				FailurePolicy: fail,
 				MatchConstraints: &admissionv1.MatchResources{
 					ObjectSelector: &metav1.LabelSelector{MatchLabels: map[string]string{managedLabel: rempartv1.ManagedByValue}},
 					ResourceRules: []admissionv1.NamedRuleWithOperations{
-						rule("networking.k8s.io", "networkpolicies", admissionv1.Update, admissionv1.Delete),
-						rule("", "resourcequotas", admissionv1.Update, admissionv1.Delete),
-						rule("", "limitranges", admissionv1.Update, admissionv1.Delete),
-						rule(rempartv1.GroupVersion.Group, "namespaceownerships", admissionv1.Update, admissionv1.Delete),
+						admission.Rule("networking.k8s.io", "networkpolicies", admissionv1.Update, admissionv1.Delete),
+						admission.Rule("", "resourcequotas", admissionv1.Update, admissionv1.Delete),
+						admission.Rule("", "limitranges", admissionv1.Update, admissionv1.Delete),
+						admission.Rule(rempartv1.GroupVersion.Group, "namespaceownerships", admissionv1.Update, admissionv1.Delete),
 					},
 				},
 				Variables: []admissionv1.Variable{{Name: "privileged", Expression: privilegedExpression(cfg)}},
@@ -157,18 +146,18 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 			},
 		},
 		{
-			ObjectMeta: sharedMeta(policyProtectNS),
+			ObjectMeta: admission.SharedMeta(policyProtectNS),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				FailurePolicy: fail,
 				MatchConstraints: &admissionv1.MatchResources{
 					ObjectSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: rempartv1.LabelTenant, Operator: metav1.LabelSelectorOpExists}}},
-					ResourceRules:  []admissionv1.NamedRuleWithOperations{rule("", "namespaces", admissionv1.Update, admissionv1.Delete)},
+					ResourceRules:  []admissionv1.NamedRuleWithOperations{admission.Rule("", "namespaces", admissionv1.Update, admissionv1.Delete)},
 				},
 				Variables: []admissionv1.Variable{
 					{Name: "privileged", Expression: privilegedExpression(cfg)},
 					{Name: "oldLabels", Expression: "has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}"},
 					{Name: "newLabels", Expression: "object != null && has(object.metadata.labels) ? object.metadata.labels : {}"},
-					{Name: "tenantKeys", Expression: celStringList(protectedNamespaceLabels())},
+					{Name: "tenantKeys", Expression: admission.StringList(protectedNamespaceLabels())},
 				},
 				Validations: []admissionv1.Validation{
 					{
@@ -188,14 +177,14 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 			},
 		},
 		{
-			ObjectMeta: sharedMeta(policyClaims),
+			ObjectMeta: admission.SharedMeta(policyClaims),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				FailurePolicy: fail,
 				// One parameter, the operator's NamespaceOwnership, so a claim costs the same
 				// whatever the number of tenants.
 				ParamKind: &admissionv1.ParamKind{APIVersion: rempartv1.GroupVersion.String(), Kind: "NamespaceOwnership"},
 				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
-					rule(rempartv1.GroupVersion.Group, "tenantisolations", admissionv1.Create, admissionv1.Update)}},
+					admission.Rule(rempartv1.GroupVersion.Group, "tenantisolations", admissionv1.Create, admissionv1.Update)}},
 				MatchConditions: []admissionv1.MatchCondition{{Name: "adds-namespaces",
 					Expression: "request.operation == 'CREATE' || object.spec.namespaces.exists(n, !(n in oldObject.spec.namespaces))"}},
 				Variables: []admissionv1.Variable{
@@ -221,18 +210,10 @@ func protectedNamespaceLabels() []string {
 	return []string{rempartv1.LabelTenant, rempartv1.LabelEnvironment, psaEnforce, psaEnforceVersion, psaAudit, psaAuditVersion, psaWarn, psaWarnVersion}
 }
 
-func celStringList(items []string) string {
-	quoted := make([]string, len(items))
-	for i, s := range items {
-		quoted[i] = fmt.Sprintf("%q", s)
-	}
-	return "[" + strings.Join(quoted, ", ") + "]"
-}
-
 // claimsBinding binds the claims policy to the operator's NamespaceOwnership.
 func claimsBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
 	return &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: sharedMeta(policyClaims),
+		ObjectMeta: admission.SharedMeta(policyClaims),
 		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
 			PolicyName: policyClaims,
 			ParamRef: &admissionv1.ParamRef{Name: rempartv1.NamespaceOwnershipName,
@@ -247,7 +228,7 @@ func protectionBindings() []*admissionv1.ValidatingAdmissionPolicyBinding {
 	var out []*admissionv1.ValidatingAdmissionPolicyBinding
 	for _, p := range []string{policyProtectManaged, policyProtectNS} {
 		out = append(out, &admissionv1.ValidatingAdmissionPolicyBinding{
-			ObjectMeta: sharedMeta(p),
+			ObjectMeta: admission.SharedMeta(p),
 			Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
 				PolicyName:        p,
 				ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
@@ -260,10 +241,7 @@ func protectionBindings() []*admissionv1.ValidatingAdmissionPolicyBinding {
 // tenantBindings bind the shared policies to the tenant's namespaces, with the tenant's
 // parameters; in Audit mode they warn and audit instead of refusing.
 func tenantBindings(ti *rempartv1.TenantIsolation) []*admissionv1.ValidatingAdmissionPolicyBinding {
-	actions := []admissionv1.ValidationAction{admissionv1.Deny}
-	if ti.Spec.Enforcement == rempartv1.EnforcementAudit {
-		actions = []admissionv1.ValidationAction{admissionv1.Warn, admissionv1.Audit}
-	}
+	actions := admission.Actions(ti.Spec.Enforcement)
 	tenantNamespaces := &metav1.LabelSelector{MatchLabels: map[string]string{rempartv1.LabelTenant: ti.Name}}
 	binding := func(policy string, objectSelector *metav1.LabelSelector) *admissionv1.ValidatingAdmissionPolicyBinding {
 		meta := objectMeta(ti, "", bindingName(policy, ti.Name), "admission")
@@ -295,7 +273,7 @@ func tenantBindings(ti *rempartv1.TenantIsolation) []*admissionv1.ValidatingAdmi
 func namespaceOwnership(owners map[string]string) *rempartv1.NamespaceOwnership {
 	return &rempartv1.NamespaceOwnership{
 		TypeMeta:   metav1.TypeMeta{APIVersion: rempartv1.GroupVersion.String(), Kind: "NamespaceOwnership"},
-		ObjectMeta: sharedMeta(rempartv1.NamespaceOwnershipName),
+		ObjectMeta: admission.SharedMeta(rempartv1.NamespaceOwnershipName),
 		Spec:       rempartv1.NamespaceOwnershipSpec{Owners: owners},
 	}
 }

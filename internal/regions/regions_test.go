@@ -1,6 +1,7 @@
 package regions
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -164,4 +165,33 @@ func FuzzResolve(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestAllowedRegions(t *testing.T) {
+	cat, err := NewCatalog([]Region{{Code: "dc-lyon-1", Country: "FR"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := map[string]bool{"FR": true}
+	got := cat.AllowedRegions(fr, "")
+	for _, want := range []string{"eu-west-3", "europe-west9", "francecentral", "fr-par", "GRA", "dc-lyon-1", "cloudgouv-eu-west-1"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("France-only allowed regions %v lack %s", got, want)
+		}
+	}
+	for _, refused := range []string{"us-east-1", "eu-central-1", "eu-west-2"} {
+		if slices.Contains(got, refused) {
+			t.Errorf("France-only allowed regions contain %s", refused)
+		}
+	}
+	// eu-west-2 is in France only at Outscale: the provider decides.
+	if !slices.Contains(cat.AllowedRegions(fr, Outscale), "eu-west-2") {
+		t.Error("with provider outscale, eu-west-2 (France) is not allowed for France")
+	}
+	if slices.Contains(cat.AllowedRegions(fr, AWS), "eu-west-2") {
+		t.Error("with provider aws, eu-west-2 (Great Britain) is allowed for France")
+	}
+	if !slices.IsSorted(got) {
+		t.Errorf("allowed regions are not sorted: %v", got)
+	}
 }

@@ -166,3 +166,24 @@ func Regions(p Provider) []Region {
 	slices.SortFunc(out, func(a, b Region) int { return strings.Compare(a.Code, b.Code) })
 	return out
 }
+
+// AllowedRegions lists, sorted, the region codes of the catalog that resolve to an allowed
+// country: the label values admission pins pods to. provider decides codes several providers
+// share; without it such a code is ambiguous and left out.
+func (c *Catalog) AllowedRegions(countries map[string]bool, provider Provider) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, regs := range c.byCode {
+		for _, r := range regs {
+			if seen[r.Code] {
+				continue
+			}
+			seen[r.Code] = true
+			if Allowed(c.Resolve(r.Code, provider), countries) {
+				out = append(out, r.Code)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -99,4 +99,3 @@ func TestDataResidencyAcceptsConsistentExtensions(t *testing.T) {
 		t.Fatalf("consistent extensions were refused: %v", err)
 	}
 }
-

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -39,10 +38,7 @@ func startOperator(env *testenv.Env) (func(), error) {
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: cache.Options{
-			SyncPeriod:       &resync,
-			DefaultTransform: cache.TransformStripManagedFields(),
-		},
+		Cache:   controllers.CacheOptions(resync),
 	})
 	if err != nil {
 		return nil, err

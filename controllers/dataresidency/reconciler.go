@@ -1,0 +1,415 @@
+package dataresidency
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/controls"
+)
+
+// Reconciler reconciles DataResidency objects.
+type Reconciler struct {
+	Client   client.Client
+	Clock    clock.PassiveClock
+	Recorder events.EventRecorder
+	Config   PolicyConfig
+	// Resync is the safety-net period after which a policy is evaluated again.
+	Resync time.Duration
+}
+
+// +kubebuilder:rbac:groups=rempart.io,resources=dataresidencies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rempart.io,resources=dataresidencies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=nodes;pods;persistentvolumes;persistentvolumeclaims;namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods/eviction,verbs=create
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingadmissionpolicies;mutatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
+
+// Reconcile binds the admission policies for one DataResidency, audits where its data is, and
+// records the result in its status.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var dr rempartv1.DataResidency
+	if err := r.Client.Get(ctx, req.NamespacedName, &dr); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !dr.DeletionTimestamp.IsZero() {
+		// The bindings are owned by the policy and go with it; nothing of the tenants' is touched.
+		return ctrl.Result{}, nil
+	}
+	now := r.Clock.Now()
+	allow, err := resolveAllowSet(dr.Spec)
+	if err != nil {
+		// The API server refuses such a spec; this is only reached if the catalog changed under it.
+		return ctrl.Result{}, r.writeInvalid(ctx, &dr, err, now)
+	}
+	cov, covered, err := r.coverage(ctx, &dr)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	applyErr := r.applyAdmission(ctx, &dr, cov)
+	obs, err := r.gather(ctx, &dr, allow, covered)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	ev := evaluate(obs, now)
+	if dr.Spec.EvictNonCompliant && dr.Spec.Enforcement != rempartv1.EnforcementAudit {
+		applyErr = errors.Join(applyErr, r.evict(ctx, &dr, ev.misplaced, obs))
+	}
+	comb, err := r.combination(ctx, &dr, covered, allow)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	st := statusInputs{allow: allow, covered: covered, obs: obs, ev: ev, combined: comb, applyErr: applyErr}
+	if err := r.writeStatus(ctx, &dr, st, now); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{Requeue: true}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if applyErr != nil {
+		return ctrl.Result{}, applyErr
+	}
+	result := ctrl.Result{RequeueAfter: r.Resync}
+	if next, ok := ev.exceptions.NextExpiry(); ok {
+		if wait, ok := controls.NextBoundary(now, next); ok && wait < result.RequeueAfter {
+			result.RequeueAfter = wait
+		}
+	}
+	return result, nil
+}
+
+// coverage resolves the tenants a policy selects and the namespaces it covers.
+func (r *Reconciler) coverage(ctx context.Context, dr *rempartv1.DataResidency) (coverage, []string, error) {
+	tenants := map[string]bool{}
+	if t := dr.Spec.Tenants; t != nil {
+		for _, n := range t.Names {
+			tenants[string(n)] = true
+		}
+		if t.Selector != nil {
+			sel, err := metav1.LabelSelectorAsSelector(t.Selector)
+			if err != nil {
+				return coverage{}, nil, fmt.Errorf("tenant selector: %w", err)
+			}
+			var list rempartv1.TenantIsolationList
+			if err := r.Client.List(ctx, &list, client.MatchingLabelsSelector{Selector: sel}); err != nil {
+				return coverage{}, nil, fmt.Errorf("list tenants: %w", err)
+			}
+			for _, ti := range list.Items {
+				tenants[ti.Name] = true
+			}
+		}
+	}
+	cov := coverage{tenants: sortedKeys(tenants)}
+	covered := map[string]bool{}
+	for _, n := range dr.Spec.Namespaces {
+		cov.namespaces = append(cov.namespaces, string(n))
+		covered[string(n)] = true
+	}
+	sort.Strings(cov.namespaces)
+	if len(cov.tenants) > 0 {
+		var nsList corev1.NamespaceList
+		sel := labels.NewSelector()
+		req, err := labels.NewRequirement(rempartv1.LabelTenant, "in", cov.tenants)
+		if err != nil {
+			return coverage{}, nil, fmt.Errorf("tenant label selector: %w", err)
+		}
+		if err := r.Client.List(ctx, &nsList, client.MatchingLabelsSelector{Selector: sel.Add(*req)}, client.UnsafeDisableDeepCopy); err != nil {
+			return coverage{}, nil, fmt.Errorf("list namespaces: %w", err)
+		}
+		for _, ns := range nsList.Items {
+			covered[ns.Name] = true
+		}
+	}
+	return cov, sortedKeys(covered), nil
+}
+
+// applyAdmission puts the shared policies and this policy's bindings in place, and removes the
+// bindings it no longer wants.
+func (r *Reconciler) applyAdmission(ctx context.Context, dr *rempartv1.DataResidency, cov coverage) error {
+	var errs []error
+	for _, p := range sharedPolicies() {
+		errs = append(errs, r.applyIfChanged(ctx, p, &admissionv1.ValidatingAdmissionPolicy{}))
+	}
+	keep := map[string]bool{}
+	for _, b := range validatingBindings(dr, cov) {
+		keep[b.Name] = true
+		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
+	}
+	errs = append(errs, r.deleteStale(ctx, dr, &admissionv1.ValidatingAdmissionPolicyBindingList{}, keep))
+	if r.Config.Mutation {
+		errs = append(errs, r.applyIfChanged(ctx, pinPolicy(), &admissionv1.MutatingAdmissionPolicy{}))
+		keep = map[string]bool{}
+		for _, b := range mutatingBindings(dr, cov) {
+			keep[b.Name] = true
+			errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.MutatingAdmissionPolicyBinding{}))
+		}
+		errs = append(errs, r.deleteStale(ctx, dr, &admissionv1.MutatingAdmissionPolicyBindingList{}, keep))
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing client.Object) error {
+	err := r.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
+	if err == nil {
+		upToDate, err := apply.UpToDate(desired, existing, r.Client.Scheme())
+		if err != nil || upToDate {
+			return err
+		}
+	} else if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("get %s: %w", desired.GetName(), err)
+	}
+	return apply.Apply(ctx, r.Client, desired)
+}
+
+func (r *Reconciler) deleteStale(ctx context.Context, dr *rempartv1.DataResidency, list client.ObjectList, keep map[string]bool) error {
+	if err := r.Client.List(ctx, list, client.MatchingLabels{labelPolicy: dr.Name}); err != nil {
+		return fmt.Errorf("list bindings: %w", err)
+	}
+	return meta.EachListItem(list, func(o runtime.Object) error {
+		obj := o.(client.Object)
+		if keep[obj.GetName()] {
+			return nil
+		}
+		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete stale binding %s: %w", obj.GetName(), err)
+		}
+		return nil
+	})
+}
+
+// gather reads, from the cache, the nodes and the covered pods, claims, volumes and classes.
+func (r *Reconciler) gather(ctx context.Context, dr *rempartv1.DataResidency, allow allowSet, covered []string) (observed, error) {
+	o := observed{policy: dr, allow: allow, nodes: map[string]*corev1.Node{}, volumes: map[string]*corev1.PersistentVolume{},
+		storageClasses: map[string]*storagev1.StorageClass{}}
+	var nodes corev1.NodeList
+	if err := r.Client.List(ctx, &nodes, client.UnsafeDisableDeepCopy); err != nil {
+		return o, fmt.Errorf("list nodes: %w", err)
+	}
+	for i := range nodes.Items {
+		o.nodes[nodes.Items[i].Name] = &nodes.Items[i]
+	}
+	var classes storagev1.StorageClassList
+	if err := r.Client.List(ctx, &classes, client.UnsafeDisableDeepCopy); err != nil {
+		return o, fmt.Errorf("list storage classes: %w", err)
+	}
+	for i := range classes.Items {
+		o.storageClasses[classes.Items[i].Name] = &classes.Items[i]
+	}
+	for _, ns := range covered {
+		var pods corev1.PodList
+		if err := r.Client.List(ctx, &pods, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+			return o, fmt.Errorf("list pods in %s: %w", ns, err)
+		}
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			if p.Spec.NodeName != "" && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+				o.pods = append(o.pods, p)
+			}
+		}
+		var claims corev1.PersistentVolumeClaimList
+		if err := r.Client.List(ctx, &claims, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+			return o, fmt.Errorf("list claims in %s: %w", ns, err)
+		}
+		for i := range claims.Items {
+			c := &claims.Items[i]
+			o.claims = append(o.claims, c)
+			if c.Spec.VolumeName == "" {
+				continue
+			}
+			var pv corev1.PersistentVolume
+			if err := r.Client.Get(ctx, client.ObjectKey{Name: c.Spec.VolumeName}, &pv, client.UnsafeDisableDeepCopy); err == nil {
+				o.volumes[pv.Name] = &pv
+			} else if !apierrors.IsNotFound(err) {
+				return o, fmt.Errorf("get volume %s: %w", c.Spec.VolumeName, err)
+			}
+		}
+	}
+	return o, nil
+}
+
+// combination finds the other policies covering some of the same namespaces, and the countries
+// left once every one of them is applied.
+func (r *Reconciler) combination(ctx context.Context, dr *rempartv1.DataResidency, covered []string, allow allowSet) (combined, error) {
+	var list rempartv1.DataResidencyList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return combined{}, fmt.Errorf("list data residency policies: %w", err)
+	}
+	var out combined
+	effective := allow.sortedCountries()
+	for _, other := range list.Items {
+		if other.Name == dr.Name || !other.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if !slices.ContainsFunc(other.Status.Namespaces, func(ns string) bool { _, found := slices.BinarySearch(covered, ns); return found }) {
+			continue
+		}
+		out.names = append(out.names, other.Name)
+		if len(other.Status.AllowedRegions) > 0 {
+			out.pins = append(out.pins, strings.Join(other.Status.AllowedRegions, ","))
+		}
+		theirs := map[string]bool{}
+		for _, c := range other.Status.AllowedCountries {
+			theirs[c] = true
+		}
+		effective = intersect(effective, theirs)
+	}
+	if len(out.names) == 0 {
+		return out, nil
+	}
+	out.effective = effective
+	if out.effective == nil {
+		out.effective = []string{}
+	}
+	return out, nil
+}
+
+// combined describes the other policies on some of the same namespaces.
+type combined struct {
+	names []string
+	// effective are the countries left once they all apply; nil when there is no other policy.
+	effective []string
+	// pins are their allowed regions, comma-joined, as their pin expressions carry them.
+	pins []string
+}
+
+// evict moves covered pods off nodes outside the allowed regions, when the policy asks for it,
+// through the Eviction API so disruption budgets are honoured, with an Event for each.
+func (r *Reconciler) evict(ctx context.Context, dr *rempartv1.DataResidency, pods []*corev1.Pod, o observed) error {
+	var errs []error
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		where := "an unknown node"
+		if n, ok := o.nodes[p.Spec.NodeName]; ok {
+			where = fmt.Sprintf("node %s (%s)", n.Name, o.allow.nodeLocation(n).describe())
+		}
+		eviction := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace}}
+		if err := r.Client.SubResource("eviction").Create(ctx, p, eviction); err != nil {
+			if !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("evict pod %s/%s: %w", p.Namespace, p.Name, err))
+			}
+			continue
+		}
+		r.Recorder.Eventf(dr, p, corev1.EventTypeWarning, "Evicted", "Evict",
+			"Pod %s/%s evicted from %s, outside the allowed countries (FT-CLD-74, spec.evictNonCompliant).", p.Namespace, p.Name, where)
+	}
+	return errors.Join(errs...)
+}
+
+// statusInputs is everything the status is computed from.
+type statusInputs struct {
+	allow    allowSet
+	covered  []string
+	obs      observed
+	ev       evaluation
+	combined combined
+	applyErr error
+}
+
+func (r *Reconciler) writeStatus(ctx context.Context, dr *rempartv1.DataResidency, in statusInputs, now time.Time) error {
+	status := dr.Status.DeepCopy()
+	status.ObservedGeneration = dr.Generation
+	status.Controls = in.ev.results
+	status.Summary = controls.Summarize(in.ev.results)
+	status.AllowedSummary = in.allow.summary
+	status.AllowedCountries = in.allow.sortedCountries()
+	status.AllowedRegions = in.allow.regions
+	status.NamespaceCount = int32(len(in.covered))
+	status.Namespaces = in.covered
+	if len(status.Namespaces) > rempartv1.MaxCoveredNamespaces {
+		status.Namespaces = status.Namespaces[:rempartv1.MaxCoveredNamespaces]
+	}
+	status.StorageClassesOutside = nil
+	for _, name := range sortedKeys(in.obs.storageClasses) {
+		if len(in.allow.classOutside(in.obs.storageClasses[name])) > 0 {
+			status.StorageClassesOutside = append(status.StorageClassesOutside, name)
+		}
+	}
+	status.StorageClassesInUse = usedClasses(in.obs.claims)
+	status.RegionsInUse = in.ev.inUse
+	if len(status.RegionsInUse) > 100 {
+		status.RegionsInUse = status.RegionsInUse[:100]
+	}
+	status.InUseSummary = inUseSummary(in.ev.inUse)
+	status.Pinning = rempartv1.PinningValidation
+	if r.Config.Mutation {
+		status.Pinning = rempartv1.PinningMutation
+	}
+	status.CombinedWith, status.EffectiveCountries, status.CombinedPins = in.combined.names, in.combined.effective, in.combined.pins
+
+	ready := metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied,
+		ObservedGeneration: dr.Generation, Message: readyMessage(dr, r.Config, len(in.allow.regions))}
+	switch {
+	case in.applyErr != nil:
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, rempartv1.ReasonApplyFailed, in.applyErr.Error()
+	case len(in.allow.regions) == 0:
+		ready.Status, ready.Reason = metav1.ConditionFalse, "NoAllowedRegion"
+		ready.Message = "No region of the catalog lies in the allowed countries, so no covered pod can be placed: declare the cluster's regions in spec.regions (FT-CLD-74)."
+	case in.combined.effective != nil && len(in.combined.effective) == 0:
+		ready.Status, ready.Reason = metav1.ConditionFalse, "EmptyCombination"
+		ready.Message = fmt.Sprintf("Combined with %v, no country is allowed for the namespaces they share: their pods cannot be placed. Align the policies (FT-CLD-74).", in.combined.names)
+	case len(in.covered) > rempartv1.MaxCoveredNamespaces:
+		ready.Status, ready.Reason = metav1.ConditionFalse, "TooManyNamespaces"
+		ready.Message = fmt.Sprintf("The policy covers %d namespaces; volumes are checked at admission for the first %d only. Split it.", len(in.covered), rempartv1.MaxCoveredNamespaces)
+	}
+	meta.SetStatusCondition(&status.Conditions, ready)
+	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(in.ev.results, dr.Generation))
+	return r.updateStatus(ctx, dr, status, now)
+}
+
+func readyMessage(dr *rempartv1.DataResidency, cfg PolicyConfig, regions int) string {
+	switch {
+	case dr.Spec.Enforcement == rempartv1.EnforcementAudit:
+		return "Audit mode: admission policies warn and audit; no pod is changed or refused."
+	case cfg.Mutation:
+		return fmt.Sprintf("Covered pods are pinned to the %d allowed regions at admission; pods, volumes and claims aimed elsewhere are refused.", regions)
+	}
+	return fmt.Sprintf("This server has no MutatingAdmissionPolicy: covered pods must pin one of the %d allowed regions themselves, and are refused otherwise.", regions)
+}
+
+func (r *Reconciler) writeInvalid(ctx context.Context, dr *rempartv1.DataResidency, cause error, now time.Time) error {
+	status := dr.Status.DeepCopy()
+	status.ObservedGeneration = dr.Generation
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionFalse,
+		Reason: "InvalidSpec", Message: cause.Error() + " (FT-CLD-74).", ObservedGeneration: dr.Generation})
+	return r.updateStatus(ctx, dr, status, now)
+}
+
+// updateStatus writes a status that changed; lastEvaluated moves only when something else did.
+func (r *Reconciler) updateStatus(ctx context.Context, dr *rempartv1.DataResidency, status *rempartv1.DataResidencyStatus, now time.Time) error {
+	previous := dr.Status.DeepCopy()
+	previous.LastEvaluated, status.LastEvaluated = nil, nil
+	if equality.Semantic.DeepEqual(previous, status) && dr.Status.LastEvaluated != nil {
+		return nil
+	}
+	status.LastEvaluated = &metav1.Time{Time: now}
+	dr.Status = *status
+	if err := r.Client.Status().Update(ctx, dr); err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package dataresidency
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+)
+
+// Settings are what the manager passes to this controller.
+type Settings struct {
+	MaxConcurrentReconciles int
+	Resync                  time.Duration
+	Clock                   clock.PassiveClock
+	// DisableMutation pins pods by validation only, as on a server without
+	// MutatingAdmissionPolicy, even when the server offers it.
+	DisableMutation bool
+}
+
+// MutationAvailable asks the API server, through discovery, whether it serves
+// MutatingAdmissionPolicy at admissionregistration.k8s.io/v1.
+func MutationAvailable(mapper meta.RESTMapper) (bool, error) {
+	_, err := mapper.RESTMapping(schema.GroupKind{Group: admissionv1.GroupName, Kind: "MutatingAdmissionPolicy"}, "v1")
+	if meta.IsNoMatchError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("discover MutatingAdmissionPolicy: %w", err)
+	}
+	return true, nil
+}
+
+// Setup registers the controller and its watches with the manager.
+func Setup(mgr ctrl.Manager, s Settings) error {
+	mutation, err := MutationAvailable(mgr.GetRESTMapper())
+	if err != nil {
+		return err
+	}
+	mutation = mutation && !s.DisableMutation
+	ctrl.Log.WithName("dataresidency").Info("pod pinning", "mutatingAdmissionPolicy", mutation)
+	r := &Reconciler{
+		Client:   mgr.GetClient(),
+		Clock:    s.Clock,
+		Recorder: mgr.GetEventRecorder("rempart-dataresidency"),
+		Config:   PolicyConfig{Mutation: mutation},
+		Resync:   s.Resync,
+	}
+	c := mgr.GetClient()
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&rempartv1.DataResidency{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&admissionv1.ValidatingAdmissionPolicyBinding{}).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c)), builder.WithPredicates(nodeLocationChanged())).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c)), builder.WithPredicates(labelsChanged())).
+		Watches(&rempartv1.TenantIsolation{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c)), builder.WithPredicates(labelsChanged())).
+		Watches(&storagev1.StorageClass{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c))).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(policiesCovering(c, func(o client.Object) string { return o.GetNamespace() })),
+			builder.WithPredicates(podPlacementChanged())).
+		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(policiesCovering(c, func(o client.Object) string { return o.GetNamespace() }))).
+		Watches(&corev1.PersistentVolume{}, handler.EnqueueRequestsFromMapFunc(policiesCovering(c, func(o client.Object) string {
+			if ref := o.(*corev1.PersistentVolume).Spec.ClaimRef; ref != nil {
+				return ref.Namespace
+			}
+			return ""
+		}))).
+		// Another policy's new allow-list changes this one's combination.
+		Watches(&rempartv1.DataResidency{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c)), builder.WithPredicates(allowListChanged()))
+	if mutation {
+		b = b.Owns(&admissionv1.MutatingAdmissionPolicyBinding{})
+	}
+	return b.WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).
+		Named("dataresidency").
+		Complete(r)
+}
+
+func request(name string) reconcile.Request {
+	return reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}
+}
+
+// allPolicies: every DataResidency, for changes that may concern any of them. There are few.
+func allPolicies(c client.Client) handler.MapFunc {
+	return func(ctx context.Context, _ client.Object) []reconcile.Request {
+		var list rempartv1.DataResidencyList
+		if err := c.List(ctx, &list); err != nil {
+			return nil
+		}
+		out := make([]reconcile.Request, 0, len(list.Items))
+		for _, dr := range list.Items {
+			out = append(out, request(dr.Name))
+		}
+		return out
+	}
+}
+
+// policiesCovering: the policies whose covered namespaces (as last recorded) hold the object.
+func policiesCovering(c client.Client, namespaceOf func(client.Object) string) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		ns := namespaceOf(obj)
+		if ns == "" {
+			return nil
+		}
+		var list rempartv1.DataResidencyList
+		if err := c.List(ctx, &list); err != nil {
+			return nil
+		}
+		var out []reconcile.Request
+		for _, dr := range list.Items {
+			if i := sort.SearchStrings(dr.Status.Namespaces, ns); i < len(dr.Status.Namespaces) && dr.Status.Namespaces[i] == ns {
+				out = append(out, request(dr.Name))
+			}
+		}
+		return out
+	}
+}
+
+// podPlacementChanged passes pods created, deleted, bound to a node or finished: the only
+// changes the controls read.
+func podPlacementChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		oldPod, okOld := e.ObjectOld.(*corev1.Pod)
+		newPod, okNew := e.ObjectNew.(*corev1.Pod)
+		if !okOld || !okNew {
+			return true
+		}
+		return oldPod.Spec.NodeName != newPod.Spec.NodeName || oldPod.Status.Phase != newPod.Status.Phase ||
+			(oldPod.DeletionTimestamp == nil) != (newPod.DeletionTimestamp == nil)
+	}}
+}
+
+// nodeLocationChanged passes nodes added, removed, relabelled or given a provider.
+func nodeLocationChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		oldNode, okOld := e.ObjectOld.(*corev1.Node)
+		newNode, okNew := e.ObjectNew.(*corev1.Node)
+		if !okOld || !okNew {
+			return true
+		}
+		return !maps.Equal(oldNode.Labels, newNode.Labels) || oldNode.Spec.ProviderID != newNode.Spec.ProviderID
+	}}
+}
+
+func labelsChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return !maps.Equal(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+	}}
+}
+
+// allowListChanged passes other policies whose recorded namespaces or countries changed.
+func allowListChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		oldDR, okOld := e.ObjectOld.(*rempartv1.DataResidency)
+		newDR, okNew := e.ObjectNew.(*rempartv1.DataResidency)
+		if !okOld || !okNew {
+			return true
+		}
+		return !slices.Equal(oldDR.Status.AllowedCountries, newDR.Status.AllowedCountries) || !slices.Equal(oldDR.Status.Namespaces, newDR.Status.Namespaces)
+	}}
+}
