@@ -15,21 +15,23 @@ const SimulatedNodeLabel = "rempart.io/simulated-node=true"
 
 // Node is a simulated node and where it claims to run.
 type Node struct {
-	Name   string
-	Region string
-	Zone   string
+	Name string
+	// ProviderID is the node's spec.providerID, such as aws:///eu-west-3a/i-1: it names the cloud.
+	ProviderID string
+	Region     string
+	Zone       string
 }
 
 // DefaultNodes are simulated nodes in EU regions of several providers and one outside the EU,
 // so residency rules have both allowed and forbidden places to choose from.
 func DefaultNodes() []Node {
 	return []Node{
-		{Name: "aws-paris-a", Region: "eu-west-3", Zone: "eu-west-3a"},
-		{Name: "aws-paris-b", Region: "eu-west-3", Zone: "eu-west-3b"},
-		{Name: "gcp-paris-a", Region: "europe-west9", Zone: "europe-west9-a"},
-		{Name: "azure-paris-1", Region: "francecentral", Zone: "francecentral-1"},
-		{Name: "aws-frankfurt-a", Region: "eu-central-1", Zone: "eu-central-1a"},
-		{Name: "aws-virginia-a", Region: "us-east-1", Zone: "us-east-1a"},
+		{Name: "aws-paris-a", ProviderID: "aws:///eu-west-3a/i-0a1", Region: "eu-west-3", Zone: "eu-west-3a"},
+		{Name: "aws-paris-b", ProviderID: "aws:///eu-west-3b/i-0b2", Region: "eu-west-3", Zone: "eu-west-3b"},
+		{Name: "gcp-paris-a", ProviderID: "gce://rempart-demo/europe-west9-a/gcp-paris-a", Region: "europe-west9", Zone: "europe-west9-a"},
+		{Name: "azure-paris-1", ProviderID: "azure:///subscriptions/demo/resourceGroups/demo/providers/Microsoft.Compute/virtualMachines/azure-paris-1", Region: "francecentral", Zone: "francecentral-1"},
+		{Name: "aws-frankfurt-a", ProviderID: "aws:///eu-central-1a/i-0c3", Region: "eu-central-1", Zone: "eu-central-1a"},
+		{Name: "aws-virginia-a", ProviderID: "aws:///us-east-1a/i-0d4", Region: "us-east-1", Zone: "us-east-1a"},
 	}
 }
 
@@ -52,6 +54,7 @@ func (n Node) object() *corev1.Node {
 			},
 			Annotations: map[string]string{"node.alpha.kubernetes.io/ttl": "0"},
 		},
+		Spec:   corev1.NodeSpec{ProviderID: n.ProviderID},
 		Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
 	}
 }
