@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -86,7 +87,13 @@ func run(ctx context.Context, root, operatorBinary, binDir string, oneshot bool)
 	if err := waitEvaluated(startCtx, dyn, kinds); err != nil {
 		return err
 	}
+	if err := runBankWorkload(startCtx, cluster, dyn); err != nil {
+		return err
+	}
 	if err := printCompliance(cluster, kinds); err != nil {
+		return err
+	}
+	if err := showResidencyRefusal(startCtx, cluster); err != nil {
 		return err
 	}
 
@@ -182,6 +189,106 @@ func printCompliance(cluster *localcluster.Cluster, kinds []schema.GroupVersionR
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("kubectl get %s: %w", gvr.Resource, err)
 		}
+	}
+	return nil
+}
+
+// residencyProbe is a pod of the France-only sample tenant that asks for a node in Virginia.
+const residencyProbe = `apiVersion: v1
+kind: Pod
+metadata:
+  name: reports-in-virginia
+  namespace: bank-ledger
+spec:
+  nodeSelector:
+    topology.kubernetes.io/region: us-east-1
+  securityContext:
+    runAsNonRoot: true
+    seccompProfile: {type: RuntimeDefault}
+  containers:
+  - name: app
+    image: registry.example/reports:1.0
+    securityContext:
+      allowPrivilegeEscalation: false
+      capabilities: {drop: [ALL]}
+`
+
+// showResidencyRefusal shows the API server refusing a pod of the France-only tenant aimed at
+// us-east-1. The demo fails if the pod is accepted.
+func showResidencyRefusal(ctx context.Context, cluster *localcluster.Cluster) error {
+	fmt.Println()
+	fmt.Println("==> A pod of tenant bank-production (France only) asks for us-east-1")
+	fmt.Println("$ kubectl apply -f - <<< 'pod reports-in-virginia, nodeSelector topology.kubernetes.io/region: us-east-1'")
+	var out []byte
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		cmd := exec.CommandContext(ctx, cluster.Kubectl(), "--kubeconfig", cluster.Kubeconfig, "apply", "--dry-run=server", "-f", "-")
+		cmd.Stdin = strings.NewReader(residencyProbe)
+		var runErr error
+		out, runErr = cmd.CombinedOutput()
+		return runErr != nil && strings.Contains(string(out), "FT-CLD-74"), nil
+	})
+	if err != nil {
+		return fmt.Errorf("the pod aimed at us-east-1 was not refused: %s: %w", out, err)
+	}
+	fmt.Print(string(out))
+	return nil
+}
+
+// bankWorkload is a Deployment of the France-only sample tenant, written as Git would hold it:
+// no region in it. Its pods are pinned to France at admission.
+const bankWorkload = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ledger
+  namespace: bank-ledger
+spec:
+  replicas: 4
+  selector:
+    matchLabels: {app: ledger}
+  template:
+    metadata:
+      labels: {app: ledger}
+    spec:
+      securityContext:
+        runAsNonRoot: true
+        seccompProfile: {type: RuntimeDefault}
+      containers:
+      - name: ledger
+        image: registry.example/ledger:1.0
+        securityContext:
+          allowPrivilegeEscalation: false
+          capabilities: {drop: [ALL]}
+`
+
+// runBankWorkload deploys the bank's ledger and waits until its policy reports where it runs.
+func runBankWorkload(ctx context.Context, cluster *localcluster.Cluster, dyn dynamic.Interface) error {
+	fmt.Println("==> deploying the bank's ledger (4 pods, no region in the manifest)")
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		cmd := exec.CommandContext(ctx, cluster.Kubectl(), "--kubeconfig", cluster.Kubeconfig, "apply", "-f", "-")
+		cmd.Stdin = strings.NewReader(bankWorkload)
+		return cmd.Run() == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("deploy the ledger: %w", err)
+	}
+	gvr := rempartv1.GroupVersion.WithResource("dataresidencies")
+	var inUse string
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		dr, err := dyn.Resource(gvr).Get(ctx, "bank-france", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		regions, _, _ := unstructured.NestedSlice(dr.Object, "status", "regionsInUse")
+		inUse, _, _ = unstructured.NestedString(dr.Object, "status", "inUseSummary")
+		pods := int64(0)
+		for _, r := range regions {
+			n, _, _ := unstructured.NestedInt64(r.(map[string]any), "pods")
+			pods += n
+		}
+		return pods == 4, nil
+	})
+	if err != nil {
+		return fmt.Errorf("bank-france does not report the ledger's 4 pods (in use: %q): %w", inUse, err)
 	}
 	return nil
 }
