@@ -138,34 +138,8 @@ func runScale(b *testing.B, operatorBinary string) {
 	}
 
 	// The operator, as its own process, from the same starting point.
-	dir := b.TempDir()
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := writeKubeconfig(env.Config, kubeconfig); err != nil {
-		b.Fatal(err)
-	}
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "rempart-system"}}); err != nil {
-		b.Fatal(err)
-	}
-	logFile, err := os.Create(filepath.Join(dir, "operator.log"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	metricsPort, err := localcluster.FreePorts(1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort[0])
-	cmd := exec.Command(operatorBinary, "--leader-elect=false", fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort[0]), "--health-probe-bind-address=127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "POD_NAMESPACE=rempart-system")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
+	cmd, metricsURL, logPath := startOperator(b, env, operatorBinary)
+	defer stopOperator(cmd)
 
 	start = time.Now()
 	if err := parallel(tenants, func(i int) error { return c.Create(ctx, tenant("ti", i)) }); err != nil {
@@ -188,7 +162,7 @@ func runScale(b *testing.B, operatorBinary string) {
 			break
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d tenants compliant after 15 minutes; operator log in %s", compliant, tenants, logFile.Name())
+			b.Fatalf("%d of %d tenants compliant after 15 minutes; operator log in %s", compliant, tenants, logPath)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
@@ -238,4 +212,42 @@ func operatorRequests(url string) (int, error) {
 		fmt.Println("  operator", line)
 	}
 	return total, nil
+}
+
+// startOperator runs the operator binary as its own process against the test API server, with
+// its metrics on a free port; it dies with the benchmark.
+func startOperator(b *testing.B, env *testenv.Env, operatorBinary string) (*exec.Cmd, string, string) {
+	b.Helper()
+	ctx := context.Background()
+	dir := b.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := writeKubeconfig(env.Config, kubeconfig); err != nil {
+		b.Fatal(err)
+	}
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "rempart-system"}}); err != nil {
+		b.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "operator.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	metricsPort, err := localcluster.FreePorts(1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort[0])
+	cmd := exec.Command(operatorBinary, "--leader-elect=false", fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort[0]), "--health-probe-bind-address=127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "POD_NAMESPACE=rempart-system")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	return cmd, metricsURL, logPath
+}
+
+func stopOperator(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
 }
