@@ -66,6 +66,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, r.writeInvalid(ctx, &dr, err, now)
 	}
 	cov, covered, err := r.coverage(ctx, &dr)
+	if errors.Is(err, errInvalidSelector) {
+		return ctrl.Result{}, r.writeInvalid(ctx, &dr, err, now)
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -101,6 +104,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return result, nil
 }
 
+// errInvalidSelector: spec.tenants.selector cannot be read; the status says so.
+var errInvalidSelector = errors.New("spec.tenants.selector is not a valid label selector")
+
 // coverage resolves the tenants a policy selects and the namespaces it covers.
 func (r *Reconciler) coverage(ctx context.Context, dr *rempartv1.DataResidency) (coverage, []string, error) {
 	tenants := map[string]bool{}
@@ -111,7 +117,7 @@ func (r *Reconciler) coverage(ctx context.Context, dr *rempartv1.DataResidency) 
 		if t.Selector != nil {
 			sel, err := metav1.LabelSelectorAsSelector(t.Selector)
 			if err != nil {
-				return coverage{}, nil, fmt.Errorf("tenant selector: %w", err)
+				return coverage{}, nil, fmt.Errorf("%w: %w", errInvalidSelector, err)
 			}
 			var list rempartv1.TenantIsolationList
 			if err := r.Client.List(ctx, &list, client.MatchingLabelsSelector{Selector: sel}); err != nil {

@@ -9,7 +9,7 @@ import (
 // CELCatalog renders the built-in catalog as two CEL map literals that the DataResidency CRD
 // embeds, so the API server itself refuses a catalog extension that moves a built-in region to
 // another country: byProvider maps "provider:code" to its country, byCode maps a code to its
-// country, or to "" when providers place the code in different countries. Codes are lower case.
+// country, or to "--" when providers place the code in different countries. Codes are lower case.
 // A test keeps the CRD's copy equal to these.
 func CELCatalog() (byProvider, byCode string) {
 	provider := map[string]string{}
@@ -18,7 +18,7 @@ func CELCatalog() (byProvider, byCode string) {
 		k := codeKey(r.Code)
 		provider[fmt.Sprintf("%s:%s", r.Provider, k)] = r.Country
 		if prev, seen := code[k]; seen && prev != r.Country {
-			code[k] = ""
+			code[k] = "--"
 		} else if !seen {
 			code[k] = r.Country
 		}

@@ -9,6 +9,7 @@ import (
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -459,4 +460,78 @@ func TestResidencyAuditsPodsAndNodes(t *testing.T) {
 	if cond := meta.FindStatusCondition(dr.Status.Conditions, rempartv1.ConditionCompliant); cond == nil || cond.Status != metav1.ConditionFalse {
 		t.Errorf("Compliant condition %+v, want False", cond)
 	}
+}
+
+// With evictNonCompliant, a covered pod on a node outside the allowed countries is evicted
+// through the Eviction API, with an Event naming it; the policy without it evicts nothing.
+func TestResidencyEvictsOnlyWhenAskedTo(t *testing.T) {
+	ctx := context.Background()
+	ns := residencyTenant(t, "evicting")
+	outside := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "evict-virginia", Labels: map[string]string{regionLabel: "us-east-1"}}}
+	create(t, outside)
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, outside) })
+	misplaced := restrictedPod(ns, "misplaced")
+	create(t, misplaced)
+	b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: misplaced.Name}, Target: corev1.ObjectReference{Kind: "Node", Name: outside.Name}}
+	if err := env.Client.SubResource("binding").Create(ctx, misplaced, b); err != nil {
+		t.Fatal(err)
+	}
+	dr := newResidency("evicting", []rempartv1.TenantName{"evicting"}, []rempartv1.Jurisdiction{"EU"})
+	create(t, dr)
+	t.Cleanup(func() { deleteResidency(t, "evicting") })
+	waitResidency(t, "evicting", func(dr *rempartv1.DataResidency) error {
+		if c := residencyControl(dr, "residency.pods"); c.State != rempartv1.ControlNonCompliant {
+			return fmt.Errorf("pods control %s", c.State)
+		}
+		return nil
+	})
+	var pod corev1.Pod
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(misplaced), &pod); err != nil || pod.DeletionTimestamp != nil {
+		t.Fatalf("without evictNonCompliant the pod was removed (get: %v, deletion %v)", err, pod.DeletionTimestamp)
+	}
+
+	eventually(t, "turn eviction on", func(ctx context.Context) error {
+		var current rempartv1.DataResidency
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: "evicting"}, &current); err != nil {
+			return err
+		}
+		current.Spec.EvictNonCompliant = true
+		return env.Client.Update(ctx, &current)
+	})
+	eventually(t, "the misplaced pod evicted", func(ctx context.Context) error {
+		err := env.Client.Get(ctx, client.ObjectKeyFromObject(misplaced), &pod)
+		if apierrors.IsNotFound(err) || (err == nil && pod.DeletionTimestamp != nil) {
+			return nil
+		}
+		return fmt.Errorf("pod still running (get: %v)", err)
+	})
+	eventually(t, "an Event for the eviction", func(ctx context.Context) error {
+		var list eventsv1.EventList
+		if err := env.Client.List(ctx, &list); err != nil {
+			return err
+		}
+		for _, e := range list.Items {
+			if e.Reason == "Evicted" && e.Regarding.Name == "evicting" && e.Related != nil && e.Related.Name == "misplaced" &&
+				strings.Contains(e.Note, "evict-virginia (us-east-1, US)") && strings.Contains(e.Note, "FT-CLD-74") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no Evicted event among %d", len(list.Items))
+	})
+}
+
+// A selector the API server lets through but that is not a label selector (a bad label value) is
+// reported in status rather than retried in silence.
+func TestResidencyReportsAnUnreadableSelector(t *testing.T) {
+	dr := newResidency("bad-selector", nil, []rempartv1.Jurisdiction{"EU"})
+	dr.Spec.Tenants = &rempartv1.TenantSelection{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "gold plated"}}}
+	create(t, dr)
+	t.Cleanup(func() { deleteResidency(t, "bad-selector") })
+	waitResidency(t, "bad-selector", func(dr *rempartv1.DataResidency) error {
+		ready := meta.FindStatusCondition(dr.Status.Conditions, rempartv1.ConditionReady)
+		if ready.Status != metav1.ConditionFalse || ready.Reason != "InvalidSpec" || !strings.Contains(ready.Message, "spec.tenants.selector") {
+			return fmt.Errorf("Ready %+v", ready)
+		}
+		return nil
+	})
 }

@@ -50,6 +50,15 @@ func TestDataResidencyRefusesBadInput(t *testing.T) {
 		{"covers nothing", func(s map[string]any) { delete(s, "tenants") }, "say which data the rule covers"},
 		{"tenants without names or selector", func(s map[string]any) { s["tenants"] = map[string]any{} }, "tenants must list names or give a selector"},
 		{"bad tenant name", func(s map[string]any) { s["tenants"] = map[string]any{"names": []any{"Acme Corp"}} }, "spec.tenants.names[0]: Invalid value"},
+		{"selector with an unknown operator", func(s map[string]any) {
+			s["tenants"] = map[string]any{"selector": map[string]any{"matchExpressions": []any{map[string]any{"key": "tier", "operator": "Near", "values": []any{"gold"}}}}}
+		}, "a selector expression's operator is In or NotIn with values"},
+		{"selector In without values", func(s map[string]any) {
+			s["tenants"] = map[string]any{"selector": map[string]any{"matchExpressions": []any{map[string]any{"key": "tier", "operator": "In"}}}}
+		}, "a selector expression's operator is In or NotIn with values"},
+		{"exception without expiry", func(s map[string]any) {
+			s["exceptions"] = []any{map[string]any{"control": "residency.pods", "reason": "migration planned in OPS-42", "approvedBy": "dpo@acme.example"}}
+		}, "spec.exceptions[0].expires: Required value"},
 		{"bad namespace", func(s map[string]any) { s["namespaces"] = []any{"Team_A"} }, "spec.namespaces[0]: Invalid value"},
 		{"bad region label", func(s map[string]any) { s["regionLabel"] = "region label" }, "spec.regionLabel: Invalid value"},
 		{"bad zone label", func(s map[string]any) { s["zoneLabel"] = "/zone" }, "spec.zoneLabel: Invalid value"},
@@ -97,5 +106,12 @@ func TestDataResidencyAcceptsConsistentExtensions(t *testing.T) {
 	})
 	if err := env.Client.Create(ctx, dr, client.DryRunAll); err != nil {
 		t.Fatalf("consistent extensions were refused: %v", err)
+	}
+}
+
+func TestDataResidencyNameMustFitItsBindings(t *testing.T) {
+	err := env.Client.Create(context.Background(), residencyManifest(strings.Repeat("a", 201), nil))
+	if err == nil || !strings.Contains(err.Error(), "at most 200 characters") {
+		t.Fatalf("a 201-character policy name: %v, want a refusal", err)
 	}
 }
