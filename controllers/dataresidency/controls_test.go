@@ -20,7 +20,7 @@ func policy(mode rempartv1.EnforcementMode, countries ...rempartv1.CountryCode) 
 		PolicyCommonSpec:     rempartv1.PolicyCommonSpec{Enforcement: mode},
 		Tenants:              &rempartv1.TenantSelection{Names: []rempartv1.TenantName{"acme"}},
 		AllowedJurisdictions: []rempartv1.Jurisdiction{"EU"}, AllowedCountries: countries,
-		RegionLabel:          rempartv1.DefaultRegionLabel, ZoneLabel: "topology.kubernetes.io/zone",
+		RegionLabel: rempartv1.DefaultRegionLabel, ZoneLabel: "topology.kubernetes.io/zone",
 	}}
 }
 
