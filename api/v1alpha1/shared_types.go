@@ -226,3 +226,14 @@ const (
 	// ReasonWaived: a valid exception covers a non-compliant control.
 	ReasonWaived = "Waived"
 )
+
+// Control returns the result of the control with the given ID, or an empty result (no state)
+// when the status has none.
+func (s *PolicyStatus) Control(id ControlID) ControlResult {
+	for _, r := range s.Controls {
+		if r.ID == id {
+			return r
+		}
+	}
+	return ControlResult{}
+}

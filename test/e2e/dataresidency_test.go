@@ -91,15 +91,6 @@ func residencyState(t *testing.T, c client.Client, name string, check func(*remp
 	return &dr
 }
 
-func residencyControl(dr *rempartv1.DataResidency, id string) rempartv1.ControlResult {
-	for _, r := range dr.Status.Controls {
-		if string(r.ID) == id {
-			return r
-		}
-	}
-	return rempartv1.ControlResult{}
-}
-
 // runningPods waits until the Deployment's pods are all bound and running, and returns them.
 func runningPods(t *testing.T, c client.Client, ns, app string, want int) []corev1.Pod {
 	t.Helper()
@@ -170,7 +161,7 @@ func TestResidencyKeepsPodsInTheAllowedCountries(t *testing.T) {
 	}
 
 	dr := residencyState(t, c, "fr-bank", func(dr *rempartv1.DataResidency) error {
-		if c := residencyControl(dr, "residency.pods"); c.State != rempartv1.ControlCompliant || !strings.Contains(c.Message, "(12)") {
+		if c := dr.Status.Control("residency.pods"); c.State != rempartv1.ControlCompliant || !strings.Contains(c.Message, "(12)") {
 			return fmt.Errorf("pods control %s: %s", c.State, c.Message)
 		}
 		return nil
@@ -213,7 +204,7 @@ func TestResidencyKeepsPodsInTheAllowedCountries(t *testing.T) {
 	relabel("us-east-1")
 	t.Cleanup(func() { relabel(original) })
 	dr = residencyState(t, c, "fr-bank", func(dr *rempartv1.DataResidency) error {
-		pods := residencyControl(dr, "residency.pods")
+		pods := dr.Status.Control("residency.pods")
 		if pods.State != rempartv1.ControlNonCompliant || !strings.Contains(pods.Message, "node "+moved+" (us-east-1, US)") {
 			return fmt.Errorf("pods control %s: %s", pods.State, pods.Message)
 		}
@@ -222,8 +213,8 @@ func TestResidencyKeepsPodsInTheAllowedCountries(t *testing.T) {
 	if cond := meta.FindStatusCondition(dr.Status.Conditions, rempartv1.ConditionCompliant); cond == nil || cond.Status != metav1.ConditionFalse {
 		t.Errorf("Compliant %+v, want False", cond)
 	}
-	if !strings.Contains(residencyControl(dr, "residency.pods").Message, frNS+"/ledger-") {
-		t.Errorf("pods control does not name the pods: %s", residencyControl(dr, "residency.pods").Message)
+	if !strings.Contains(dr.Status.Control("residency.pods").Message, frNS+"/ledger-") {
+		t.Errorf("pods control does not name the pods: %s", dr.Status.Control("residency.pods").Message)
 	}
 	if got := runningPods(t, c, frNS, "ledger", 12); len(got) != 12 {
 		t.Errorf("%d pods left, want all 12: the operator never evicts on its own", len(got))

@@ -56,15 +56,6 @@ func waitResidency(t *testing.T, name string, check func(*rempartv1.DataResidenc
 	return &dr
 }
 
-func residencyControl(dr *rempartv1.DataResidency, id string) rempartv1.ControlResult {
-	for _, r := range dr.Status.Controls {
-		if string(r.ID) == id {
-			return r
-		}
-	}
-	return rempartv1.ControlResult{}
-}
-
 // restrictedPod passes the tenant namespaces' restricted Pod Security level.
 func restrictedPod(namespace, name string) *corev1.Pod {
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
@@ -397,12 +388,12 @@ func TestResidencyAuditsPodsAndNodes(t *testing.T) {
 	create(t, newResidency("audited", []rempartv1.TenantName{"audited"}, []rempartv1.Jurisdiction{"EU"}))
 	t.Cleanup(func() { deleteResidency(t, "audited") })
 	dr := waitResidency(t, "audited", func(dr *rempartv1.DataResidency) error {
-		if c := residencyControl(dr, "residency.pods"); c.State != rempartv1.ControlNonCompliant {
+		if c := dr.Status.Control("residency.pods"); c.State != rempartv1.ControlNonCompliant {
 			return fmt.Errorf("pods control %s: %s", c.State, c.Message)
 		}
 		return nil
 	})
-	pods := residencyControl(dr, "residency.pods")
+	pods := dr.Status.Control("residency.pods")
 	for _, want := range []string{"node audit-virginia (us-east-1, US)", ns + "/early", "FT-CLD-74"} {
 		if !strings.Contains(pods.Message, want) {
 			t.Errorf("pods control message %q lacks %q", pods.Message, want)
@@ -411,7 +402,7 @@ func TestResidencyAuditsPodsAndNodes(t *testing.T) {
 	if pods.Evidence == nil || pods.Evidence.Total != 1 || pods.Evidence.Objects[0].Name != "early" {
 		t.Errorf("pods evidence %+v", pods.Evidence)
 	}
-	if c := residencyControl(dr, "residency.backup-locations"); c.State != rempartv1.ControlUnknown || c.Reason != "BackupPolicyNotAvailable" {
+	if c := dr.Status.Control("residency.backup-locations"); c.State != rempartv1.ControlUnknown || c.Reason != "BackupPolicyNotAvailable" {
 		t.Errorf("backup locations control %+v, want Unknown until BackupPolicy exists", c)
 	}
 	if !strings.Contains(dr.Status.InUseSummary, "us-east-1 (US) NOT ALLOWED") {
@@ -432,7 +423,7 @@ func TestResidencyAuditsPodsAndNodes(t *testing.T) {
 	eventually(t, "the pod in Paris", func(ctx context.Context) error { return client.IgnoreAlreadyExists(env.Client.Create(ctx, late)) })
 	bind(late, "audit-paris")
 	waitResidency(t, "audited", func(dr *rempartv1.DataResidency) error {
-		if c := residencyControl(dr, "residency.pods"); c.State != rempartv1.ControlCompliant {
+		if c := dr.Status.Control("residency.pods"); c.State != rempartv1.ControlCompliant {
 			return fmt.Errorf("pods control %s: %s", c.State, c.Message)
 		}
 		if !strings.Contains(dr.Status.InUseSummary, "eu-west-3 (FR)") || strings.Contains(dr.Status.InUseSummary, "NOT ALLOWED") {
@@ -449,12 +440,12 @@ func TestResidencyAuditsPodsAndNodes(t *testing.T) {
 		return env.Client.Update(ctx, &n)
 	})
 	dr = waitResidency(t, "audited", func(dr *rempartv1.DataResidency) error {
-		if c := residencyControl(dr, "residency.pods"); c.State != rempartv1.ControlNonCompliant || !strings.Contains(c.Message, "node audit-paris (us-east-1, US): "+ns+"/late") {
+		if c := dr.Status.Control("residency.pods"); c.State != rempartv1.ControlNonCompliant || !strings.Contains(c.Message, "node audit-paris (us-east-1, US): "+ns+"/late") {
 			return fmt.Errorf("pods control %s: %s", c.State, c.Message)
 		}
 		return nil
 	})
-	if c := residencyControl(dr, "residency.nodes"); c.State != rempartv1.ControlNonCompliant || !strings.Contains(c.Message, "audit-paris") {
+	if c := dr.Status.Control("residency.nodes"); c.State != rempartv1.ControlNonCompliant || !strings.Contains(c.Message, "audit-paris") {
 		t.Errorf("nodes control %s: %s", c.State, c.Message)
 	}
 	if cond := meta.FindStatusCondition(dr.Status.Conditions, rempartv1.ConditionCompliant); cond == nil || cond.Status != metav1.ConditionFalse {
@@ -480,7 +471,7 @@ func TestResidencyEvictsOnlyWhenAskedTo(t *testing.T) {
 	create(t, dr)
 	t.Cleanup(func() { deleteResidency(t, "evicting") })
 	waitResidency(t, "evicting", func(dr *rempartv1.DataResidency) error {
-		if c := residencyControl(dr, "residency.pods"); c.State != rempartv1.ControlNonCompliant {
+		if c := dr.Status.Control("residency.pods"); c.State != rempartv1.ControlNonCompliant {
 			return fmt.Errorf("pods control %s", c.State)
 		}
 		return nil

@@ -2,11 +2,9 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -33,11 +31,7 @@ func TestDataResidencyRefusesBadInput(t *testing.T) {
 		}
 		return e
 	}
-	tests := []struct {
-		name   string
-		mutate func(spec map[string]any)
-		want   string
-	}{
+	tests := []badInput{
 		{"unknown jurisdiction", func(s map[string]any) { s["allowedJurisdictions"] = []any{"Schengen"} }, `Unsupported value: "Schengen"`},
 		{"lower-case country", func(s map[string]any) { s["allowedCountries"] = []any{"fr"} }, "spec.allowedCountries[0]: Invalid value"},
 		{"three-letter country", func(s map[string]any) { s["allowedCountries"] = []any{"FRA"} }, "spec.allowedCountries[0]: Invalid value"},
@@ -71,26 +65,7 @@ func TestDataResidencyRefusesBadInput(t *testing.T) {
 		{"evict not a boolean", func(s map[string]any) { s["evictNonCompliant"] = "yes" }, "spec.evictNonCompliant: Invalid value"},
 		{"unknown enforcement", func(s map[string]any) { s["enforcement"] = "Block" }, `Unsupported value: "Block"`},
 	}
-	ctx := context.Background()
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			name := fmt.Sprintf("invalid-dr-%d", i)
-			err := env.Client.Create(ctx, residencyManifest(name, tt.mutate))
-			if err == nil {
-				_ = env.Client.Delete(ctx, residencyManifest(name, nil))
-				t.Fatalf("the API server accepted %s", tt.name)
-			}
-			if !apierrors.IsInvalid(err) && !apierrors.IsBadRequest(err) {
-				t.Fatalf("refusal is not a validation error: %v", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("refusal %q does not contain %q", err, tt.want)
-			}
-			if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, &rempartv1.DataResidency{}); !apierrors.IsNotFound(err) {
-				t.Errorf("a refused policy exists (get: %v)", err)
-			}
-		})
-	}
+	expectRefused(t, tests, residencyManifest)
 }
 
 // Extensions that add a region, or restate a built-in one, are accepted: only moving one is refused.

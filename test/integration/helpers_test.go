@@ -68,15 +68,6 @@ func summarize(results []rempartv1.ControlResult) string {
 	return out
 }
 
-func control(ti *rempartv1.TenantIsolation, id string) rempartv1.ControlResult {
-	for _, r := range ti.Status.Controls {
-		if string(r.ID) == id {
-			return r
-		}
-	}
-	return rempartv1.ControlResult{}
-}
-
 // eventuallyRefused waits until the API server refuses obj (admission policies take effect a
 // moment after their binding is written), probing with server-side dry runs so nothing is ever
 // persisted, then creates it for real and checks the refusal names every fragment of want.

@@ -281,7 +281,7 @@ func TestTenantAddedCrossTenantPolicyIsReported(t *testing.T) {
 			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{rempartv1.LabelTenant: "cross-b"}}}}}}},
 	})
 	ti := waitCompliant(t, "cross-a", "False")
-	r := control(ti, "network.tenant-boundary")
+	r := ti.Status.Control("network.tenant-boundary")
 	if r.State != rempartv1.ControlNonCompliant || !strings.Contains(r.Message, "cross-a-app/let-b-in") ||
 		r.Evidence == nil || r.Evidence.Total != 1 || r.Evidence.Objects[0].Name != "let-b-in" {
 		t.Errorf("tenant boundary = %+v", r)
@@ -439,7 +439,7 @@ func TestAuditModeReportsWithoutRefusing(t *testing.T) {
 	t.Cleanup(func() { deleteTenant(t, "audit") })
 	got := waitCompliant(t, "audit", "False")
 	for _, id := range []string{"namespaces.owned", "network.default-deny", "pod-security.enforced"} {
-		if r := control(got, id); r.State != rempartv1.ControlNonCompliant {
+		if r := got.Status.Control(rempartv1.ControlID(id)); r.State != rempartv1.ControlNonCompliant {
 			t.Errorf("%s = %s in Audit mode on an untouched namespace, want NonCompliant", id, r.State)
 		}
 	}

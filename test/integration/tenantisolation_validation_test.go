@@ -33,11 +33,7 @@ func TestTenantIsolationRefusesBadInput(t *testing.T) {
 		}
 		return f
 	}
-	tests := []struct {
-		name   string
-		mutate func(spec map[string]any)
-		want   string
-	}{
+	tests := []badInput{
 		{"no namespace", func(s map[string]any) { s["namespaces"] = []any{} }, "spec.namespaces: Invalid value"},
 		{"missing namespaces", func(s map[string]any) { delete(s, "namespaces") }, "spec.namespaces: Required value"},
 		{"bad namespace name", func(s map[string]any) { s["namespaces"] = []any{"Acme_Web"} }, "spec.namespaces[0]: Invalid value"},
@@ -87,26 +83,7 @@ func TestTenantIsolationRefusesBadInput(t *testing.T) {
 			s["exceptions"] = []any{map[string]any{"control": "network.default-deny", "reason": "because", "approvedBy": "x", "expires": "2027-01-01T00:00:00Z"}}
 		}, "reason must explain the derogation"},
 	}
-	ctx := context.Background()
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			name := fmt.Sprintf("invalid-%d", i)
-			err := env.Client.Create(ctx, tenantManifest(name, tt.mutate))
-			if err == nil {
-				_ = env.Client.Delete(ctx, tenantManifest(name, nil))
-				t.Fatalf("the API server accepted %s", tt.name)
-			}
-			if !apierrors.IsInvalid(err) && !apierrors.IsBadRequest(err) {
-				t.Fatalf("refusal is not a validation error: %v", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("refusal %q does not contain %q", err, tt.want)
-			}
-			if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, &rempartv1.TenantIsolation{}); !apierrors.IsNotFound(err) {
-				t.Errorf("a refused tenant exists (get: %v)", err)
-			}
-		})
-	}
+	expectRefused(t, tests, tenantManifest)
 }
 
 func TestTenantNameMustFitALabel(t *testing.T) {
@@ -134,5 +111,41 @@ func TestEnvironmentCannotChangeWhileEnforced(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "environment cannot change while enforced") || !strings.Contains(err.Error(), "FT-CLD-25") {
 		t.Fatalf("changing the environment: %v, want a refusal naming FT-CLD-25", err)
+	}
+}
+
+// badInput is one spec change the API server must refuse, and a fragment of its message.
+type badInput struct {
+	name   string
+	mutate func(spec map[string]any)
+	want   string
+}
+
+// expectRefused creates, for every case, the manifest build returns and checks the API server
+// refuses it as invalid, with the expected message, and that nothing was created.
+func expectRefused(t *testing.T, tests []badInput, build func(name string, mutate func(map[string]any)) *unstructured.Unstructured) {
+	t.Helper()
+	ctx := context.Background()
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Built again rather than copied: the cases hold plain ints, which DeepCopy refuses.
+			manifest := build(fmt.Sprintf("invalid-%d", i), nil)
+			err := env.Client.Create(ctx, build(manifest.GetName(), tt.mutate))
+			if err == nil {
+				_ = env.Client.Delete(ctx, manifest)
+				t.Fatalf("the API server accepted %s", tt.name)
+			}
+			if !apierrors.IsInvalid(err) && !apierrors.IsBadRequest(err) {
+				t.Fatalf("refusal is not a validation error: %v", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("refusal %q does not contain %q", err, tt.want)
+			}
+			existing := &unstructured.Unstructured{}
+			existing.SetGroupVersionKind(manifest.GroupVersionKind())
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(manifest), existing); !apierrors.IsNotFound(err) {
+				t.Errorf("a refused object exists (get: %v)", err)
+			}
+		})
 	}
 }

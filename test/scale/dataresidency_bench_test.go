@@ -175,7 +175,7 @@ func runResidency(b *testing.B, operatorBinary string) {
 		b.Fatal(err)
 	}
 	waitPolicy(b, c, logPath, func(dr *rempartv1.DataResidency) bool {
-		pods := control(dr, "residency.pods")
+		pods := dr.Status.Control("residency.pods")
 		return pods.State == rempartv1.ControlCompliant && strings.Contains(pods.Message, fmt.Sprintf("(%d)", residencyNamespaces*podsPerNamespace))
 	})
 	moved := eu[0]
@@ -189,7 +189,7 @@ func runResidency(b *testing.B, operatorBinary string) {
 		b.Fatal(err)
 	}
 	waitPolicy(b, c, logPath, func(dr *rempartv1.DataResidency) bool {
-		pods := control(dr, "residency.pods")
+		pods := dr.Status.Control("residency.pods")
 		return pods.State == rempartv1.ControlNonCompliant && strings.Contains(pods.Message, "node "+moved+" (us-east-1, US)")
 	})
 	reflected := time.Since(relabelled)
@@ -230,13 +230,4 @@ func waitPolicy(b *testing.B, c client.Client, logPath string, done func(*rempar
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func control(dr *rempartv1.DataResidency, id string) rempartv1.ControlResult {
-	for _, r := range dr.Status.Controls {
-		if string(r.ID) == id {
-			return r
-		}
-	}
-	return rempartv1.ControlResult{}
 }
