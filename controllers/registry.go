@@ -36,9 +36,6 @@ type Options struct {
 	OperatorServiceAccount string
 	// Clock gives the time to controls with deadlines; tests inject a fake one.
 	Clock clock.PassiveClock
-	// DisableMutation keeps the operator from using MutatingAdmissionPolicy even where the server
-	// offers it: covered pods must then pin an allowed region themselves.
-	DisableMutation bool
 }
 
 // Controller is one registered controller: a name for logs and errors, and its setup.
@@ -62,7 +59,6 @@ var All = []Controller{
 	{Name: "dataresidency", Setup: func(mgr ctrl.Manager, o Options) error {
 		return dataresidency.Setup(mgr, dataresidency.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
-			DisableMutation: o.DisableMutation,
 		})
 	}},
 }

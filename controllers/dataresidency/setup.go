@@ -32,9 +32,6 @@ type Settings struct {
 	MaxConcurrentReconciles int
 	Resync                  time.Duration
 	Clock                   clock.PassiveClock
-	// DisableMutation pins pods by validation only, as on a server without
-	// MutatingAdmissionPolicy, even when the server offers it.
-	DisableMutation bool
 }
 
 // MutationAvailable asks the API server, through discovery, whether it serves
@@ -56,7 +53,6 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	if err != nil {
 		return err
 	}
-	mutation = mutation && !s.DisableMutation
 	ctrl.Log.WithName("dataresidency").Info("pod pinning", "mutatingAdmissionPolicy", mutation)
 	r := &Reconciler{
 		Client:   mgr.GetClient(),
