@@ -1,0 +1,159 @@
+// Package privileges lists who holds write or administration rights on a set of namespaces,
+// resolving RoleBindings and ClusterRoleBindings through the rules of their roles (FT-CLD-16,
+// FT-CLD-17). It is pure: callers pass the RBAC objects they read, so a controller and a report
+// can share it.
+package privileges
+
+import (
+	"slices"
+	"sort"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+)
+
+// Level is how much a binding lets its subjects do.
+type Level string
+
+const (
+	// Write: the subject may create, change or delete objects.
+	Write Level = "Write"
+	// Admin: the subject may also change RBAC, impersonate, or do anything ("*" on "*").
+	Admin Level = "Admin"
+)
+
+// Grant is one subject's rights on one namespace, or on every namespace, through one binding.
+type Grant struct {
+	Subject rbacv1.Subject
+	// Namespace the rights apply to; empty for a ClusterRoleBinding, which covers every namespace.
+	Namespace string
+	// BindingKind is RoleBinding or ClusterRoleBinding; BindingNamespace is empty for the latter.
+	BindingKind      string
+	BindingNamespace string
+	BindingName      string
+	// RoleKind and RoleName are the role the binding refers to.
+	RoleKind string
+	RoleName string
+	Level    Level
+}
+
+// RBAC is the cluster's RBAC objects, as a caller read them.
+type RBAC struct {
+	Roles               []rbacv1.Role
+	ClusterRoles        []rbacv1.ClusterRole
+	RoleBindings        []rbacv1.RoleBinding
+	ClusterRoleBindings []rbacv1.ClusterRoleBinding
+}
+
+var writeVerbs = []string{"*", "create", "update", "patch", "delete", "deletecollection"}
+
+// escalating verbs and resources let a subject give itself more rights.
+var escalatingVerbs = []string{"escalate", "bind", "impersonate"}
+
+var rbacResources = []string{"roles", "rolebindings", "clusterroles", "clusterrolebindings"}
+
+// RuleLevel is the level a set of policy rules grants, and false when they only read.
+func RuleLevel(rules []rbacv1.PolicyRule) (Level, bool) {
+	level, privileged := Level(""), false
+	for _, r := range rules {
+		if len(r.NonResourceURLs) > 0 && len(r.Resources) == 0 {
+			continue // non-resource URLs (/healthz, /metrics) hold no tenant data
+		}
+		if slices.Contains(r.Verbs, "*") && slices.Contains(r.Resources, "*") {
+			return Admin, true
+		}
+		if slices.ContainsFunc(r.Verbs, func(v string) bool { return slices.Contains(escalatingVerbs, v) }) {
+			return Admin, true
+		}
+		if !slices.ContainsFunc(r.Verbs, func(v string) bool { return slices.Contains(writeVerbs, v) }) {
+			continue
+		}
+		if (slices.Contains(r.APIGroups, "*") || slices.Contains(r.APIGroups, rbacv1.GroupName)) &&
+			slices.ContainsFunc(r.Resources, func(res string) bool { return res == "*" || slices.Contains(rbacResources, res) }) {
+			return Admin, true
+		}
+		level, privileged = Write, true
+	}
+	return level, privileged
+}
+
+// InNamespaces lists the grants of write or administration rights on the given namespaces:
+// RoleBindings in them, and every ClusterRoleBinding to a privileged ClusterRole. Bindings to a
+// role that does not exist grant nothing and are left out. The result is sorted.
+func InNamespaces(rbac RBAC, namespaces []string) []Grant {
+	inScope := map[string]bool{}
+	for _, n := range namespaces {
+		inScope[n] = true
+	}
+	clusterRoles := map[string]*rbacv1.ClusterRole{}
+	for i := range rbac.ClusterRoles {
+		clusterRoles[rbac.ClusterRoles[i].Name] = &rbac.ClusterRoles[i]
+	}
+	roles := map[string]*rbacv1.Role{}
+	for i := range rbac.Roles {
+		roles[rbac.Roles[i].Namespace+"/"+rbac.Roles[i].Name] = &rbac.Roles[i]
+	}
+	levelOf := func(kind, namespace, name string) (Level, bool) {
+		switch kind {
+		case "ClusterRole":
+			if cr, ok := clusterRoles[name]; ok {
+				return RuleLevel(cr.Rules)
+			}
+		case "Role":
+			if r, ok := roles[namespace+"/"+name]; ok {
+				return RuleLevel(r.Rules)
+			}
+		}
+		return "", false
+	}
+
+	var out []Grant
+	for _, rb := range rbac.RoleBindings {
+		if !inScope[rb.Namespace] {
+			continue
+		}
+		level, ok := levelOf(rb.RoleRef.Kind, rb.Namespace, rb.RoleRef.Name)
+		if !ok {
+			continue
+		}
+		for _, s := range rb.Subjects {
+			out = append(out, Grant{Subject: normalize(s, rb.Namespace), Namespace: rb.Namespace,
+				BindingKind: "RoleBinding", BindingNamespace: rb.Namespace, BindingName: rb.Name,
+				RoleKind: rb.RoleRef.Kind, RoleName: rb.RoleRef.Name, Level: level})
+		}
+	}
+	for _, crb := range rbac.ClusterRoleBindings {
+		level, ok := levelOf(crb.RoleRef.Kind, "", crb.RoleRef.Name)
+		if !ok {
+			continue
+		}
+		for _, s := range crb.Subjects {
+			out = append(out, Grant{Subject: normalize(s, ""), BindingKind: "ClusterRoleBinding", BindingName: crb.Name,
+				RoleKind: crb.RoleRef.Kind, RoleName: crb.RoleRef.Name, Level: level})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
+	return out
+}
+
+// normalize fills the namespace of a service account subject written without one, which RBAC
+// reads as the binding's namespace.
+func normalize(s rbacv1.Subject, bindingNamespace string) rbacv1.Subject {
+	if s.Kind == rbacv1.ServiceAccountKind && s.Namespace == "" {
+		s.Namespace = bindingNamespace
+	}
+	return s
+}
+
+func (g Grant) key() string {
+	return strings.Join([]string{g.Namespace, g.Subject.Kind, g.Subject.Namespace, g.Subject.Name, g.BindingKind, g.BindingNamespace, g.BindingName}, "\x00")
+}
+
+// Username is how the API server names the subject in a request: the user or group name, or
+// system:serviceaccount:<namespace>:<name> for a service account.
+func Username(s rbacv1.Subject) string {
+	if s.Kind == rbacv1.ServiceAccountKind {
+		return "system:serviceaccount:" + s.Namespace + ":" + s.Name
+	}
+	return s.Name
+}
