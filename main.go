@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -34,7 +35,21 @@ type config struct {
 	resyncPeriod            time.Duration
 	shutdownTimeout         time.Duration
 	serviceAccount          string
+	adminMaxTemporary       time.Duration
+	adminExtraRoles         []string
+	adminBinders            []string
 	showVersion             bool
+}
+
+// splitList reads a comma-separated flag value, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
@@ -50,6 +65,15 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 	fs.DurationVar(&c.resyncPeriod, "resync-period", 10*time.Minute, "Safety-net period after which every policy is re-evaluated; deadlines are handled to the second without it.")
 	fs.DurationVar(&c.shutdownTimeout, "graceful-shutdown-timeout", 30*time.Second, "How long running reconciles may take to finish on shutdown.")
 	fs.StringVar(&c.serviceAccount, "service-account", os.Getenv("SERVICE_ACCOUNT_NAME"), "Name of the operator's service account, exempted by the admission policies that protect generated objects; defaults to $SERVICE_ACCOUNT_NAME or \"rempart\".")
+	fs.DurationVar(&c.adminMaxTemporary, "admin-max-temporary", 24*time.Hour, "Longest temporary AdminAccess grant; standing grants last up to 366 days with a yearly review.")
+	fs.Func("admin-extra-roles", "Comma-separated ClusterRoles AdminAccess may grant besides admin, edit and view (the operator needs bind on them).", func(v string) error {
+		c.adminExtraRoles = splitList(v)
+		return nil
+	})
+	fs.Func("admin-binders", "Comma-separated usernames (such as system:serviceaccount:argocd:argocd-application-controller) allowed to bind admin-level roles in tenant namespaces without an AdminAccess.", func(v string) error {
+		c.adminBinders = splitList(v)
+		return nil
+	})
 	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -64,6 +88,8 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 		return c, errors.New("--max-concurrent-reconciles must be at least 1")
 	case c.resyncPeriod < time.Minute:
 		return c, errors.New("--resync-period must be at least one minute: it is a safety net, not the way deadlines are met")
+	case c.adminMaxTemporary < time.Minute || c.adminMaxTemporary > 366*24*time.Hour:
+		return c, errors.New("--admin-max-temporary must be between one minute and 366 days")
 	}
 	if c.serviceAccount == "" {
 		c.serviceAccount = "rempart"
@@ -138,6 +164,9 @@ func run(ctx context.Context, cfg config) error {
 		ResyncPeriod:            cfg.resyncPeriod,
 		OperatorNamespace:       cfg.leaderElectionNamespace,
 		OperatorServiceAccount:  fmt.Sprintf("system:serviceaccount:%s:%s", cfg.leaderElectionNamespace, cfg.serviceAccount),
+		AdminMaxTemporary:       cfg.adminMaxTemporary,
+		AdminExtraRoles:         cfg.adminExtraRoles,
+		AdminBinders:            cfg.adminBinders,
 		Clock:                   clock.RealClock{},
 	}
 	if err := controllers.SetupAll(mgr, opts); err != nil {

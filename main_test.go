@@ -60,3 +60,16 @@ func TestParseFlagsOverrides(t *testing.T) {
 		t.Errorf("flags not applied: %+v", cfg)
 	}
 }
+
+func TestParseFlagsAdminSettings(t *testing.T) {
+	cfg, err := parseFlags([]string{"--admin-max-temporary=8h", "--admin-extra-roles=db-admin, ,mq-admin", "--admin-binders=system:serviceaccount:argocd:argocd-application-controller"}, &zap.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.adminMaxTemporary != 8*time.Hour || strings.Join(cfg.adminExtraRoles, "|") != "db-admin|mq-admin" || len(cfg.adminBinders) != 1 {
+		t.Errorf("admin settings: %v %v %v", cfg.adminMaxTemporary, cfg.adminExtraRoles, cfg.adminBinders)
+	}
+	if _, err := parseFlags([]string{"--admin-max-temporary=0s"}, &zap.Options{}); err == nil {
+		t.Error("a zero temporary grant length was accepted")
+	}
+}

@@ -19,6 +19,7 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/adminaccess"
 	"github.com/rempart-io/rempart/controllers/dataresidency"
 	"github.com/rempart-io/rempart/controllers/tenantisolation"
 )
@@ -36,6 +37,13 @@ type Options struct {
 	OperatorServiceAccount string
 	// Clock gives the time to controls with deadlines; tests inject a fake one.
 	Clock clock.PassiveClock
+	// AdminMaxTemporary bounds a temporary AdminAccess grant; 0 means 24 hours.
+	AdminMaxTemporary time.Duration
+	// AdminExtraRoles are ClusterRoles AdminAccess may grant besides admin, edit and view.
+	AdminExtraRoles []string
+	// AdminBinders are usernames, such as the platform's deployment service accounts, allowed to
+	// bind admin-level roles in tenant namespaces without an AdminAccess.
+	AdminBinders []string
 }
 
 // Controller is one registered controller: a name for logs and errors, and its setup.
@@ -54,6 +62,16 @@ var All = []Controller{
 		return tenantisolation.Setup(mgr, tenantisolation.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
 			Admission: tenantisolation.AdmissionConfig{OperatorUser: o.OperatorServiceAccount},
+		})
+	}},
+	{Name: "adminaccess", Setup: func(mgr ctrl.Manager, o Options) error {
+		limits := adminaccess.DefaultLimits
+		if o.AdminMaxTemporary > 0 {
+			limits.MaxTemporary = o.AdminMaxTemporary
+		}
+		return adminaccess.Setup(mgr, adminaccess.Settings{
+			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
+			Config: adminaccess.Config{Limits: limits, ExtraRoles: o.AdminExtraRoles}, OperatorUser: o.OperatorServiceAccount,
 		})
 	}},
 	{Name: "dataresidency", Setup: func(mgr ctrl.Manager, o Options) error {

@@ -133,6 +133,9 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 						admission.Rule("", "resourcequotas", admissionv1.Update, admissionv1.Delete),
 						admission.Rule("", "limitranges", admissionv1.Update, admissionv1.Delete),
 						admission.Rule(rempartv1.GroupVersion.Group, "namespaceownerships", admissionv1.Update, admissionv1.Delete),
+						// The bindings of AdminAccess grants: their subject must not add a friend.
+						admission.Rule("rbac.authorization.k8s.io", "rolebindings", admissionv1.Update, admissionv1.Delete),
+						admission.Rule("rbac.authorization.k8s.io", "clusterrolebindings", admissionv1.Update, admissionv1.Delete),
 					},
 				},
 				Variables: []admissionv1.Variable{{Name: "privileged", Expression: privilegedExpression(cfg)}},

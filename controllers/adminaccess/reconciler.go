@@ -1,0 +1,388 @@
+package adminaccess
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/controls"
+)
+
+// Finalizer removes a deleted grant's bindings at once and records the revocation.
+const Finalizer = "rempart.io/admin-access-revoke"
+
+// reviewNotice is how long before a standing grant's yearly review is due it is reported.
+const reviewNotice = 30 * 24 * time.Hour
+
+// Config is what the operator's settings say about grants.
+type Config struct {
+	Limits Limits
+	// ExtraRoles are ClusterRoles grants may use besides admin, edit and view.
+	ExtraRoles []string
+}
+
+// Reconciler reconciles AdminAccess objects.
+type Reconciler struct {
+	Client   client.Client
+	Clock    clock.PassiveClock
+	Recorder events.EventRecorder
+	Config   Config
+	Resync   time.Duration
+	// OperatorUser is the operator's username, which the approval policy lets write finalizers.
+	OperatorUser string
+}
+
+// +kubebuilder:rbac:groups=rempart.io,resources=adminaccesses,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=rempart.io,resources=adminaccesses/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=rempart.io,resources=adminaccesses/finalizers,verbs=update
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings;clusterrolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;clusterroles,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=admin;edit;view
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
+
+// Reconcile puts a grant's bindings in place while its window is open and removes them the
+// moment it closes, and records every transition.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var aa rempartv1.AdminAccess
+	if err := r.Client.Get(ctx, req.NamespacedName, &aa); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !aa.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, &aa)
+	}
+	if !controllerutil.ContainsFinalizer(&aa, Finalizer) {
+		patch := client.MergeFrom(aa.DeepCopy())
+		controllerutil.AddFinalizer(&aa, Finalizer)
+		if err := r.Client.Patch(ctx, &aa, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
+		}
+	}
+	if err := r.ensureApproval(ctx); err != nil {
+		return ctrl.Result{}, err
+	}
+	now := r.Clock.Now()
+	d := decide(&aa, now, r.Config)
+	var namespaces []string
+	var err error
+	if d.grant && !aa.Spec.BreakGlass {
+		if namespaces, err = r.scope(ctx, &aa); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	bindings, applyErr := r.applyBindings(ctx, &aa, d.grant, namespaces)
+	if err := r.writeStatus(ctx, &aa, d, bindings, applyErr, now); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{Requeue: true}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if applyErr != nil {
+		return ctrl.Result{}, applyErr
+	}
+	result := ctrl.Result{RequeueAfter: r.Resync}
+	if d.changes && d.next < result.RequeueAfter {
+		result.RequeueAfter = d.next
+	}
+	if d.reviewIn > 0 && d.reviewIn < result.RequeueAfter {
+		result.RequeueAfter = d.reviewIn
+	}
+	return result, nil
+}
+
+// decision is what a grant should be at an instant: a pure function of its spec and the clock.
+type decision struct {
+	phase   rempartv1.AdminAccessPhase
+	message string
+	// grant is true when the bindings must exist.
+	grant bool
+	// next is how long until the phase changes by itself, when changes.
+	next    time.Duration
+	changes bool
+	// reviewIn is how long until a standing grant's review notice or deadline, 0 when none.
+	reviewIn time.Duration
+}
+
+func windowOf(aa *rempartv1.AdminAccess) Window {
+	w := Window{Created: aa.CreationTimestamp.Time, Expires: aa.Spec.Expires.Time, Revoked: aa.Spec.Revoked}
+	if aa.Spec.NotBefore != nil {
+		nb := aa.Spec.NotBefore.Time
+		w.NotBefore = &nb
+	}
+	return w
+}
+
+func decide(aa *rempartv1.AdminAccess, now time.Time, cfg Config) decision {
+	w := windowOf(aa)
+	phase, next, changes := PhaseAt(w, now)
+	d := decision{phase: rempartv1.AdminAccessPhase(phase), next: next, changes: changes}
+	if aa.Spec.Standing && aa.Spec.ReviewedAt != nil {
+		deadline := aa.Spec.ReviewedAt.Add(cfg.Limits.ReviewValidity)
+		for _, at := range []time.Time{deadline.Add(-reviewNotice), deadline} {
+			if at.After(now) {
+				d.reviewIn = at.Sub(now)
+				break
+			}
+		}
+	}
+	if phase == Pending || phase == Active {
+		var reviewedAt *time.Time
+		if aa.Spec.ReviewedAt != nil {
+			t := aa.Spec.ReviewedAt.Time
+			reviewedAt = &t
+		}
+		if !roleAllowed(role(aa), cfg.ExtraRoles) {
+			d.phase, d.changes = rempartv1.AdminAccessRefused, false
+			d.message = fmt.Sprintf("Role %s may not be granted: use admin, edit or view, or ask the platform team to allow it in the operator's settings (FT-CLD-16).", role(aa))
+			return d
+		}
+		if err := CheckDuration(w, aa.Spec.Standing, reviewedAt, now, cfg.Limits); err != nil {
+			d.phase, d.changes = rempartv1.AdminAccessRefused, false
+			d.message = "The grant is refused: " + err.Error() + "."
+			return d
+		}
+	}
+	switch phase {
+	case Pending:
+		d.message = fmt.Sprintf("The grant opens at %s.", w.Start().UTC().Format(time.RFC3339))
+	case Active:
+		d.grant = aa.Spec.Enforcement != rempartv1.EnforcementAudit
+		d.message = fmt.Sprintf("Role %s is granted until %s.", role(aa), w.Expires.UTC().Format(time.RFC3339))
+		if !d.grant {
+			d.message = "Audit mode: the window is open but nothing is granted."
+		}
+	case Expired:
+		d.message = fmt.Sprintf("The grant expired at %s; its bindings are removed and this object is the record.", w.Expires.UTC().Format(time.RFC3339))
+	case Revoked:
+		d.message = "The grant was revoked; its bindings are removed and this object is the record."
+	}
+	return d
+}
+
+// scope lists the namespaces a grant covers: its tenants' namespaces, by their tenant label, and
+// the namespaces it names, that exist and are not being deleted.
+func (r *Reconciler) scope(ctx context.Context, aa *rempartv1.AdminAccess) ([]string, error) {
+	seen := map[string]bool{}
+	var nsList corev1.NamespaceList
+	if len(aa.Spec.Tenants) > 0 {
+		tenants := make([]string, len(aa.Spec.Tenants))
+		for i, t := range aa.Spec.Tenants {
+			tenants[i] = string(t)
+		}
+		req, err := labels.NewRequirement(rempartv1.LabelTenant, selection.In, tenants)
+		if err != nil {
+			return nil, fmt.Errorf("tenant selector: %w", err)
+		}
+		if err := r.Client.List(ctx, &nsList, client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*req)}); err != nil {
+			return nil, fmt.Errorf("list tenant namespaces: %w", err)
+		}
+		for _, ns := range nsList.Items {
+			if ns.DeletionTimestamp.IsZero() {
+				seen[ns.Name] = true
+			}
+		}
+	}
+	for _, n := range aa.Spec.Namespaces {
+		var ns corev1.Namespace
+		err := r.Client.Get(ctx, client.ObjectKey{Name: string(n)}, &ns)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get namespace %s: %w", n, err)
+		}
+		if ns.DeletionTimestamp.IsZero() {
+			seen[ns.Name] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// applyBindings makes the grant's bindings exactly the wanted ones and returns those in place.
+func (r *Reconciler) applyBindings(ctx context.Context, aa *rempartv1.AdminAccess, grant bool, namespaces []string) ([]rempartv1.ObjectReference, error) {
+	var wanted []client.Object
+	if grant {
+		if aa.Spec.BreakGlass {
+			wanted = append(wanted, clusterRoleBinding(aa))
+		} else {
+			for _, rb := range roleBindings(aa, namespaces) {
+				wanted = append(wanted, rb)
+			}
+		}
+	}
+	var errs []error
+	keep := map[string]bool{}
+	var refs []rempartv1.ObjectReference
+	for _, obj := range wanted {
+		keep[obj.GetNamespace()+"/"+obj.GetName()] = true
+		if err := r.applyIfChanged(ctx, obj); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		refs = append(refs, rempartv1.ObjectReference{APIVersion: "rbac.authorization.k8s.io/v1", Kind: obj.GetObjectKind().GroupVersionKind().Kind,
+			Namespace: obj.GetNamespace(), Name: obj.GetName()})
+	}
+	errs = append(errs, r.deleteBindings(ctx, aa, keep))
+	return refs, errors.Join(errs...)
+}
+
+func (r *Reconciler) applyIfChanged(ctx context.Context, desired client.Object) error {
+	existing := desired.DeepCopyObject().(client.Object)
+	err := r.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
+	if err == nil {
+		upToDate, err := apply.UpToDate(desired, existing, r.Client.Scheme())
+		if err != nil || upToDate {
+			return err
+		}
+	} else if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("get %s: %w", desired.GetName(), err)
+	}
+	return apply.Apply(ctx, r.Client, desired)
+}
+
+// deleteBindings removes the grant's bindings not in keep.
+func (r *Reconciler) deleteBindings(ctx context.Context, aa *rempartv1.AdminAccess, keep map[string]bool) error {
+	selector := client.MatchingLabels{rempartv1.LabelAdminAccess: labelValue(aa.Name)}
+	var rbs rbacv1.RoleBindingList
+	if err := r.Client.List(ctx, &rbs, selector); err != nil {
+		return fmt.Errorf("list role bindings: %w", err)
+	}
+	var crbs rbacv1.ClusterRoleBindingList
+	if err := r.Client.List(ctx, &crbs, selector); err != nil {
+		return fmt.Errorf("list cluster role bindings: %w", err)
+	}
+	var stale []client.Object
+	for i := range rbs.Items {
+		if owned(&rbs.Items[i], aa) && !keep[rbs.Items[i].Namespace+"/"+rbs.Items[i].Name] {
+			stale = append(stale, &rbs.Items[i])
+		}
+	}
+	for i := range crbs.Items {
+		if owned(&crbs.Items[i], aa) && !keep["/"+crbs.Items[i].Name] {
+			stale = append(stale, &crbs.Items[i])
+		}
+	}
+	var errs []error
+	for _, obj := range stale {
+		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("delete binding %s/%s: %w", obj.GetNamespace(), obj.GetName(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func owned(obj client.Object, aa *rempartv1.AdminAccess) bool {
+	return slices.ContainsFunc(obj.GetOwnerReferences(), func(o metav1.OwnerReference) bool { return o.UID == aa.UID })
+}
+
+// finalize removes a deleted grant's bindings at once, records the revocation and lets it go.
+func (r *Reconciler) finalize(ctx context.Context, aa *rempartv1.AdminAccess) error {
+	if !controllerutil.ContainsFinalizer(aa, Finalizer) {
+		return nil
+	}
+	if err := r.deleteBindings(ctx, aa, nil); err != nil {
+		return err
+	}
+	if aa.Status.Phase == rempartv1.AdminAccessActive {
+		r.event(aa, corev1.EventTypeNormal, "Revoked", "Revoke", "deleted while active: bindings removed", r.Clock.Now())
+	}
+	patch := client.MergeFrom(aa.DeepCopy())
+	controllerutil.RemoveFinalizer(aa, Finalizer)
+	if err := client.IgnoreNotFound(r.Client.Patch(ctx, aa, patch)); err != nil {
+		return fmt.Errorf("remove finalizer: %w", err)
+	}
+	return nil
+}
+
+// event records a transition with everything an auditor needs: subject, approver, scope, reason
+// and time (PAS-12.2, FT-CLD-28).
+func (r *Reconciler) event(aa *rempartv1.AdminAccess, eventType, reason, action, what string, now time.Time) {
+	scope := "the whole cluster (break-glass)"
+	if !aa.Spec.BreakGlass {
+		var parts []string
+		if len(aa.Spec.Tenants) > 0 {
+			parts = append(parts, fmt.Sprintf("tenants %v", aa.Spec.Tenants))
+		}
+		if len(aa.Spec.Namespaces) > 0 {
+			parts = append(parts, fmt.Sprintf("namespaces %v", aa.Spec.Namespaces))
+		}
+		scope = strings.Join(parts, " and ")
+	}
+	why := aa.Spec.Reason
+	if len(why) > 200 {
+		why = why[:200] + "..."
+	}
+	r.Recorder.Eventf(aa, nil, eventType, reason, action,
+		"%s %s: %s %s, role %s on %s, approved by %s, window %s to %s, reason %q, at %s.",
+		reason, aa.Name, aa.Spec.Subject.Kind, aa.Spec.Subject.Name, role(aa), scope, aa.Spec.ApprovedBy,
+		windowOf(aa).Start().UTC().Format(time.RFC3339), aa.Spec.Expires.UTC().Format(time.RFC3339), why, now.UTC().Format(time.RFC3339)+" ("+what+")")
+}
+
+func (r *Reconciler) writeStatus(ctx context.Context, aa *rempartv1.AdminAccess, d decision, bindings []rempartv1.ObjectReference, applyErr error, now time.Time) error {
+	status := aa.Status.DeepCopy()
+	previous := status.Phase
+	status.ObservedGeneration = aa.Generation
+	status.Phase, status.Message = d.phase, d.message
+	status.Bindings = bindings
+	stamp := &metav1.Time{Time: now}
+	switch {
+	case d.phase == rempartv1.AdminAccessActive && d.grant && len(bindings) > 0 && status.GrantedAt == nil:
+		status.GrantedAt = stamp
+		r.event(aa, corev1.EventTypeNormal, "Granted", "Grant", fmt.Sprintf("%d bindings", len(bindings)), now)
+	case d.phase == rempartv1.AdminAccessExpired && previous != rempartv1.AdminAccessExpired:
+		status.ExpiredAt = stamp
+		r.event(aa, corev1.EventTypeNormal, "Expired", "Expire", "bindings removed", now)
+	case d.phase == rempartv1.AdminAccessRevoked && previous != rempartv1.AdminAccessRevoked:
+		status.RevokedAt = stamp
+		r.event(aa, corev1.EventTypeNormal, "Revoked", "Revoke", "bindings removed", now)
+	case d.phase == rempartv1.AdminAccessRefused && previous != rempartv1.AdminAccessRefused:
+		r.event(aa, corev1.EventTypeWarning, "Refused", "Refuse", d.message, now)
+	}
+	results := evaluate(aa, d, bindings, now, r.Config)
+	status.Controls = results
+	status.Summary = controls.Summarize(results)
+	ready := metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied,
+		Message: d.message, ObservedGeneration: aa.Generation}
+	if applyErr != nil {
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, rempartv1.ReasonApplyFailed, applyErr.Error()
+	}
+	meta.SetStatusCondition(&status.Conditions, ready)
+	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(results, aa.Generation))
+
+	old := aa.Status.DeepCopy()
+	old.LastEvaluated, status.LastEvaluated = nil, nil
+	if equality.Semantic.DeepEqual(old, status) && aa.Status.LastEvaluated != nil {
+		return nil
+	}
+	status.LastEvaluated = &metav1.Time{Time: now}
+	aa.Status = *status
+	if err := r.Client.Status().Update(ctx, aa); err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	return nil
+}

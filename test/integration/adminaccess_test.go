@@ -1,0 +1,247 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+)
+
+// testAdminRole stands for admin in envtest, where admin's rules are never aggregated.
+const testAdminRole = "rempart-test-admin"
+
+func ensureTestAdminRole(t *testing.T) {
+	t.Helper()
+	cr := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: testAdminRole}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"", "apps"}, Resources: []string{"configmaps", "deployments", "pods"}, Verbs: []string{"*"}}}}
+	if err := env.Client.Create(context.Background(), cr); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+}
+
+func newAccess(name, subject string, tenants []rempartv1.TenantName, notBefore *time.Time, expires time.Time) *rempartv1.AdminAccess {
+	aa := &rempartv1.AdminAccess{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: rempartv1.AdminAccessSpec{
+		Subject: rempartv1.AdminSubject{Name: subject}, Tenants: tenants, Role: testAdminRole,
+		Reason: "INC-4242: database failover stuck", ApprovedBy: "bob@acme.example",
+		Expires: metav1.NewTime(expires.Truncate(time.Second)),
+	}}
+	if notBefore != nil {
+		nb := metav1.NewTime(notBefore.Truncate(time.Second))
+		aa.Spec.NotBefore = &nb
+	}
+	return aa
+}
+
+// can asks the API server's authorizer whether user may create deployments in namespace.
+func can(t *testing.T, user, namespace string) bool {
+	t.Helper()
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: user, Groups: []string{"system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: namespace, Verb: "create", Group: "apps", Resource: "deployments"}}}
+	if err := env.Client.Create(context.Background(), sar); err != nil {
+		t.Fatal(err)
+	}
+	return sar.Status.Allowed
+}
+
+func waitPhase(t *testing.T, name string, want rempartv1.AdminAccessPhase) *rempartv1.AdminAccess {
+	t.Helper()
+	var aa rempartv1.AdminAccess
+	eventually(t, "AdminAccess "+name+" "+string(want), func(ctx context.Context) error {
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, &aa); err != nil {
+			return err
+		}
+		if aa.Status.Phase != want || aa.Status.ObservedGeneration != aa.Generation {
+			return fmt.Errorf("phase %q at generation %d: %s", aa.Status.Phase, aa.Status.ObservedGeneration, aa.Status.Message)
+		}
+		return nil
+	})
+	return &aa
+}
+
+func sleepUntil(at time.Time) { time.Sleep(time.Until(at)) }
+
+func TestAdminAccessGrantsForItsWindowOnly(t *testing.T) {
+	ensureTestAdminRole(t)
+	ns := residencyTenant(t, "granted")
+	const alice = "alice@acme.example"
+	start := time.Now().Add(3 * time.Second)
+	expires := start.Add(5 * time.Second)
+	aa := newAccess("alice-incident", alice, []rempartv1.TenantName{"granted"}, &start, expires)
+	create(t, aa)
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), aa) })
+	start, expires = aa.Spec.NotBefore.Time, aa.Spec.Expires.Time
+
+	waitPhase(t, "alice-incident", rempartv1.AdminAccessPending)
+	if can(t, alice, ns) {
+		t.Fatal("alice can act before the window opens")
+	}
+	sleepUntil(start.Add(time.Second))
+	if !can(t, alice, ns) {
+		t.Errorf("alice cannot act one second after the window opened")
+	}
+	// Alice really acts, as the API server sees her.
+	if err := as(t, alice).Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fix"}}); err != nil {
+		t.Errorf("alice, granted admin, cannot create a ConfigMap: %v", err)
+	}
+	active := waitPhase(t, "alice-incident", rempartv1.AdminAccessActive)
+	if active.Status.GrantedAt == nil || len(active.Status.Bindings) != 1 || active.Status.Bindings[0].Namespace != ns {
+		t.Errorf("active status %+v", active.Status)
+	}
+	// She may not hand her rights on through the generated binding.
+	var rb rbacv1.RoleBinding
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "rempart-aa-alice-incident"}, &rb); err != nil {
+		t.Fatal(err)
+	}
+	rb.Subjects = append(rb.Subjects, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory"})
+	if err := as(t, alice).Update(context.Background(), &rb); err == nil || !apierrors.IsForbidden(err) {
+		t.Errorf("alice added a subject to her grant's binding: %v", err)
+	}
+
+	sleepUntil(expires.Add(time.Second))
+	if can(t, alice, ns) {
+		t.Errorf("alice can still act one second after the grant expired")
+	}
+	expired := waitPhase(t, "alice-incident", rempartv1.AdminAccessExpired)
+	if expired.Status.ExpiredAt == nil || len(expired.Status.Bindings) != 0 {
+		t.Errorf("expired status %+v", expired.Status)
+	}
+	if lag := expired.Status.ExpiredAt.Sub(expires); lag < 0 || lag > 2*time.Second {
+		t.Logf("expiry recorded %v after the deadline", lag)
+	}
+	for _, reason := range []string{"Granted", "Expired"} {
+		eventually(t, "an Event "+reason, func(ctx context.Context) error {
+			var list eventsv1.EventList
+			if err := env.Client.List(ctx, &list); err != nil {
+				return err
+			}
+			for _, e := range list.Items {
+				if e.Reason == reason && e.Regarding.Name == "alice-incident" &&
+					strings.Contains(e.Note, alice) && strings.Contains(e.Note, "approved by bob@acme.example") && strings.Contains(e.Note, "INC-4242") {
+					return nil
+				}
+			}
+			return fmt.Errorf("none among %d events", len(list.Items))
+		})
+	}
+}
+
+func TestAdminAccessRevocationAndNewNamespaces(t *testing.T) {
+	ensureTestAdminRole(t)
+	ctx := context.Background()
+	ns := residencyTenant(t, "revoked")
+	const carol = "carol@acme.example"
+	aa := newAccess("carol-oncall", carol, []rempartv1.TenantName{"revoked"}, nil, time.Now().Add(time.Hour))
+	create(t, aa)
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, aa) })
+	waitPhase(t, "carol-oncall", rempartv1.AdminAccessActive)
+	eventually(t, "carol granted", func(context.Context) error {
+		if !can(t, carol, ns) {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+
+	// A namespace added to the tenant while the grant is active gets the binding too.
+	updateTenant(t, "revoked", func(ti *rempartv1.TenantIsolation) {
+		ti.Spec.Namespaces = append(ti.Spec.Namespaces, "revoked-extra")
+	})
+	eventually(t, "carol granted on the new namespace", func(context.Context) error {
+		if !can(t, carol, "revoked-extra") {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+
+	eventually(t, "revoke", func(ctx context.Context) error {
+		var current rempartv1.AdminAccess
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: "carol-oncall"}, &current); err != nil {
+			return err
+		}
+		current.Spec.Revoked = true
+		return env.Client.Update(ctx, &current)
+	})
+	revoked := waitPhase(t, "carol-oncall", rempartv1.AdminAccessRevoked)
+	if revoked.Status.RevokedAt == nil {
+		t.Error("no revokedAt")
+	}
+	if can(t, carol, ns) || can(t, carol, "revoked-extra") {
+		t.Error("carol can still act after revocation")
+	}
+	// A revoked grant stays revoked.
+	revoked.Spec.Revoked = false
+	if err := env.Client.Update(ctx, revoked); err == nil || !strings.Contains(err.Error(), "a revoked grant stays revoked") {
+		t.Errorf("un-revoking: %v", err)
+	}
+}
+
+func TestAdminAccessDeletedWhileActiveRemovesTheRights(t *testing.T) {
+	ensureTestAdminRole(t)
+	ctx := context.Background()
+	ns := residencyTenant(t, "deleted-grant")
+	const dave = "dave@acme.example"
+	aa := newAccess("dave-fix", dave, []rempartv1.TenantName{"deleted-grant"}, nil, time.Now().Add(time.Hour))
+	create(t, aa)
+	waitPhase(t, "dave-fix", rempartv1.AdminAccessActive)
+	if err := env.Client.Delete(ctx, aa); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "dave's rights gone and the grant deleted", func(ctx context.Context) error {
+		if can(t, dave, ns) {
+			return fmt.Errorf("dave can still act")
+		}
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: "dave-fix"}, &rempartv1.AdminAccess{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("grant still there: %v", err)
+		}
+		return nil
+	})
+}
+
+func TestAdminAccessAdmission(t *testing.T) {
+	ctx := context.Background()
+	const erin = "erin@acme.example"
+	expires := time.Now().Add(time.Hour)
+	// Erin cannot ask for her own access, even with someone else as approver.
+	own := newAccess("erin-self", erin, []rempartv1.TenantName{"anyone"}, nil, expires)
+	eventuallyRefused(t, as(t, erin, "system:masters"), own, "who is asking for it", "FT-CLD-16")
+	// Nor can a member of a group grant the group to itself.
+	group := newAccess("oncall-self", "acme:oncall", []rempartv1.TenantName{"anyone"}, nil, expires)
+	group.Spec.Subject.Kind = rempartv1.AdminSubjectGroup
+	group.Spec.GroupJustification = "rotation of named engineers, listed in the on-call tool"
+	eventuallyRefused(t, as(t, erin, "acme:oncall", "system:masters"), group, "who is asking for it")
+	// Roles beyond admin, edit and view need the operator's setting.
+	wide := newAccess("frank-cluster-admin", "frank@acme.example", []rempartv1.TenantName{"anyone"}, nil, expires)
+	wide.Spec.Role = "cluster-admin"
+	eventuallyRefused(t, env.Client, wide, "role cluster-admin, which may not be granted")
+	// A temporary grant lasts at most 24 hours.
+	long := newAccess("frank-long", "frank@acme.example", []rempartv1.TenantName{"anyone"}, nil, time.Now().Add(25*time.Hour))
+	eventuallyRefused(t, env.Client, long, "lasts longer than a temporary grant may (24h0m0s)")
+
+	// Lengthening needs a new approver.
+	ok := newAccess("frank-ok", "frank@acme.example", []rempartv1.TenantName{"anyone"}, nil, expires)
+	create(t, ok)
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, ok) })
+	waitPhase(t, "frank-ok", rempartv1.AdminAccessActive)
+	var current rempartv1.AdminAccess
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: "frank-ok"}, &current); err != nil {
+		t.Fatal(err)
+	}
+	current.Spec.Expires = metav1.NewTime(current.Spec.Expires.Add(time.Hour))
+	if err := env.Client.Update(ctx, current.DeepCopy()); err == nil || !strings.Contains(err.Error(), "lengthened without a new approval") {
+		t.Errorf("lengthening with the same approver: %v", err)
+	}
+	current.Spec.ApprovedBy = "grace@acme.example"
+	if err := env.Client.Update(ctx, current.DeepCopy()); err != nil {
+		t.Errorf("lengthening with a new approver: %v", err)
+	}
+}
