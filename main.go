@@ -37,7 +37,7 @@ type config struct {
 	serviceAccount          string
 	adminMaxTemporary       time.Duration
 	adminExtraRoles         []string
-	adminBinders            []string
+	platformAccounts        []string
 	showVersion             bool
 }
 
@@ -70,8 +70,8 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 		c.adminExtraRoles = splitList(v)
 		return nil
 	})
-	fs.Func("admin-binders", "Comma-separated usernames (such as system:serviceaccount:argocd:argocd-application-controller) allowed to bind admin-level roles in tenant namespaces without an AdminAccess.", func(v string) error {
-		c.adminBinders = splitList(v)
+	fs.Func("platform-accounts", "Comma-separated usernames of the platform's own accounts (such as system:serviceaccount:argocd:argocd-application-controller) that may hold and bind admin-level rights in tenant namespaces without an AdminAccess.", func(v string) error {
+		c.platformAccounts = splitList(v)
 		return nil
 	})
 	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
@@ -166,7 +166,7 @@ func run(ctx context.Context, cfg config) error {
 		OperatorServiceAccount:  fmt.Sprintf("system:serviceaccount:%s:%s", cfg.leaderElectionNamespace, cfg.serviceAccount),
 		AdminMaxTemporary:       cfg.adminMaxTemporary,
 		AdminExtraRoles:         cfg.adminExtraRoles,
-		AdminBinders:            cfg.adminBinders,
+		PlatformAccounts:        cfg.platformAccounts,
 		Clock:                   clock.RealClock{},
 	}
 	if err := controllers.SetupAll(mgr, opts); err != nil {

@@ -62,12 +62,12 @@ func TestParseFlagsOverrides(t *testing.T) {
 }
 
 func TestParseFlagsAdminSettings(t *testing.T) {
-	cfg, err := parseFlags([]string{"--admin-max-temporary=8h", "--admin-extra-roles=db-admin, ,mq-admin", "--admin-binders=system:serviceaccount:argocd:argocd-application-controller"}, &zap.Options{})
+	cfg, err := parseFlags([]string{"--admin-max-temporary=8h", "--admin-extra-roles=db-admin, ,mq-admin", "--platform-accounts=system:serviceaccount:argocd:argocd-application-controller"}, &zap.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.adminMaxTemporary != 8*time.Hour || strings.Join(cfg.adminExtraRoles, "|") != "db-admin|mq-admin" || len(cfg.adminBinders) != 1 {
-		t.Errorf("admin settings: %v %v %v", cfg.adminMaxTemporary, cfg.adminExtraRoles, cfg.adminBinders)
+	if cfg.adminMaxTemporary != 8*time.Hour || strings.Join(cfg.adminExtraRoles, "|") != "db-admin|mq-admin" || len(cfg.platformAccounts) != 1 {
+		t.Errorf("admin settings: %v %v %v", cfg.adminMaxTemporary, cfg.adminExtraRoles, cfg.platformAccounts)
 	}
 	if _, err := parseFlags([]string{"--admin-max-temporary=0s"}, &zap.Options{}); err == nil {
 		t.Error("a zero temporary grant length was accepted")

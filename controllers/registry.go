@@ -41,9 +41,9 @@ type Options struct {
 	AdminMaxTemporary time.Duration
 	// AdminExtraRoles are ClusterRoles AdminAccess may grant besides admin, edit and view.
 	AdminExtraRoles []string
-	// AdminBinders are usernames, such as the platform's deployment service accounts, allowed to
-	// bind admin-level roles in tenant namespaces without an AdminAccess.
-	AdminBinders []string
+	// PlatformAccounts are the usernames of the platform's own accounts, such as its deployment
+	// tools, that may hold and bind admin-level rights in tenant namespaces without an AdminAccess.
+	PlatformAccounts []string
 }
 
 // Controller is one registered controller: a name for logs and errors, and its setup.
@@ -61,7 +61,7 @@ var All = []Controller{
 	{Name: "tenantisolation", Setup: func(mgr ctrl.Manager, o Options) error {
 		return tenantisolation.Setup(mgr, tenantisolation.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
-			Admission: tenantisolation.AdmissionConfig{OperatorUser: o.OperatorServiceAccount},
+			Admission: tenantisolation.AdmissionConfig{OperatorUser: o.OperatorServiceAccount, PlatformAccounts: o.PlatformAccounts},
 		})
 	}},
 	{Name: "adminaccess", Setup: func(mgr ctrl.Manager, o Options) error {

@@ -308,6 +308,37 @@ type TenantIsolationStatus struct {
 	// Offboarding records what deleting the tenant removed, with deletionPolicy Delete (FT-CLD-76).
 	// +optional
 	Offboarding *Offboarding `json:"offboarding,omitempty"`
+
+	// PrivilegedSubjects is the inventory of the people and accounts that may write in the
+	// tenant's namespaces, through any RoleBinding or ClusterRoleBinding, besides the cluster's own
+	// system identities (FT-CLD-16). At most 100 are listed; PrivilegedSubjectCount is exact.
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
+	// +optional
+	PrivilegedSubjects []PrivilegedSubject `json:"privilegedSubjects,omitempty"`
+	// PrivilegedSubjectCount is the number of grants in the inventory.
+	// +optional
+	PrivilegedSubjectCount int32 `json:"privilegedSubjectCount,omitempty"`
+}
+
+// PrivilegedSubject is one grant of write or admin rights on the tenant's namespaces.
+type PrivilegedSubject struct {
+	// Kind of the subject: User, Group or ServiceAccount.
+	Kind string `json:"kind"`
+	// Name as the API server sees it (system:serviceaccount:<ns>:<name> for a service account).
+	Name string `json:"name"`
+	// Level is Write or Admin.
+	Level string `json:"level"`
+	// Namespace the rights apply to; empty when a ClusterRoleBinding grants them everywhere.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// Binding is the RoleBinding or ClusterRoleBinding that grants them.
+	Binding ObjectReference `json:"binding"`
+	// Role is the role bound, such as ClusterRole/admin.
+	Role string `json:"role"`
+	// AdminAccess names the grant that manages the binding; empty for an unmanaged binding.
+	// +optional
+	AdminAccess string `json:"adminAccess,omitempty"`
 }
 
 // TenantNamespace is one namespace of the tenant and its state.

@@ -19,6 +19,7 @@ const (
 	policyProtectManaged  = "rempart-protect-managed-objects"
 	policyProtectNS       = "rempart-protect-tenant-namespaces"
 	policyClaims          = "rempart-tenant-namespace-claims"
+	policyAdminBindings   = "rempart-tenant-admin-bindings"
 
 	// BreakGlassGroup is the group whose members may change what Rempart manages, besides cluster
 	// administrators (system:masters): an emergency path, visible in the API server's audit log.
@@ -32,6 +33,9 @@ type AdmissionConfig struct {
 	// OperatorUser is the operator's username, the only one besides administrators allowed to
 	// change what it manages.
 	OperatorUser string
+	// PlatformAccounts are the platform's accounts allowed to bind admin-level roles in tenant
+	// namespaces without an AdminAccess.
+	PlatformAccounts []string
 }
 
 // paramsKind: the TenantIsolation itself carries every parameter the policies read, in its spec
@@ -50,7 +54,7 @@ func privilegedExpression(cfg AdmissionConfig) string {
 }
 
 // sharedPolicies are the admission policies every tenant's bindings use.
-func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolicy {
+func sharedPolicies(cfg AdmissionConfig, adminRoles []string) []*admissionv1.ValidatingAdmissionPolicy {
 	fail := ptr.To(admissionv1.Fail)
 	managedLabel := "app.kubernetes.io/managed-by"
 	return []*admissionv1.ValidatingAdmissionPolicy{
@@ -180,6 +184,25 @@ func sharedPolicies(cfg AdmissionConfig) []*admissionv1.ValidatingAdmissionPolic
 			},
 		},
 		{
+			ObjectMeta: admission.SharedMeta(policyAdminBindings),
+			Spec: admissionv1.ValidatingAdmissionPolicySpec{
+				FailurePolicy: fail,
+				ParamKind:     paramsKind(),
+				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
+					admission.Rule("rbac.authorization.k8s.io", "rolebindings", admissionv1.Create, admissionv1.Update)}},
+				Variables: []admissionv1.Variable{
+					{Name: "trusted", Expression: privilegedExpression(cfg) + " || request.userInfo.username in " + admission.StringList(cfg.PlatformAccounts)},
+					{Name: "adminRoles", Expression: admission.StringList(adminRoles)},
+				},
+				Validations: []admissionv1.Validation{{
+					Expression: "variables.trusted || object.roleRef.kind != 'ClusterRole' || !(object.roleRef.name in variables.adminRoles)",
+					MessageExpression: "'RoleBinding ' + object.metadata.name + ' binds ClusterRole ' + object.roleRef.name + ' in a namespace of tenant ' + params.metadata.name + " +
+						"': admin rights on a tenant are granted through an AdminAccess, nominative, approved and time-bound (FT-CLD-16, FT-CLD-18).'",
+					Reason: ptr.To(metav1.StatusReasonForbidden),
+				}},
+			},
+		},
+		{
 			ObjectMeta: admission.SharedMeta(policyClaims),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				FailurePolicy: fail,
@@ -269,6 +292,7 @@ func tenantBindings(ti *rempartv1.TenantIsolation) []*admissionv1.ValidatingAdmi
 	if ti.Spec.NodeIsolation != nil {
 		out = append(out, binding(policyNodeIsolation, nil))
 	}
+	out = append(out, binding(policyAdminBindings, nil))
 	return out
 }
 

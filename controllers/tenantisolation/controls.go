@@ -18,6 +18,7 @@ import (
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/controls"
 	"github.com/rempart-io/rempart/internal/encryption"
+	"github.com/rempart-io/rempart/internal/privileges"
 	"github.com/rempart-io/rempart/internal/requirements"
 )
 
@@ -44,6 +45,11 @@ type observed struct {
 	quotas          []corev1.ResourceQuota
 	limitRanges     []corev1.LimitRange
 	storageClasses  []storagev1.StorageClass
+	// rbac holds the Roles and RoleBindings of the tenant's namespaces and every ClusterRole and
+	// ClusterRoleBinding; trustedUsers hold their rights without an AdminAccess (the operator, the
+	// platform accounts of its settings).
+	rbac         privileges.RBAC
+	trustedUsers []string
 }
 
 // The controls of a TenantIsolation.
@@ -93,7 +99,7 @@ var (
 // controlIDs are the controls an exception may name.
 var controlIDs = []rempartv1.ControlID{
 	controlNamespaces.ID, controlDefaultDeny.ID, controlTenantBoundary.ID, controlEnvironments.ID,
-	controlPodSecurity.ID, controlStorage.ID, controlAdminInterfaces.ID, controlQuota.ID,
+	controlPodSecurity.ID, controlStorage.ID, controlAdminInterfaces.ID, controlQuota.ID, controlPrivileged.ID,
 }
 
 func ref(kind, namespace, name string) rempartv1.ObjectReference {
@@ -112,6 +118,7 @@ func evaluate(o observed, now time.Time) ([]rempartv1.ControlResult, controls.Ex
 		controls.Judge(controlStorage, storageOffenders(o), exceptions),
 		controls.Judge(controlAdminInterfaces, adminInterfaceOffenders(o), exceptions),
 		controls.Judge(controlQuota, quotaOffenders(o), exceptions),
+		judgePrivileges(o, exceptions),
 	}
 	crossTenant, crossEnv := flowOffenders(o)
 	results = append(results,

@@ -13,6 +13,7 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -62,6 +63,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims;services,verbs=get;list;watch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
 
 // Reconcile brings one tenant to its declared state and records the controls in its status.
@@ -154,8 +156,10 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 			ingresses networkingv1.IngressList
 			quotas    corev1.ResourceQuotaList
 			limits    corev1.LimitRangeList
+			roles     rbacv1.RoleList
+			bindings  rbacv1.RoleBindingList
 		)
-		for _, l := range []client.ObjectList{&policies, &pvcs, &services, &ingresses, &quotas, &limits} {
+		for _, l := range []client.ObjectList{&policies, &pvcs, &services, &ingresses, &quotas, &limits, &roles, &bindings} {
 			if err := r.Client.List(ctx, l, in, client.UnsafeDisableDeepCopy); err != nil {
 				return o, fmt.Errorf("list %T in %s: %w", l, ns, err)
 			}
@@ -166,7 +170,18 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		o.ingresses = append(o.ingresses, ingresses.Items...)
 		o.quotas = append(o.quotas, quotas.Items...)
 		o.limitRanges = append(o.limitRanges, limits.Items...)
+		o.rbac.Roles = append(o.rbac.Roles, roles.Items...)
+		o.rbac.RoleBindings = append(o.rbac.RoleBindings, bindings.Items...)
 	}
+	var clusterRoles rbacv1.ClusterRoleList
+	var clusterBindings rbacv1.ClusterRoleBindingList
+	for _, l := range []client.ObjectList{&clusterRoles, &clusterBindings} {
+		if err := r.Client.List(ctx, l, client.UnsafeDisableDeepCopy); err != nil {
+			return o, fmt.Errorf("list %T: %w", l, err)
+		}
+	}
+	o.rbac.ClusterRoles, o.rbac.ClusterRoleBindings = clusterRoles.Items, clusterBindings.Items
+	o.trustedUsers = append([]string{r.Admission.OperatorUser}, r.Admission.PlatformAccounts...)
 	var classes storagev1.StorageClassList
 	if err := r.Client.List(ctx, &classes, client.UnsafeDisableDeepCopy); err != nil {
 		return o, fmt.Errorf("list storage classes: %w", err)
@@ -285,7 +300,7 @@ func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing clien
 func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsolation, o observed) (applyStats, error) {
 	stats := &applyStats{}
 	var errs []error
-	for _, p := range sharedPolicies(r.Admission) {
+	for _, p := range sharedPolicies(r.Admission, privilegedRoles(o.rbac.ClusterRoles)) {
 		errs = append(errs, r.applyIfChanged(ctx, p, &admissionv1.ValidatingAdmissionPolicy{}, stats))
 	}
 	for _, b := range append(protectionBindings(), claimsBinding()) {
@@ -489,6 +504,12 @@ func (r *Reconciler) writeStatus(ctx context.Context, ti *rempartv1.TenantIsolat
 		status.Namespaces = append(status.Namespaces, entry)
 	}
 	status.NamespaceCount = int32(len(o.ownNamespaces()))
+	inventory, _, _ := privilegeInventory(o)
+	status.PrivilegedSubjectCount = int32(len(inventory))
+	if len(inventory) > 100 {
+		inventory = inventory[:100]
+	}
+	status.PrivilegedSubjects = inventory
 
 	ready := metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied,
 		Message: "Every generated object is in place.", ObservedGeneration: ti.Generation}

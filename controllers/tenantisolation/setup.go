@@ -7,6 +7,7 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -69,6 +70,10 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
 		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
 		Watches(&storagev1.StorageClass{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
+		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
+		Watches(&rbacv1.Role{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
+		Watches(&rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
+		Watches(&rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).
 		Complete(r)
 }

@@ -45,6 +45,10 @@ type RBAC struct {
 	ClusterRoleBindings []rbacv1.ClusterRoleBinding
 }
 
+// WellKnown are Kubernetes' user-facing ClusterRoles, whose level is known by name: their rules
+// are aggregated by the controller-manager and may lag behind, or be missing on a bare API server.
+var WellKnown = map[string]Level{"cluster-admin": Admin, "admin": Admin, "edit": Write}
+
 var writeVerbs = []string{"*", "create", "update", "patch", "delete", "deletecollection"}
 
 // escalating verbs and resources let a subject give itself more rights.
@@ -96,6 +100,9 @@ func InNamespaces(rbac RBAC, namespaces []string) []Grant {
 	levelOf := func(kind, namespace, name string) (Level, bool) {
 		switch kind {
 		case "ClusterRole":
+			if level, ok := WellKnown[name]; ok {
+				return level, true
+			}
 			if cr, ok := clusterRoles[name]; ok {
 				return RuleLevel(cr.Rules)
 			}

@@ -65,6 +65,9 @@ func TestInNamespaces(t *testing.T) {
 				RoleRef: rbacv1.RoleRef{Kind: "Role", Name: "missing"}},
 			{ObjectMeta: metav1.ObjectMeta{Namespace: "other-tenant", Name: "bob-admin"}, Subjects: []rbacv1.Subject{user("bob")},
 				RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "admin"}},
+			// edit's rules are not aggregated yet: its name says what it grants.
+			{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-api", Name: "erin-edit"}, Subjects: []rbacv1.Subject{user("erin")},
+				RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "edit"}},
 		},
 		ClusterRoleBindings: []rbacv1.ClusterRoleBinding{
 			{ObjectMeta: metav1.ObjectMeta{Name: "ops"}, Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, Name: "platform:ops"}},
@@ -79,6 +82,7 @@ func TestInNamespaces(t *testing.T) {
 	}
 	want := []string{
 		"|platform:ops|ClusterRoleBinding/ops|Admin",
+		"acme-api|erin|RoleBinding/erin-edit|Write",
 		// Sorted by namespace, then subject kind and name: ServiceAccount before User.
 		"acme-shop|system:serviceaccount:acme-shop:deployer|RoleBinding/ci|Write",
 		"acme-shop|alice@acme.example|RoleBinding/alice-admin|Admin",

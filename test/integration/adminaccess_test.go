@@ -245,3 +245,79 @@ func TestAdminAccessAdmission(t *testing.T) {
 		t.Errorf("lengthening with a new approver: %v", err)
 	}
 }
+
+// A tenant user able to write RoleBindings cannot hand out admin rights outside an AdminAccess in
+// an enforced tenant; in an audited one it can, and the tenant reports it, naming the binding.
+func TestUnmanagedAdminBindings(t *testing.T) {
+	ctx := context.Background()
+	enforced := residencyTenant(t, "guarded")
+	audited := "guarded-audit-app"
+	ti := newTenant("guarded-audit", rempartv1.EnvironmentProduction, rempartv1.NamespaceName(audited))
+	ti.Spec.Enforcement = rempartv1.EnforcementAudit
+	// In Audit mode the operator writes no namespace: the platform team made this one.
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: audited, Labels: map[string]string{rempartv1.LabelTenant: "guarded-audit"}}})
+	create(t, ti)
+	t.Cleanup(func() { deleteTenant(t, "guarded-audit") })
+
+	writer := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "rolebinding-writer-for-test"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"rolebindings"}, Verbs: []string{"get", "create", "update"}}}}
+	create(t, writer)
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, writer) })
+	for _, ns := range []string{enforced, audited} {
+		create(t, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "lead-writes-bindings"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: writer.Name},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "lead@acme.example"}}})
+	}
+	lead := as(t, "lead@acme.example")
+	adminFor := func(ns, name, role string) *rbacv1.RoleBinding {
+		return &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory@acme.example"}}}
+	}
+	eventuallyRefused(t, lead, adminFor(enforced, "mallory-admin", "admin"), "binds ClusterRole admin", "AdminAccess", "FT-CLD-16")
+	if err := lead.Create(ctx, adminFor(enforced, "mallory-view", "view")); err != nil {
+		t.Errorf("binding view was refused: %v", err)
+	}
+	// A ClusterRole that grants administration is guarded like admin.
+	eventuallyRefused(t, lead, adminFor(enforced, "mallory-writer", writer.Name), "binds ClusterRole "+writer.Name)
+
+	// In Audit mode the binding goes through, and the tenant names it.
+	eventually(t, "mallory's binding in the audited tenant", func(ctx context.Context) error {
+		return client.IgnoreAlreadyExists(lead.Create(ctx, adminFor(audited, "mallory-admin", "admin")))
+	})
+	eventually(t, "the audited tenant reports mallory", func(ctx context.Context) error {
+		var got rempartv1.TenantIsolation
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: "guarded-audit"}, &got); err != nil {
+			return err
+		}
+		c := got.Status.Control("access.privileged-subjects")
+		if c.State != rempartv1.ControlNonCompliant || !strings.Contains(c.Message, "User mallory@acme.example (admin, ClusterRole/admin, via RoleBinding "+audited+"/mallory-admin)") {
+			t.Logf("%s: %s (inventory %+v)", c.State, c.Message, got.Status.PrivilegedSubjects)
+			return fmt.Errorf("%s: %s", c.State, c.Message)
+		}
+		return nil
+	})
+
+	// A grant through an AdminAccess is in the inventory, named, and not an offence.
+	ensureTestAdminRole(t)
+	aa := newAccess("lead-guarded", "lead@acme.example", []rempartv1.TenantName{"guarded"}, nil, time.Now().Add(time.Hour))
+	create(t, aa)
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, aa) })
+	eventually(t, "the enforced tenant's inventory", func(ctx context.Context) error {
+		var got rempartv1.TenantIsolation
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: "guarded"}, &got); err != nil {
+			return err
+		}
+		var managed, unmanaged bool
+		for _, s := range got.Status.PrivilegedSubjects {
+			managed = managed || (s.AdminAccess == "lead-guarded" && s.Name == "lead@acme.example")
+			unmanaged = unmanaged || (s.AdminAccess == "" && s.Binding.Name == "lead-writes-bindings")
+		}
+		c := got.Status.Control("access.privileged-subjects")
+		if !managed || !unmanaged || c.State != rempartv1.ControlNonCompliant || strings.Contains(c.Message, "lead-guarded") ||
+			!strings.Contains(c.Message, "RoleBinding "+enforced+"/lead-writes-bindings") {
+			return fmt.Errorf("inventory %+v; control %s: %s", got.Status.PrivilegedSubjects, c.State, c.Message)
+		}
+		return nil
+	})
+}

@@ -190,6 +190,11 @@ func TestNamespaceLabelsAreProtected(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "edit-namespaces-for-test"},
 		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "update", "patch", "delete"}}},
 	})
+	// Bob may delete every namespace: every tenant reports him until he is gone.
+	t.Cleanup(func() {
+		_ = env.Client.Delete(context.Background(), &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "bob-namespace-editor"}})
+		_ = env.Client.Delete(context.Background(), &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "edit-namespaces-for-test"}})
+	})
 	bob := as(t, "bob")
 	eventually(t, "bob's RBAC to apply", func(ctx context.Context) error {
 		return bob.Get(ctx, client.ObjectKey{Name: "labels-app"}, &corev1.Namespace{})

@@ -1,0 +1,113 @@
+package tenantisolation
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/controls"
+	"github.com/rempart-io/rempart/internal/privileges"
+	"github.com/rempart-io/rempart/internal/requirements"
+)
+
+// BuiltinPrivilegedRoles are the ClusterRoles a RoleBinding in a tenant namespace may bind only
+// through an AdminAccess; ClusterRoles that grant "*" on "*" or RBAC writes are added to them.
+var BuiltinPrivilegedRoles = []string{"admin", "edit", "cluster-admin"}
+
+var controlPrivileged = controls.Control{
+	ID: "access.privileged-subjects", Requirements: []requirements.ID{requirements.FTCLD16, requirements.FTCLD17, requirements.FTCLD18},
+	PassReason: "PrivilegesManaged", PassMessage: "Every person or account that may write in the tenant's namespaces holds the right through an AdminAccess or is a trusted platform account (FT-CLD-16); see status.privilegedSubjects.",
+	FailReason: "UnmanagedPrivileges", FailMessage: "Bindings give write or admin rights on the tenant's namespaces outside any AdminAccess (FT-CLD-16): replace them with AdminAccess grants or remove them.",
+}
+
+// systemSubject is true for the cluster's own identities (system: users and groups, service
+// accounts of kube-system), which are not people and hold their rights by construction.
+func systemSubject(s rbacv1.Subject) bool {
+	if s.Kind == rbacv1.ServiceAccountKind {
+		return s.Namespace == "kube-system"
+	}
+	return strings.HasPrefix(s.Name, "system:")
+}
+
+// managingGrant names the AdminAccess that owns a binding, or "".
+func managingGrant(owners []metav1.OwnerReference) string {
+	for _, o := range owners {
+		if o.Kind == "AdminAccess" && strings.HasPrefix(o.APIVersion, rempartv1.GroupVersion.Group+"/") {
+			return o.Name
+		}
+	}
+	return ""
+}
+
+// privilegeInventory lists the tenant's privileged grants, system identities left out, and the
+// bindings of those neither managed by an AdminAccess nor held by a trusted account.
+func privilegeInventory(o observed) ([]rempartv1.PrivilegedSubject, []rempartv1.ObjectReference, []string) {
+	owners := map[string]string{}
+	for _, rb := range o.rbac.RoleBindings {
+		owners["RoleBinding/"+rb.Namespace+"/"+rb.Name] = managingGrant(rb.OwnerReferences)
+	}
+	for _, crb := range o.rbac.ClusterRoleBindings {
+		owners["ClusterRoleBinding//"+crb.Name] = managingGrant(crb.OwnerReferences)
+	}
+	var inventory []rempartv1.PrivilegedSubject
+	var offenders []rempartv1.ObjectReference
+	var words []string
+	seen := map[string]bool{}
+	for _, g := range privileges.InNamespaces(o.rbac, o.ownNamespaces()) {
+		if systemSubject(g.Subject) {
+			continue
+		}
+		user := privileges.Username(g.Subject)
+		grant := owners[g.BindingKind+"/"+g.BindingNamespace+"/"+g.BindingName]
+		binding := ref(g.BindingKind, g.BindingNamespace, g.BindingName)
+		binding.APIVersion = "rbac.authorization.k8s.io/v1"
+		inventory = append(inventory, rempartv1.PrivilegedSubject{Kind: g.Subject.Kind, Name: user, Level: string(g.Level), Namespace: g.Namespace,
+			Binding: binding, Role: g.RoleKind + "/" + g.RoleName, AdminAccess: grant})
+		if grant != "" || slices.Contains(o.trustedUsers, user) {
+			continue
+		}
+		key := g.BindingKind + "/" + g.BindingNamespace + "/" + g.BindingName
+		if !seen[key] {
+			seen[key] = true
+			offenders = append(offenders, binding)
+		}
+		where := g.BindingKind + " " + g.BindingName
+		if g.BindingNamespace != "" {
+			where = g.BindingKind + " " + g.BindingNamespace + "/" + g.BindingName
+		}
+		words = append(words, fmt.Sprintf("%s %s (%s, %s/%s, via %s)", g.Subject.Kind, user, strings.ToLower(string(g.Level)), g.RoleKind, g.RoleName, where))
+	}
+	return inventory, offenders, words
+}
+
+// judgePrivileges is the control on unmanaged privileges, naming each subject and binding.
+func judgePrivileges(o observed, exceptions controls.ExceptionSet) rempartv1.ControlResult {
+	_, offenders, words := privilegeInventory(o)
+	r := controls.Judge(controlPrivileged, offenders, exceptions)
+	if r.State == rempartv1.ControlNonCompliant {
+		shown := words
+		if len(shown) > 10 {
+			shown = append(shown[:10:10], fmt.Sprintf("and %d more", len(words)-10))
+		}
+		r.Message = fmt.Sprintf("%d grants of write or admin rights on the tenant's namespaces are outside any AdminAccess (FT-CLD-16): %s. Replace them with AdminAccess grants or remove them.",
+			len(words), strings.Join(shown, "; "))
+	}
+	return r
+}
+
+// privilegedRoles are the ClusterRoles the admin-bindings policy guards: the built-in ones and
+// every ClusterRole whose rules grant administration.
+func privilegedRoles(clusterRoles []rbacv1.ClusterRole) []string {
+	out := slices.Clone(BuiltinPrivilegedRoles)
+	for _, cr := range clusterRoles {
+		if level, ok := privileges.RuleLevel(cr.Rules); ok && level == privileges.Admin && !slices.Contains(out, cr.Name) {
+			out = append(out, cr.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
