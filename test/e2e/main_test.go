@@ -19,6 +19,8 @@ import (
 var (
 	cluster  *localcluster.Cluster
 	operator *localcluster.Operator
+	// operatorBinary is the operator under test, for the tests that restart it.
+	operatorBinary string
 	root     string
 )
 
@@ -40,7 +42,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	operatorBinary := os.Getenv("REMPART_OPERATOR")
+	operatorBinary = os.Getenv("REMPART_OPERATOR")
 	if operatorBinary == "" {
 		fmt.Fprintln(os.Stderr, "REMPART_OPERATOR is not set: run through `make test-e2e`, which builds the operator")
 		return 1

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,7 @@ type Operator struct {
 	// Kubeconfig authenticates as the operator's service account, so its RBAC is the real one.
 	Kubeconfig string
 	proc       *process
+	cluster    *Cluster
 }
 
 // StartOperator runs the operator binary as the rempart service account (config/rbac must be
@@ -91,7 +93,7 @@ func (c *Cluster) StartOperator(ctx context.Context, binary string, extraArgs ..
 	if err := c.runBinary("rempart", binary, args, env); err != nil {
 		return nil, err
 	}
-	op.proc = c.processes[len(c.processes)-1]
+	op.proc, op.cluster = c.processes[len(c.processes)-1], c
 	if err := c.waitHTTP(ctx, "the operator's /readyz", op.ProbeURL+"/readyz", &http.Client{Timeout: 2 * time.Second}); err != nil {
 		return nil, fmt.Errorf("%w; end of its log:\n%s", err, op.proc.tail(20))
 	}
@@ -101,8 +103,12 @@ func (c *Cluster) StartOperator(ctx context.Context, binary string, extraArgs ..
 // Log returns the end of the operator's log.
 func (o *Operator) Log(lines int) string { return o.proc.tail(lines) }
 
-// Stop stops the operator gracefully.
-func (o *Operator) Stop() { o.proc.stop(30 * time.Second) }
+// Stop stops the operator gracefully; the cluster no longer counts it among its processes, so
+// another can be started.
+func (o *Operator) Stop() {
+	o.proc.stop(30 * time.Second)
+	o.cluster.processes = slices.DeleteFunc(o.cluster.processes, func(p *process) bool { return p == o.proc })
+}
 
 // writeServiceAccountKubeconfig writes a kubeconfig holding a bound token of the operator's
 // service account, obtained through the TokenRequest API as a kubelet would.
