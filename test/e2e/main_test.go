@@ -21,7 +21,7 @@ var (
 	operator *localcluster.Operator
 	// operatorBinary is the operator under test, for the tests that restart it.
 	operatorBinary string
-	root     string
+	root           string
 )
 
 func TestMain(m *testing.M) {
