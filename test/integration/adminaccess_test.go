@@ -321,3 +321,39 @@ func TestUnmanagedAdminBindings(t *testing.T) {
 		return nil
 	})
 }
+
+// A standing grant whose yearly review is overdue passes the API server, which has no clock, and
+// is refused by the operator: nothing granted, an Event says why.
+func TestAdminAccessOverdueReviewIsRefused(t *testing.T) {
+	ctx := context.Background()
+	ns := residencyTenant(t, "stale-review")
+	ensureTestAdminRole(t)
+	aa := newAccess("stale-oncall", "ivan@acme.example", []rempartv1.TenantName{"stale-review"}, nil, time.Now().Add(30*24*time.Hour))
+	aa.Spec.Standing = true
+	reviewed := metav1.NewTime(time.Now().Add(-400 * 24 * time.Hour).Truncate(time.Second))
+	aa.Spec.ReviewedAt = &reviewed
+	create(t, aa)
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, aa) })
+	refused := waitPhase(t, "stale-oncall", rempartv1.AdminAccessRefused)
+	if !strings.Contains(refused.Status.Message, "more than a year ago") || len(refused.Status.Bindings) != 0 {
+		t.Errorf("refused status %+v", refused.Status)
+	}
+	if c := refused.Status.Control("access.review"); c.State != rempartv1.ControlNonCompliant || !strings.Contains(c.Message, "FT-CLD-17") {
+		t.Errorf("review control %+v", c)
+	}
+	if can(t, "ivan@acme.example", ns) {
+		t.Error("ivan was granted rights on an overdue review")
+	}
+	eventually(t, "a Refused event", func(ctx context.Context) error {
+		var list eventsv1.EventList
+		if err := env.Client.List(ctx, &list); err != nil {
+			return err
+		}
+		for _, e := range list.Items {
+			if e.Reason == "Refused" && e.Regarding.Name == "stale-oncall" && e.Type == corev1.EventTypeWarning {
+				return nil
+			}
+		}
+		return fmt.Errorf("none")
+	})
+}

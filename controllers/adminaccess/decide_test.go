@@ -1,0 +1,114 @@
+package adminaccess
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+)
+
+func access(created, expires time.Time) *rempartv1.AdminAccess {
+	return &rempartv1.AdminAccess{
+		ObjectMeta: metav1.ObjectMeta{Name: "alice", CreationTimestamp: metav1.NewTime(created)},
+		Spec: rempartv1.AdminAccessSpec{Subject: rempartv1.AdminSubject{Kind: rempartv1.AdminSubjectUser, Name: "alice"},
+			Tenants: []rempartv1.TenantName{"acme"}, Role: "admin", Reason: "INC-1: fix", ApprovedBy: "bob", Expires: metav1.NewTime(expires)},
+	}
+}
+
+func TestDecide(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	cfg := Config{Limits: DefaultLimits}
+	year := 365 * 24 * time.Hour
+	tests := []struct {
+		name      string
+		aa        func() *rempartv1.AdminAccess
+		cfg       Config
+		phase     rempartv1.AdminAccessPhase
+		grant     bool
+		message   string
+		review    rempartv1.ControlState
+		reviewWhy string
+	}{
+		{name: "active", aa: func() *rempartv1.AdminAccess { return access(now.Add(-time.Hour), now.Add(time.Hour)) },
+			phase: rempartv1.AdminAccessActive, grant: true, message: "granted until 2026-11-22T13:00:00Z"},
+		{name: "audit mode grants nothing", aa: func() *rempartv1.AdminAccess {
+			aa := access(now.Add(-time.Hour), now.Add(time.Hour))
+			aa.Spec.Enforcement = rempartv1.EnforcementAudit
+			return aa
+		}, phase: rempartv1.AdminAccessActive, grant: false, message: "Audit mode"},
+		{name: "role not allowed", aa: func() *rempartv1.AdminAccess {
+			aa := access(now.Add(-time.Hour), now.Add(time.Hour))
+			aa.Spec.Role = "cluster-admin"
+			return aa
+		}, phase: rempartv1.AdminAccessRefused, message: "Role cluster-admin may not be granted"},
+		{name: "role allowed by the settings", aa: func() *rempartv1.AdminAccess {
+			aa := access(now.Add(-time.Hour), now.Add(time.Hour))
+			aa.Spec.Role = "db-admin"
+			return aa
+		}, cfg: Config{Limits: DefaultLimits, ExtraRoles: []string{"db-admin"}}, phase: rempartv1.AdminAccessActive, grant: true},
+		{name: "temporary too long for the settings", aa: func() *rempartv1.AdminAccess { return access(now.Add(-time.Hour), now.Add(7*time.Hour)) },
+			cfg: Config{Limits: Limits{MaxTemporary: 4 * time.Hour, MaxStanding: DefaultLimits.MaxStanding, ReviewValidity: DefaultLimits.ReviewValidity}},
+			phase: rempartv1.AdminAccessRefused, message: "a temporary grant lasts at most 4h0m0s"},
+		{name: "expired stays expired whatever the rules", aa: func() *rempartv1.AdminAccess {
+			aa := access(now.Add(-48*time.Hour), now.Add(-time.Hour))
+			aa.Spec.Role = "cluster-admin"
+			return aa
+		}, phase: rempartv1.AdminAccessExpired},
+		{name: "standing, review due soon", aa: func() *rempartv1.AdminAccess {
+			aa := access(now.Add(-300*24*time.Hour), now.Add(60*24*time.Hour))
+			aa.Spec.Standing = true
+			reviewed := metav1.NewTime(now.Add(-350 * 24 * time.Hour))
+			aa.Spec.ReviewedAt = &reviewed
+			return aa
+		}, phase: rempartv1.AdminAccessActive, grant: true, review: rempartv1.ControlCompliant, reviewWhy: "ReviewDueSoon"},
+		{name: "standing, review overdue", aa: func() *rempartv1.AdminAccess {
+			aa := access(now.Add(-300*24*time.Hour), now.Add(60*24*time.Hour))
+			aa.Spec.Standing = true
+			reviewed := metav1.NewTime(now.Add(-year - 2*24*time.Hour))
+			aa.Spec.ReviewedAt = &reviewed
+			return aa
+		}, phase: rempartv1.AdminAccessRefused, message: "more than a year ago", review: rempartv1.ControlNonCompliant, reviewWhy: "ReviewOverdue"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cfg
+			if tt.cfg.Limits.MaxTemporary != 0 {
+				c = tt.cfg
+			}
+			aa := tt.aa()
+			d := decide(aa, now, c)
+			if d.phase != tt.phase || d.grant != tt.grant || !strings.Contains(d.message, tt.message) {
+				t.Fatalf("decision %+v; want phase %s, grant %v, message with %q", d, tt.phase, tt.grant, tt.message)
+			}
+			results := evaluate(aa, d, nil, now, c)
+			window := (&rempartv1.PolicyStatus{Controls: results}).Control(controlWindow)
+			if (d.phase == rempartv1.AdminAccessRefused) != (window.State == rempartv1.ControlNonCompliant) {
+				t.Errorf("window control %s for phase %s", window.State, d.phase)
+			}
+			if tt.review != "" {
+				r := (&rempartv1.PolicyStatus{Controls: results}).Control(controlReview)
+				if r.State != tt.review || r.Reason != tt.reviewWhy {
+					t.Errorf("review control %s %s, want %s %s", r.State, r.Reason, tt.review, tt.reviewWhy)
+				}
+			}
+		})
+	}
+}
+
+
+func TestBindingNamesFitWhateverTheGrantName(t *testing.T) {
+	aa := access(time.Now(), time.Now().Add(time.Hour))
+	aa.Name = strings.Repeat("a", 253)
+	if n := bindingName(aa); len(n) > 253 {
+		t.Errorf("binding name of %d characters", len(n))
+	}
+	if v := labelValue(aa.Name); len(v) > 63 {
+		t.Errorf("label value of %d characters", len(v))
+	}
+	if labelValue("short") != "short" {
+		t.Error("a short name is not kept as it is")
+	}
+}
