@@ -50,7 +50,7 @@ func TestDecide(t *testing.T) {
 			return aa
 		}, cfg: Config{Limits: DefaultLimits, ExtraRoles: []string{"db-admin"}}, phase: rempartv1.AdminAccessActive, grant: true},
 		{name: "temporary too long for the settings", aa: func() *rempartv1.AdminAccess { return access(now.Add(-time.Hour), now.Add(7*time.Hour)) },
-			cfg: Config{Limits: Limits{MaxTemporary: 4 * time.Hour, MaxStanding: DefaultLimits.MaxStanding, ReviewValidity: DefaultLimits.ReviewValidity}},
+			cfg:   Config{Limits: Limits{MaxTemporary: 4 * time.Hour, MaxStanding: DefaultLimits.MaxStanding, ReviewValidity: DefaultLimits.ReviewValidity}},
 			phase: rempartv1.AdminAccessRefused, message: "a temporary grant lasts at most 4h0m0s"},
 		{name: "expired stays expired whatever the rules", aa: func() *rempartv1.AdminAccess {
 			aa := access(now.Add(-48*time.Hour), now.Add(-time.Hour))
@@ -97,7 +97,6 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
-
 
 func TestBindingNamesFitWhateverTheGrantName(t *testing.T) {
 	aa := access(time.Now(), time.Now().Add(time.Hour))
