@@ -162,7 +162,7 @@ type AdminAccessStatus struct {
 // +kubebuilder:printcolumn:name="PHASE",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="EXPIRES",type=string,format=date-time,JSONPath=`.spec.expires`
 // +kubebuilder:printcolumn:name="APPROVED-BY",type=string,JSONPath=`.spec.approvedBy`
-// +kubebuilder:printcolumn:name="BREAK-GLASS",type=boolean,JSONPath=`.spec.breakGlass`,priority=1
+// +kubebuilder:printcolumn:name="BREAK-GLASS",type=boolean,JSONPath=`.spec.breakGlass`
 // +kubebuilder:printcolumn:name="AGE",type=date,JSONPath=`.metadata.creationTimestamp`
 type AdminAccess struct {
 	metav1.TypeMeta   `json:",inline"`
