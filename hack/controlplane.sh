@@ -63,4 +63,12 @@ done
 build etcd "$tools/etcd" "-s -w" .
 build kwok "$tools/kwok" "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$kwok_version" sigs.k8s.io/kwok/cmd/kwok
 
+# cert-manager's controllers, run by our runner; the version is in the name so a new pin rebuilds.
+cm_version=$(pinned "$tools/certmanager" github.com/cert-manager/cert-manager)
+if [ ! -x "$dest/cert-manager-$cm_version" ]; then
+  echo "building cert-manager-$cm_version into $dest (first time only)" >&2
+  (cd "$tools/certmanager" && go build "${buildflags[@]}" -ldflags "-s -w" -o "$dest/.cert-manager.tmp" .)
+  mv "$dest/.cert-manager.tmp" "$dest/cert-manager-$cm_version"
+fi
+
 echo "$dest"
