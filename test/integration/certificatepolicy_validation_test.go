@@ -31,14 +31,20 @@ func TestCertificatePolicyRefusesBadInput(t *testing.T) {
 		{"unknown algorithm", func(s map[string]any) { s["privateKey"] = key(map[string]any{"algorithm": "DSA"}) }, `Unsupported value: "DSA"`},
 		{"RSA below the ANSSI floor", func(s map[string]any) { s["privateKey"] = key(map[string]any{"algorithm": "RSA", "minSize": 1024}) }, "at least 2048 bits"},
 		{"RSA without a size", func(s map[string]any) { s["privateKey"] = key(map[string]any{"algorithm": "RSA"}) }, "RSA needs minSize"},
-		{"P-224", func(s map[string]any) { s["privateKey"] = key(map[string]any{"algorithm": "ECDSA", "curves": []any{224}}) }, "Unsupported value: 224"},
+		{"P-224", func(s map[string]any) {
+			s["privateKey"] = key(map[string]any{"algorithm": "ECDSA", "curves": []any{224}})
+		}, "Unsupported value: 224"},
 		{"ECDSA without curves", func(s map[string]any) { s["privateKey"] = key(map[string]any{"algorithm": "ECDSA"}) }, "ECDSA needs curves"},
 		{"no allowed key", func(s map[string]any) { s["privateKey"] = map[string]any{"allowed": []any{}} }, "spec.privateKey.allowed"},
 		{"negative max duration", func(s map[string]any) { s["maxDuration"] = "-1h" }, "maxDuration must be longer than an hour"},
 		{"not a duration", func(s map[string]any) { s["maxDuration"] = "ninety days" }, "spec.maxDuration"},
 		{"negative renew before", func(s map[string]any) { s["minRenewBefore"] = "-24h" }, "minRenewBefore must be positive"},
 		{"renew before longer than the lifetime", func(s map[string]any) { s["maxDuration"] = "720h"; s["minRenewBefore"] = "1000h" }, "minRenewBefore must be shorter than maxDuration"},
-		{"warning longer than the lifetime", func(s map[string]any) { s["maxDuration"] = "240h"; s["minRenewBefore"] = "24h"; s["expiryWarning"] = "300h" }, "expiryWarning must be shorter than maxDuration"},
+		{"warning longer than the lifetime", func(s map[string]any) {
+			s["maxDuration"] = "240h"
+			s["minRenewBefore"] = "24h"
+			s["expiryWarning"] = "300h"
+		}, "expiryWarning must be shorter than maxDuration"},
 		{"no issuer with requireIngressTLS", func(s map[string]any) { delete(s, "issuers") }, "requireIngressTLS needs at least one allowed issuer"},
 		{"default issuer not allowed", func(s map[string]any) { s["defaultIssuer"] = map[string]any{"name": "letsencrypt"} }, "defaultIssuer must be one of the allowed issuers"},
 		{"unknown issuer kind", func(s map[string]any) { s["issuers"] = []any{map[string]any{"name": "ca", "kind": "Vault"}} }, `Unsupported value: "Vault"`},
