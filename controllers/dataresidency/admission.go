@@ -10,6 +10,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/admission"
+	"github.com/rempart-io/rempart/controllers/scope"
 )
 
 // Names of the admission policies, shared by every DataResidency; each one has its own bindings
@@ -211,26 +212,6 @@ func pinPolicy() *admissionv1.MutatingAdmissionPolicy {
 	}
 }
 
-// coverage is what a DataResidency covers, as namespace selectors for its bindings: its tenants'
-// namespaces by their tenant label, and the namespaces it lists by name.
-type coverage struct {
-	tenants    []string
-	namespaces []string
-}
-
-func (c coverage) selectors() map[string]*metav1.LabelSelector {
-	out := map[string]*metav1.LabelSelector{}
-	if len(c.tenants) > 0 {
-		out["tenants"] = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
-			{Key: rempartv1.LabelTenant, Operator: metav1.LabelSelectorOpIn, Values: c.tenants}}}
-	}
-	if len(c.namespaces) > 0 {
-		out["namespaces"] = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
-			{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpIn, Values: c.namespaces}}}
-	}
-	return out
-}
-
 func bindingMeta(dr *rempartv1.DataResidency, name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
 		Name: name,
@@ -251,7 +232,7 @@ const labelPolicy = "rempart.io/data-residency"
 // validatingBindings bind the shared policies with the DataResidency as parameter: the pod and
 // claim policies to the covered namespaces, the volume and class policies cluster-wide (they are
 // cluster-scoped; the policies read status.namespaces and the class lists).
-func validatingBindings(dr *rempartv1.DataResidency, cov coverage) []*admissionv1.ValidatingAdmissionPolicyBinding {
+func validatingBindings(dr *rempartv1.DataResidency, cov scope.Scope) []*admissionv1.ValidatingAdmissionPolicyBinding {
 	actions := admission.Actions(dr.Spec.Enforcement)
 	binding := func(policy, suffix string, namespaces *metav1.LabelSelector) *admissionv1.ValidatingAdmissionPolicyBinding {
 		b := &admissionv1.ValidatingAdmissionPolicyBinding{
@@ -273,7 +254,7 @@ func validatingBindings(dr *rempartv1.DataResidency, cov coverage) []*admissionv
 		return b
 	}
 	var out []*admissionv1.ValidatingAdmissionPolicyBinding
-	selectors := cov.selectors()
+	selectors := cov.Selectors()
 	for _, kind := range []string{"tenants", "namespaces"} {
 		sel, ok := selectors[kind]
 		if !ok {
@@ -286,12 +267,12 @@ func validatingBindings(dr *rempartv1.DataResidency, cov coverage) []*admissionv
 
 // mutatingBindings bind the pin policy to the covered namespaces; none in Audit mode, where no
 // user object is changed.
-func mutatingBindings(dr *rempartv1.DataResidency, cov coverage) []*admissionv1.MutatingAdmissionPolicyBinding {
+func mutatingBindings(dr *rempartv1.DataResidency, cov scope.Scope) []*admissionv1.MutatingAdmissionPolicyBinding {
 	if dr.Spec.Enforcement == rempartv1.EnforcementAudit {
 		return nil
 	}
 	var out []*admissionv1.MutatingAdmissionPolicyBinding
-	selectors := cov.selectors()
+	selectors := cov.Selectors()
 	for _, kind := range []string{"tenants", "namespaces"} {
 		sel, ok := selectors[kind]
 		if !ok {

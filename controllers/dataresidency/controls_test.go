@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/scope"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -204,7 +205,7 @@ func TestAllowSet(t *testing.T) {
 
 func TestBindings(t *testing.T) {
 	dr := policy(rempartv1.EnforcementEnforce)
-	cov := coverage{tenants: []string{"acme"}, namespaces: []string{"shared-db"}}
+	cov := scope.Scope{Tenants: []string{"acme"}, Listed: []string{"shared-db"}}
 	vb := validatingBindings(dr, cov)
 	if len(vb) != 6 {
 		t.Fatalf("%d validating bindings, want pods and claims for tenants and namespaces, volumes, classes", len(vb))
@@ -216,7 +217,7 @@ func TestBindings(t *testing.T) {
 	if mb := mutatingBindings(dr, cov); len(mb) != 0 {
 		t.Errorf("audit mode has %d mutating bindings, want none: no user object changes", len(mb))
 	}
-	for _, b := range validatingBindings(dr, coverage{tenants: []string{"acme"}}) {
+	for _, b := range validatingBindings(dr, scope.Scope{Tenants: []string{"acme"}}) {
 		if len(b.Spec.ValidationActions) != 2 || b.Spec.ValidationActions[0] != "Warn" {
 			t.Errorf("audit binding %s actions %v", b.Name, b.Spec.ValidationActions)
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -27,6 +25,7 @@ import (
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
 	"github.com/rempart-io/rempart/controllers/controls"
+	"github.com/rempart-io/rempart/controllers/scope"
 )
 
 // Reconciler reconciles DataResidency objects.
@@ -65,8 +64,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// The API server refuses such a spec; this is only reached if the catalog changed under it.
 		return ctrl.Result{}, r.writeInvalid(ctx, &dr, err, now)
 	}
-	cov, covered, err := r.coverage(ctx, &dr)
-	if errors.Is(err, errInvalidSelector) {
+	cov, err := scope.Resolve(ctx, r.Client, dr.Spec.Tenants, dr.Spec.Namespaces)
+	covered := cov.Namespaces
+	if errors.Is(err, scope.ErrInvalidSelector) {
 		return ctrl.Result{}, r.writeInvalid(ctx, &dr, err, now)
 	}
 	if err != nil {
@@ -104,57 +104,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return result, nil
 }
 
-// errInvalidSelector: spec.tenants.selector cannot be read; the status says so.
-var errInvalidSelector = errors.New("spec.tenants.selector is not a valid label selector")
-
-// coverage resolves the tenants a policy selects and the namespaces it covers.
-func (r *Reconciler) coverage(ctx context.Context, dr *rempartv1.DataResidency) (coverage, []string, error) {
-	tenants := map[string]bool{}
-	if t := dr.Spec.Tenants; t != nil {
-		for _, n := range t.Names {
-			tenants[string(n)] = true
-		}
-		if t.Selector != nil {
-			sel, err := metav1.LabelSelectorAsSelector(t.Selector)
-			if err != nil {
-				return coverage{}, nil, fmt.Errorf("%w: %w", errInvalidSelector, err)
-			}
-			var list rempartv1.TenantIsolationList
-			if err := r.Client.List(ctx, &list, client.MatchingLabelsSelector{Selector: sel}); err != nil {
-				return coverage{}, nil, fmt.Errorf("list tenants: %w", err)
-			}
-			for _, ti := range list.Items {
-				tenants[ti.Name] = true
-			}
-		}
-	}
-	cov := coverage{tenants: sortedKeys(tenants)}
-	covered := map[string]bool{}
-	for _, n := range dr.Spec.Namespaces {
-		cov.namespaces = append(cov.namespaces, string(n))
-		covered[string(n)] = true
-	}
-	sort.Strings(cov.namespaces)
-	if len(cov.tenants) > 0 {
-		var nsList corev1.NamespaceList
-		sel := labels.NewSelector()
-		req, err := labels.NewRequirement(rempartv1.LabelTenant, "in", cov.tenants)
-		if err != nil {
-			return coverage{}, nil, fmt.Errorf("tenant label selector: %w", err)
-		}
-		if err := r.Client.List(ctx, &nsList, client.MatchingLabelsSelector{Selector: sel.Add(*req)}, client.UnsafeDisableDeepCopy); err != nil {
-			return coverage{}, nil, fmt.Errorf("list namespaces: %w", err)
-		}
-		for _, ns := range nsList.Items {
-			covered[ns.Name] = true
-		}
-	}
-	return cov, sortedKeys(covered), nil
-}
-
 // applyAdmission puts the shared policies and this policy's bindings in place, and removes the
 // bindings it no longer wants.
-func (r *Reconciler) applyAdmission(ctx context.Context, dr *rempartv1.DataResidency, cov coverage) error {
+func (r *Reconciler) applyAdmission(ctx context.Context, dr *rempartv1.DataResidency, cov scope.Scope) error {
 	var errs []error
 	for _, p := range sharedPolicies() {
 		errs = append(errs, r.applyIfChanged(ctx, p, &admissionv1.ValidatingAdmissionPolicy{}))
