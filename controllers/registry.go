@@ -20,6 +20,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/adminaccess"
+	"github.com/rempart-io/rempart/controllers/certificatepolicy"
 	"github.com/rempart-io/rempart/controllers/dataresidency"
 	"github.com/rempart-io/rempart/controllers/tenantisolation"
 )
@@ -73,6 +74,9 @@ var All = []Controller{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
 			Config: adminaccess.Config{Limits: limits, ExtraRoles: o.AdminExtraRoles}, OperatorUser: o.OperatorServiceAccount,
 		})
+	}},
+	{Name: "certificatepolicy", Setup: func(mgr ctrl.Manager, o Options) error {
+		return certificatepolicy.Setup(mgr, certificatepolicy.Settings{MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock})
 	}},
 	{Name: "dataresidency", Setup: func(mgr ctrl.Manager, o Options) error {
 		return dataresidency.Setup(mgr, dataresidency.Settings{

@@ -1,0 +1,118 @@
+// Package certificatepolicy reconciles CertificatePolicy: cert-manager Certificates for the
+// covered Ingress hosts, an admission policy refusing non-conformant Certificates, re-issuance
+// when a certificate falls out of policy or keys must rotate, and the expiry watch (FT-CLD-38,
+// FT-CLD-40, ALM-5.5, SIS-TLS).
+package certificatepolicy
+
+import (
+	"fmt"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/internal/cryptopolicy"
+)
+
+// keyRules turns the policy's allowed keys into the crypto rules.
+func keyRules(p rempartv1.PrivateKeyPolicy) []cryptopolicy.KeyRule {
+	if len(p.Allowed) == 0 {
+		return cryptopolicy.DefaultKeys()
+	}
+	out := make([]cryptopolicy.KeyRule, 0, len(p.Allowed))
+	for _, a := range p.Allowed {
+		r := cryptopolicy.KeyRule{Algorithm: cryptopolicy.Algorithm(a.Algorithm), MinSize: int(a.MinSize)}
+		for _, c := range a.Curves {
+			r.Sizes = append(r.Sizes, int(c))
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func requireRotation(p rempartv1.PrivateKeyPolicy) bool {
+	return p.RequireRotation == nil || *p.RequireRotation
+}
+
+// certKey is a Certificate's key settings with cert-manager's defaults applied.
+func certKey(c *cmapi.Certificate) cryptopolicy.Key {
+	if c.Spec.PrivateKey == nil {
+		return cryptopolicy.KeyOf("", 0)
+	}
+	return cryptopolicy.KeyOf(string(c.Spec.PrivateKey.Algorithm), c.Spec.PrivateKey.Size)
+}
+
+func certLifetime(c *cmapi.Certificate) cryptopolicy.Lifetime {
+	var d, rb time.Duration
+	if c.Spec.Duration != nil {
+		d = c.Spec.Duration.Duration
+	}
+	if c.Spec.RenewBefore != nil {
+		rb = c.Spec.RenewBefore.Duration
+	}
+	return cryptopolicy.LifetimeOf(d, rb)
+}
+
+// issuerAllowed says whether the Certificate's issuer is one of the policy's.
+func issuerAllowed(c *cmapi.Certificate, issuers []rempartv1.IssuerRef) bool {
+	kind, group := c.Spec.IssuerRef.Kind, c.Spec.IssuerRef.Group
+	if kind == "" {
+		kind = "Issuer"
+	}
+	if group == "" {
+		group = "cert-manager.io"
+	}
+	for _, i := range issuers {
+		ik, ig := i.Kind, i.Group
+		if ik == "" {
+			ik = "ClusterIssuer"
+		}
+		if ig == "" {
+			ig = "cert-manager.io"
+		}
+		if ik == kind && ig == group && i.Name == c.Spec.IssuerRef.Name {
+			return true
+		}
+	}
+	return false
+}
+
+func issuerName(c *cmapi.Certificate) string {
+	kind := c.Spec.IssuerRef.Kind
+	if kind == "" {
+		kind = "Issuer"
+	}
+	return kind + "/" + c.Spec.IssuerRef.Name
+}
+
+// Violations lists what in a Certificate's spec breaks the policy, each a sentence naming the rule.
+func Violations(c *cmapi.Certificate, spec rempartv1.CertificatePolicySpec) []string {
+	var out []string
+	if err := cryptopolicy.CheckKey(certKey(c), keyRules(spec.PrivateKey)); err != nil {
+		out = append(out, err.Error())
+	}
+	if requireRotation(spec.PrivateKey) && (c.Spec.PrivateKey == nil || c.Spec.PrivateKey.RotationPolicy != cmapi.RotationPolicyAlways) {
+		out = append(out, "privateKey.rotationPolicy must be Always: a new key at every renewal (FT-CLD-40)")
+	}
+	if err := cryptopolicy.CheckLifetime(certLifetime(c), spec.MaxDuration.Duration, spec.MinRenewBefore.Duration); err != nil {
+		out = append(out, err.Error())
+	}
+	if !issuerAllowed(c, spec.Issuers) {
+		out = append(out, fmt.Sprintf("issuer %s is not one of the policy's issuers (FT-CLD-40)", issuerName(c)))
+	}
+	return out
+}
+
+// IssuedOutOfPolicy says why a Certificate whose spec conforms must still be re-issued: the
+// certificate in place was issued for longer than the policy now allows.
+func IssuedOutOfPolicy(c *cmapi.Certificate, spec rempartv1.CertificatePolicySpec) string {
+	if c.Status.NotBefore == nil || c.Status.NotAfter == nil {
+		return ""
+	}
+	lived := c.Status.NotAfter.Sub(c.Status.NotBefore.Time)
+	// cert-manager's CA issuer may round; a minute of slack avoids re-issuing what is in policy.
+	if lived > spec.MaxDuration.Duration+time.Minute {
+		return fmt.Sprintf("the certificate in place lives %s, longer than the policy's %s", lived.Round(time.Hour), spec.MaxDuration.Duration)
+	}
+	return ""
+}

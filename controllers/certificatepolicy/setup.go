@@ -1,0 +1,80 @@
+package certificatepolicy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+)
+
+// Settings are what the manager passes to this controller.
+type Settings struct {
+	MaxConcurrentReconciles int
+	Resync                  time.Duration
+	Clock                   clock.PassiveClock
+}
+
+// CertManagerInstalled asks the API server whether it serves cert-manager's Certificates.
+func CertManagerInstalled(mapper meta.RESTMapper) (bool, error) {
+	_, err := mapper.RESTMapping(cmapi.SchemeGroupVersion.WithKind("Certificate").GroupKind(), cmapi.SchemeGroupVersion.Version)
+	if meta.IsNoMatchError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("discover cert-manager: %w", err)
+	}
+	return true, nil
+}
+
+// Setup registers the controller when cert-manager is installed; without it CertificatePolicy
+// objects are left unevaluated and the operator says so in its log.
+func Setup(mgr ctrl.Manager, s Settings) error {
+	installed, err := CertManagerInstalled(mgr.GetRESTMapper())
+	if err != nil {
+		return err
+	}
+	if !installed {
+		ctrl.Log.WithName("certificatepolicy").Info("cert-manager is not installed: CertificatePolicy is not enforced until it is and the operator restarts")
+		return nil
+	}
+	r := &Reconciler{Client: mgr.GetClient(), Clock: s.Clock, Recorder: mgr.GetEventRecorder("rempart-certificatepolicy"), Resync: s.Resync}
+	c := mgr.GetClient()
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&rempartv1.CertificatePolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&admissionv1.ValidatingAdmissionPolicyBinding{}).
+		Watches(&cmapi.Certificate{}, handler.EnqueueRequestsFromMapFunc(policiesFor(c))).
+		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(policiesFor(c))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).
+		Complete(r)
+}
+
+// policiesFor: every policy, for a change in any namespace. There are few policies; the reconcile
+// reads from the cache.
+func policiesFor(c client.Client) handler.MapFunc {
+	return func(ctx context.Context, _ client.Object) []reconcile.Request {
+		var list rempartv1.CertificatePolicyList
+		if err := c.List(ctx, &list); err != nil {
+			return nil
+		}
+		out := make([]reconcile.Request, 0, len(list.Items))
+		for _, cp := range list.Items {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: cp.Name}})
+		}
+		return out
+	}
+}
