@@ -42,21 +42,27 @@ func TestCertificatePolicyRefusesNonConformantCertificates(t *testing.T) {
 	ctx := context.Background()
 	ns := residencyTenant(t, "tls-shop")
 	create(t, newCertificatePolicy("tls-shop", "tls-shop"))
-	t.Cleanup(func() { _ = env.Client.Delete(ctx, &rempartv1.CertificatePolicy{ObjectMeta: metav1.ObjectMeta{Name: "tls-shop"}}) })
+	t.Cleanup(func() {
+		_ = env.Client.Delete(ctx, &rempartv1.CertificatePolicy{ObjectMeta: metav1.ObjectMeta{Name: "tls-shop"}})
+	})
 
 	refused := map[string]struct {
 		mutate func(*cmapi.CertificateSpec)
 		want   []string
 	}{
 		"cert-manager-defaults": {func(s *cmapi.CertificateSpec) { s.PrivateKey = nil }, []string{"asks for a RSA 2048 key", "ECDSA P-256, ECDSA P-384, RSA 3072+", "FT-CLD-40"}},
-		"rsa-2048":              {func(s *cmapi.CertificateSpec) { s.PrivateKey.Algorithm, s.PrivateKey.Size = cmapi.RSAKeyAlgorithm, 2048 }, []string{"RSA 2048 key"}},
-		"p-521":                 {func(s *cmapi.CertificateSpec) { s.PrivateKey.Size = 521 }, []string{"ECDSA 521 key"}},
-		"ed25519":               {func(s *cmapi.CertificateSpec) { s.PrivateKey.Algorithm, s.PrivateKey.Size = cmapi.Ed25519KeyAlgorithm, 0 }, []string{"Ed25519 key"}},
-		"no-rotation":           {func(s *cmapi.CertificateSpec) { s.PrivateKey.RotationPolicy = cmapi.RotationPolicyNever }, []string{"rotationPolicy: Always"}},
-		"one-year":              {func(s *cmapi.CertificateSpec) { s.Duration = &metav1.Duration{Duration: 8760 * time.Hour} }, []string{"longer than the 2160h"}},
-		"late-renewal":          {func(s *cmapi.CertificateSpec) { s.RenewBefore = &metav1.Duration{Duration: 24 * time.Hour} }, []string{"renews later than 720h"}},
-		"default-late-renewal":  {func(s *cmapi.CertificateSpec) { s.Duration = &metav1.Duration{Duration: 720 * time.Hour} }, []string{"renews later than 720h"}},
-		"other-issuer":          {func(s *cmapi.CertificateSpec) { s.IssuerRef = cmmeta.IssuerReference{Kind: "Issuer", Name: "homemade"} }, []string{"comes from Issuer homemade", "ClusterIssuer rempart-ca"}},
+		"rsa-2048": {func(s *cmapi.CertificateSpec) {
+			s.PrivateKey.Algorithm, s.PrivateKey.Size = cmapi.RSAKeyAlgorithm, 2048
+		}, []string{"RSA 2048 key"}},
+		"p-521": {func(s *cmapi.CertificateSpec) { s.PrivateKey.Size = 521 }, []string{"ECDSA 521 key"}},
+		"ed25519": {func(s *cmapi.CertificateSpec) {
+			s.PrivateKey.Algorithm, s.PrivateKey.Size = cmapi.Ed25519KeyAlgorithm, 0
+		}, []string{"Ed25519 key"}},
+		"no-rotation":          {func(s *cmapi.CertificateSpec) { s.PrivateKey.RotationPolicy = cmapi.RotationPolicyNever }, []string{"rotationPolicy: Always"}},
+		"one-year":             {func(s *cmapi.CertificateSpec) { s.Duration = &metav1.Duration{Duration: 8760 * time.Hour} }, []string{"longer than the 2160h"}},
+		"late-renewal":         {func(s *cmapi.CertificateSpec) { s.RenewBefore = &metav1.Duration{Duration: 24 * time.Hour} }, []string{"renews later than 720h"}},
+		"default-late-renewal": {func(s *cmapi.CertificateSpec) { s.Duration = &metav1.Duration{Duration: 720 * time.Hour} }, []string{"renews later than 720h"}},
+		"other-issuer":         {func(s *cmapi.CertificateSpec) { s.IssuerRef = cmmeta.IssuerReference{Kind: "Issuer", Name: "homemade"} }, []string{"comes from Issuer homemade", "ClusterIssuer rempart-ca"}},
 	}
 	for name, tt := range refused {
 		t.Run(name, func(t *testing.T) {
@@ -64,10 +70,14 @@ func TestCertificatePolicyRefusesNonConformantCertificates(t *testing.T) {
 		})
 	}
 	for name, mutate := range map[string]func(*cmapi.CertificateSpec){
-		"p-384":    nil,
-		"p-256":    func(s *cmapi.CertificateSpec) { s.PrivateKey.Size = 256 },
-		"rsa-4096": func(s *cmapi.CertificateSpec) { s.PrivateKey.Algorithm, s.PrivateKey.Size = cmapi.RSAKeyAlgorithm, 4096 },
-		"short":    func(s *cmapi.CertificateSpec) { s.Duration, s.RenewBefore = &metav1.Duration{Duration: 2000 * time.Hour}, &metav1.Duration{Duration: 800 * time.Hour} },
+		"p-384": nil,
+		"p-256": func(s *cmapi.CertificateSpec) { s.PrivateKey.Size = 256 },
+		"rsa-4096": func(s *cmapi.CertificateSpec) {
+			s.PrivateKey.Algorithm, s.PrivateKey.Size = cmapi.RSAKeyAlgorithm, 4096
+		},
+		"short": func(s *cmapi.CertificateSpec) {
+			s.Duration, s.RenewBefore = &metav1.Duration{Duration: 2000 * time.Hour}, &metav1.Duration{Duration: 800 * time.Hour}
+		},
 	} {
 		if err := env.Client.Create(ctx, certificate(ns, name, mutate)); err != nil {
 			t.Errorf("conformant certificate %s refused: %v", name, err)
@@ -79,7 +89,7 @@ func TestCertificatePolicyProvidesCertificatesForIngressHosts(t *testing.T) {
 	ctx := context.Background()
 	ns := residencyTenant(t, "tls-web")
 	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}, Spec: networkingv1.IngressSpec{
-		TLS: []networkingv1.IngressTLS{{Hosts: []string{"www.acme.example", "acme.example"}, SecretName: "web-tls"}},
+		TLS:   []networkingv1.IngressTLS{{Hosts: []string{"www.acme.example", "acme.example"}, SecretName: "web-tls"}},
 		Rules: []networkingv1.IngressRule{{Host: "www.acme.example"}, {Host: "acme.example"}, {Host: "plain.acme.example"}},
 	}}
 	create(t, ing)
