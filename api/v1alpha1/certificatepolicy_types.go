@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -98,17 +100,17 @@ type CertificatePolicySpec struct {
 	// +kubebuilder:default="2160h"
 	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('1h')",message="maxDuration must be longer than an hour"
 	// +optional
-	MaxDuration metav1.Duration `json:"maxDuration,omitempty"`
+	MaxDuration *metav1.Duration `json:"maxDuration,omitempty"`
 	// MinRenewBefore is how early, at the latest, a certificate must renew before it expires.
 	// +kubebuilder:default="720h"
 	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="minRenewBefore must be positive"
 	// +optional
-	MinRenewBefore metav1.Duration `json:"minRenewBefore,omitempty"`
+	MinRenewBefore *metav1.Duration `json:"minRenewBefore,omitempty"`
 	// ExpiryWarning reports a certificate expiring within this time without a renewal scheduled.
 	// +kubebuilder:default="336h"
 	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="expiryWarning must be positive"
 	// +optional
-	ExpiryWarning metav1.Duration `json:"expiryWarning,omitempty"`
+	ExpiryWarning *metav1.Duration `json:"expiryWarning,omitempty"`
 
 	// RequireIngressTLS requires every host of every covered Ingress to be served over TLS with a
 	// certificate of the policy; in Enforce mode the operator creates the missing Certificates.
@@ -197,4 +199,33 @@ type CertificatePolicyList struct {
 
 func init() {
 	SchemeBuilder.Register(&CertificatePolicy{}, &CertificatePolicyList{})
+}
+
+// Defaults of the durations, as the API server applies them.
+const (
+	DefaultMaxDuration    = 2160 * time.Hour
+	DefaultMinRenewBefore = 720 * time.Hour
+	DefaultExpiryWarning  = 336 * time.Hour
+)
+
+func durationOr(d *metav1.Duration, def time.Duration) time.Duration {
+	if d == nil {
+		return def
+	}
+	return d.Duration
+}
+
+// MaxCertificateDuration is spec.maxDuration, or its default.
+func (s CertificatePolicySpec) MaxCertificateDuration() time.Duration {
+	return durationOr(s.MaxDuration, DefaultMaxDuration)
+}
+
+// RenewBeforeAtLeast is spec.minRenewBefore, or its default.
+func (s CertificatePolicySpec) RenewBeforeAtLeast() time.Duration {
+	return durationOr(s.MinRenewBefore, DefaultMinRenewBefore)
+}
+
+// ExpiryWarningPeriod is spec.expiryWarning, or its default.
+func (s CertificatePolicySpec) ExpiryWarningPeriod() time.Duration {
+	return durationOr(s.ExpiryWarning, DefaultExpiryWarning)
 }

@@ -293,9 +293,21 @@ func (in *CertificatePolicySpec) DeepCopyInto(out *CertificatePolicySpec) {
 		**out = **in
 	}
 	in.PrivateKey.DeepCopyInto(&out.PrivateKey)
-	out.MaxDuration = in.MaxDuration
-	out.MinRenewBefore = in.MinRenewBefore
-	out.ExpiryWarning = in.ExpiryWarning
+	if in.MaxDuration != nil {
+		in, out := &in.MaxDuration, &out.MaxDuration
+		*out = new(v1.Duration)
+		**out = **in
+	}
+	if in.MinRenewBefore != nil {
+		in, out := &in.MinRenewBefore, &out.MinRenewBefore
+		*out = new(v1.Duration)
+		**out = **in
+	}
+	if in.ExpiryWarning != nil {
+		in, out := &in.ExpiryWarning, &out.ExpiryWarning
+		*out = new(v1.Duration)
+		**out = **in
+	}
 	if in.RequireIngressTLS != nil {
 		in, out := &in.RequireIngressTLS, &out.RequireIngressTLS
 		*out = new(bool)

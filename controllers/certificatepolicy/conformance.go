@@ -94,7 +94,7 @@ func Violations(c *cmapi.Certificate, spec rempartv1.CertificatePolicySpec) []st
 	if requireRotation(spec.PrivateKey) && (c.Spec.PrivateKey == nil || c.Spec.PrivateKey.RotationPolicy != cmapi.RotationPolicyAlways) {
 		out = append(out, "privateKey.rotationPolicy must be Always: a new key at every renewal (FT-CLD-40)")
 	}
-	if err := cryptopolicy.CheckLifetime(certLifetime(c), spec.MaxDuration.Duration, spec.MinRenewBefore.Duration); err != nil {
+	if err := cryptopolicy.CheckLifetime(certLifetime(c), spec.MaxCertificateDuration(), spec.RenewBeforeAtLeast()); err != nil {
 		out = append(out, err.Error())
 	}
 	if !issuerAllowed(c, spec.Issuers) {
@@ -111,8 +111,8 @@ func IssuedOutOfPolicy(c *cmapi.Certificate, spec rempartv1.CertificatePolicySpe
 	}
 	lived := c.Status.NotAfter.Sub(c.Status.NotBefore.Time)
 	// cert-manager's CA issuer may round; a minute of slack avoids re-issuing what is in policy.
-	if lived > spec.MaxDuration.Duration+time.Minute {
-		return fmt.Sprintf("the certificate in place lives %s, longer than the policy's %s", lived.Round(time.Hour), spec.MaxDuration.Duration)
+	if lived > spec.MaxCertificateDuration()+time.Minute {
+		return fmt.Sprintf("the certificate in place lives %s, longer than the policy's %s", lived.Round(time.Hour), spec.MaxCertificateDuration())
 	}
 	return ""
 }

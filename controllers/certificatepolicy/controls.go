@@ -94,7 +94,7 @@ func evaluate(o observed, now time.Time) evaluation {
 
 	var bad, notReady, expiring, unrotated []rempartv1.ObjectReference
 	var badWords []string
-	warning := spec.ExpiryWarning.Duration
+	warning := spec.ExpiryWarningPeriod()
 	consider := func(t time.Time) {
 		if t.After(now) && (ev.next.IsZero() || t.Before(ev.next)) {
 			ev.next = t

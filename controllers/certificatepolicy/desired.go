@@ -105,8 +105,8 @@ func desiredCertificates(cp *rempartv1.CertificatePolicy, ingresses []*networkin
 					DNSNames:    append([]string(nil), tls.Hosts...),
 					IssuerRef:   defaultIssuer(cp.Spec),
 					PrivateKey:  defaultKey(cp.Spec),
-					Duration:    &metav1.Duration{Duration: cp.Spec.MaxDuration.Duration},
-					RenewBefore: &metav1.Duration{Duration: cp.Spec.MinRenewBefore.Duration},
+					Duration:    &metav1.Duration{Duration: cp.Spec.MaxCertificateDuration()},
+					RenewBefore: &metav1.Duration{Duration: cp.Spec.RenewBeforeAtLeast()},
 				},
 			})
 		}

@@ -7,15 +7,19 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/test/localcluster"
 )
 
@@ -112,4 +116,75 @@ func TestCertManagerIssuesFromACAClusterIssuer(t *testing.T) {
 	if !ok || key.Curve != elliptic.P256() {
 		t.Fatalf("issued key %T, want ECDSA P-256", key)
 	}
+}
+
+// A CertificatePolicy on a tenant: the operator provides the Certificate for an Ingress's TLS
+// secret, real cert-manager issues it with the policy's key, a rotate-all request gives it a new
+// key, and a too-weak Certificate is refused.
+func TestCertificatePolicyWithRealCertManager(t *testing.T) {
+	ctx := context.Background()
+	c, err := cluster.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caIssuer(t, c, "e2e-policy-ca")
+	ns := residencyTenant(t, c, "tls-tenant", []rempartv1.Jurisdiction{"EU"})
+	cp := &rempartv1.CertificatePolicy{ObjectMeta: metav1.ObjectMeta{Name: "tls-tenant"}, Spec: rempartv1.CertificatePolicySpec{
+		Tenants: &rempartv1.TenantSelection{Names: []rempartv1.TenantName{"tls-tenant"}},
+		Issuers: []rempartv1.IssuerRef{{Name: "e2e-policy-ca"}},
+	}}
+	if err := c.Create(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), cp) })
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"}, Spec: networkingv1.IngressSpec{
+		TLS:   []networkingv1.IngressTLS{{Hosts: []string{"shop.acme.example"}, SecretName: "shop-tls"}},
+		Rules: []networkingv1.IngressRule{{Host: "shop.acme.example"}}}}
+	if err := c.Create(ctx, ing); err != nil {
+		t.Fatal(err)
+	}
+	first, ok := issuedKey(t, c, ns, "shop-tls").(*ecdsa.PrivateKey)
+	if !ok || first.Curve != elliptic.P256() {
+		t.Fatalf("issued key %T, want ECDSA P-256, the policy's first allowed key", first)
+	}
+	waitFor(t, "the policy Compliant", time.Minute, func(ctx context.Context) (bool, error) {
+		var got rempartv1.CertificatePolicy
+		if err := c.Get(ctx, client.ObjectKeyFromObject(cp), &got); err != nil {
+			return false, err
+		}
+		cond := meta.FindStatusCondition(got.Status.Conditions, rempartv1.ConditionCompliant)
+		return cond != nil && cond.Status == metav1.ConditionTrue && got.Status.NextExpiry != nil && got.Status.CertificateCount == 1,
+			fmt.Errorf("compliant %+v, controls %+v", cond, got.Status.Controls)
+	})
+
+	// Key compromised: rotate every certificate once.
+	waitFor(t, "request a rotation", 30*time.Second, func(ctx context.Context) (bool, error) {
+		var got rempartv1.CertificatePolicy
+		if err := c.Get(ctx, client.ObjectKeyFromObject(cp), &got); err != nil {
+			return false, err
+		}
+		got.Spec.RotateAll = "SEC-77"
+		err := c.Update(ctx, &got)
+		return err == nil, err
+	})
+	waitFor(t, "a new key in shop-tls", time.Minute, func(ctx context.Context) (bool, error) {
+		var got rempartv1.CertificatePolicy
+		if err := c.Get(ctx, client.ObjectKeyFromObject(cp), &got); err != nil {
+			return false, err
+		}
+		if got.Status.RotatedAll != "SEC-77" {
+			return false, fmt.Errorf("rotation not carried out yet")
+		}
+		key, ok := issuedKey(t, c, ns, "shop-tls").(*ecdsa.PrivateKey)
+		return ok && !key.Equal(first), fmt.Errorf("same key")
+	})
+
+	weak := &cmapi.Certificate{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "weak"}, Spec: cmapi.CertificateSpec{
+		SecretName: "weak-tls", DNSNames: []string{"weak.acme.example"}, IssuerRef: cmmeta.IssuerReference{Kind: "ClusterIssuer", Name: "e2e-policy-ca"},
+		PrivateKey: &cmapi.CertificatePrivateKey{Algorithm: cmapi.RSAKeyAlgorithm, Size: 2048, RotationPolicy: cmapi.RotationPolicyAlways}}}
+	// The admission policy takes effect a moment after its binding is written.
+	waitFor(t, "an RSA 2048 Certificate refused", 30*time.Second, func(ctx context.Context) (bool, error) {
+		err := c.Create(ctx, weak.DeepCopy(), client.DryRunAll)
+		return err != nil && strings.Contains(err.Error(), "FT-CLD-40") && strings.Contains(err.Error(), "RSA 2048"), err
+	})
 }

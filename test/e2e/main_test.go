@@ -62,16 +62,17 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if operator, err = cluster.StartOperator(startCtx, operatorBinary); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	// cert-manager first: the operator enforces CertificatePolicy only where cert-manager is installed.
 	certManager, err := testenv.ModuleDir(root, "github.com/cert-manager/cert-manager")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	if err := cluster.StartCertManager(startCtx, filepath.Join(certManager, "deploy", "crds")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if operator, err = cluster.StartOperator(startCtx, operatorBinary); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

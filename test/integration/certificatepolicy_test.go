@@ -20,9 +20,6 @@ func newCertificatePolicy(name, tenant string) *rempartv1.CertificatePolicy {
 	return &rempartv1.CertificatePolicy{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: rempartv1.CertificatePolicySpec{
 		Tenants: &rempartv1.TenantSelection{Names: []rempartv1.TenantName{rempartv1.TenantName(tenant)}},
 		Issuers: []rempartv1.IssuerRef{{Kind: "ClusterIssuer", Group: "cert-manager.io", Name: "rempart-ca"}},
-		// Defaults as the API server applies them.
-		MaxDuration: metav1.Duration{Duration: 2160 * time.Hour}, MinRenewBefore: metav1.Duration{Duration: 720 * time.Hour},
-		ExpiryWarning: metav1.Duration{Duration: 336 * time.Hour},
 	}}
 }
 

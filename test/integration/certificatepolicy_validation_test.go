@@ -71,7 +71,7 @@ func TestCertificatePolicyDefaultsFollowANSSI(t *testing.T) {
 	if len(allowed) != 2 || allowed[0].Algorithm != "ECDSA" || len(allowed[0].Curves) != 2 || allowed[1].Algorithm != "RSA" || allowed[1].MinSize != 3072 {
 		t.Errorf("default keys %+v, want ECDSA P-256/P-384 and RSA 3072", allowed)
 	}
-	if cp.Spec.MaxDuration.Duration.Hours() != 2160 || cp.Spec.MinRenewBefore.Duration.Hours() != 720 || cp.Spec.ExpiryWarning.Duration.Hours() != 336 ||
+	if cp.Spec.MaxDuration == nil || cp.Spec.MaxDuration.Hours() != 2160 || cp.Spec.MinRenewBefore.Hours() != 720 || cp.Spec.ExpiryWarning.Hours() != 336 ||
 		cp.Spec.RequireIngressTLS == nil || !*cp.Spec.RequireIngressTLS || cp.Spec.PrivateKey.RequireRotation == nil || !*cp.Spec.PrivateKey.RequireRotation {
 		t.Errorf("defaults %+v", cp.Spec)
 	}
