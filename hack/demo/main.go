@@ -26,6 +26,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/test/localcluster"
+	"github.com/rempart-io/rempart/test/testenv"
 )
 
 func main() {
@@ -69,10 +70,18 @@ func run(ctx context.Context, root, operatorBinary, binDir string, oneshot bool)
 	if err := cluster.Install(startCtx, root, "config/crd", "config/manager/namespace.yaml", "config/rbac"); err != nil {
 		return err
 	}
+	// cert-manager before the operator, which enforces CertificatePolicy only where it is installed.
+	certManager, err := testenv.ModuleDir(root, "github.com/cert-manager/cert-manager")
+	if err != nil {
+		return err
+	}
+	if err := cluster.StartCertManager(startCtx, filepath.Join(certManager, "deploy", "crds")); err != nil {
+		return err
+	}
 	if _, err := cluster.StartOperator(startCtx, operatorBinary); err != nil {
 		return err
 	}
-	if err := cluster.Install(startCtx, root, "config/samples"); err != nil {
+	if err := cluster.Install(startCtx, root, "config/samples/platform/ca-issuer.yaml", "config/samples"); err != nil {
 		return err
 	}
 
@@ -88,6 +97,9 @@ func run(ctx context.Context, root, operatorBinary, binDir string, oneshot bool)
 		return err
 	}
 	if err := runBankWorkload(startCtx, cluster, dyn); err != nil {
+		return err
+	}
+	if err := runShopIngress(startCtx, cluster, dyn); err != nil {
 		return err
 	}
 	if err := printCompliance(cluster, kinds); err != nil {
@@ -289,6 +301,58 @@ func runBankWorkload(ctx context.Context, cluster *localcluster.Cluster, dyn dyn
 	})
 	if err != nil {
 		return fmt.Errorf("bank-france does not report the ledger's 4 pods (in use: %q): %w", inUse, err)
+	}
+	return nil
+}
+
+// shopIngress is acme's shop, written as Git would hold it: a TLS entry, no Certificate.
+const shopIngress = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: shop
+  namespace: acme-shop
+spec:
+  tls:
+  - hosts: [shop.acme.example]
+    secretName: shop-tls
+  rules:
+  - host: shop.acme.example
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service: {name: shop, port: {number: 8443}}
+`
+
+// runShopIngress publishes acme's shop and waits until its certificate is issued by the real
+// cert-manager controllers, from the Certificate the policy provided.
+func runShopIngress(ctx context.Context, cluster *localcluster.Cluster, dyn dynamic.Interface) error {
+	fmt.Println("==> publishing acme's shop over TLS (an Ingress, no Certificate in the manifest)")
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		cmd := exec.CommandContext(ctx, cluster.Kubectl(), "--kubeconfig", cluster.Kubeconfig, "apply", "-f", "-")
+		cmd.Stdin = strings.NewReader(shopIngress)
+		return cmd.Run() == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("publish the shop: %w", err)
+	}
+	gvr := rempartv1.GroupVersion.WithResource("certificatepolicies")
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		cp, err := dyn.Resource(gvr).Get(ctx, "acme-tls", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		certs, _, _ := unstructured.NestedSlice(cp.Object, "status", "certificates")
+		for _, c := range certs {
+			if ready, _, _ := unstructured.NestedBool(c.(map[string]any), "ready"); ready {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("acme-tls does not report the shop's certificate Ready: %w", err)
 	}
 	return nil
 }
