@@ -1,0 +1,135 @@
+package certificatepolicy
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+)
+
+var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func policy() *rempartv1.CertificatePolicy {
+	return &rempartv1.CertificatePolicy{ObjectMeta: metav1.ObjectMeta{Name: "acme-tls"}, Spec: rempartv1.CertificatePolicySpec{
+		Issuers: []rempartv1.IssuerRef{{Kind: "ClusterIssuer", Group: "cert-manager.io", Name: "rempart-ca"}}}}
+}
+
+func cert(name string, mutate func(*cmapi.Certificate)) *cmapi.Certificate {
+	c := &cmapi.Certificate{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-shop", Name: name}, Spec: cmapi.CertificateSpec{
+		SecretName: name, IssuerRef: cmmeta.IssuerReference{Kind: "ClusterIssuer", Name: "rempart-ca"},
+		PrivateKey: &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 256, RotationPolicy: cmapi.RotationPolicyAlways}}}
+	if mutate != nil {
+		mutate(c)
+	}
+	return c
+}
+
+func TestViolations(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*cmapi.Certificate)
+		want   []string
+	}{
+		{"conformant", nil, nil},
+		{"defaults", func(c *cmapi.Certificate) { c.Spec.PrivateKey = nil }, []string{"RSA 2048", "rotationPolicy must be Always"}},
+		{"issuer kind defaults to Issuer", func(c *cmapi.Certificate) { c.Spec.IssuerRef.Kind = "" }, []string{"issuer Issuer/rempart-ca"}},
+		{"too long", func(c *cmapi.Certificate) { c.Spec.Duration = &metav1.Duration{Duration: 91 * 24 * time.Hour} }, []string{"exceeds the policy's maximum"}},
+		{"renews late", func(c *cmapi.Certificate) { c.Spec.RenewBefore = &metav1.Duration{Duration: time.Hour} }, []string{"later than the policy's"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Violations(cert("c", tt.mutate), policy().Spec)
+			if len(got) != len(tt.want) {
+				t.Fatalf("violations %q, want %d", got, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(got[i], w) || !strings.Contains(got[i], "FT-CLD-40") {
+					t.Errorf("violation %q lacks %q or FT-CLD-40", got[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestIssuedOutOfPolicy(t *testing.T) {
+	c := cert("c", nil)
+	if IssuedOutOfPolicy(c, policy().Spec) != "" {
+		t.Error("a never-issued certificate needs re-issuance")
+	}
+	c.Status.NotBefore = &metav1.Time{Time: now}
+	c.Status.NotAfter = &metav1.Time{Time: now.Add(90 * 24 * time.Hour)}
+	if why := IssuedOutOfPolicy(c, policy().Spec); why != "" {
+		t.Errorf("a 90-day certificate under a 90-day policy: %s", why)
+	}
+	c.Status.NotAfter = &metav1.Time{Time: now.Add(365 * 24 * time.Hour)}
+	if why := IssuedOutOfPolicy(c, policy().Spec); !strings.Contains(why, "longer than the policy's") {
+		t.Errorf("a one-year certificate under a 90-day policy: %q", why)
+	}
+}
+
+func TestDesiredCertificatesAndUncoveredHosts(t *testing.T) {
+	cp := policy()
+	class := "internal"
+	ing := func(name string, tls ...networkingv1.IngressTLS) *networkingv1.Ingress {
+		return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-shop", Name: name}, Spec: networkingv1.IngressSpec{TLS: tls,
+			Rules: []networkingv1.IngressRule{{Host: "a.example"}, {Host: "b.example"}}}}
+	}
+	both := ing("both", networkingv1.IngressTLS{Hosts: []string{"a.example", "b.example"}, SecretName: "both-tls"})
+	mine := ing("mine", networkingv1.IngressTLS{Hosts: []string{"a.example"}, SecretName: "user-tls"})
+	other := ing("other-class", networkingv1.IngressTLS{Hosts: []string{"a.example"}, SecretName: "other-tls"})
+	other.Spec.IngressClassName = &class
+	cp.Spec.IngressClasses = []string{"public"}
+	other.Annotations = nil
+	both.Spec.IngressClassName, mine.Spec.IngressClassName = ptrTo("public"), ptrTo("public")
+
+	got := desiredCertificates(cp, []*networkingv1.Ingress{both, mine, other}, map[string]bool{"acme-shop/user-tls": true})
+	if len(got) != 1 || got[0].Name != "both-tls" || len(got[0].Spec.DNSNames) != 2 || got[0].Spec.PrivateKey.Size != 256 ||
+		got[0].Spec.Duration.Duration != rempartv1.DefaultMaxDuration || got[0].Spec.IssuerRef.Kind != "ClusterIssuer" {
+		t.Fatalf("desired %+v", got)
+	}
+	if hosts := uncoveredHosts(mine, func(s string) bool { return s == "user-tls" }); len(hosts) != 1 || hosts[0] != "b.example" {
+		t.Errorf("uncovered hosts of mine: %v", hosts)
+	}
+	cp.Spec.PrivateKey.Allowed = []rempartv1.AllowedKey{{Algorithm: "RSA", MinSize: 4096}}
+	if k := defaultKey(cp.Spec); k.Algorithm != cmapi.RSAKeyAlgorithm || k.Size != 4096 || k.RotationPolicy != cmapi.RotationPolicyAlways {
+		t.Errorf("default key for an RSA-only policy: %+v", k)
+	}
+}
+
+func TestEvaluateExpiryAndNextBoundary(t *testing.T) {
+	cp := policy()
+	issued := func(name string, notAfter time.Duration, renewal *time.Duration) *cmapi.Certificate {
+		c := cert(name, nil)
+		c.Status.Conditions = []cmapi.CertificateCondition{{Type: cmapi.CertificateConditionReady, Status: cmmeta.ConditionTrue}}
+		c.Status.NotBefore = &metav1.Time{Time: now.Add(-time.Hour)}
+		c.Status.NotAfter = &metav1.Time{Time: now.Add(notAfter)}
+		if renewal != nil {
+			c.Status.RenewalTime = &metav1.Time{Time: now.Add(*renewal)}
+		}
+		return c
+	}
+	day := 24 * time.Hour
+	soon := day
+	fine := issued("fine", 60*day, ptrTo(30*day))
+	renewing := issued("renewing", 10*day, &soon)
+	stuck := issued("stuck", 10*day, nil)
+	ev := evaluate(observed{policy: cp, certificates: []*cmapi.Certificate{fine, renewing, stuck}}, now)
+	expiry := (&rempartv1.PolicyStatus{Controls: ev.results}).Control("tls.expiry")
+	if expiry.State != rempartv1.ControlNonCompliant || expiry.Evidence.Total != 1 || expiry.Evidence.Objects[0].Name != "stuck" {
+		t.Errorf("expiry control %+v", expiry)
+	}
+	if !ev.next.Equal(now.Add(day)) {
+		t.Errorf("next boundary %v, want the renewal in a day", ev.next)
+	}
+	if ev.nextExpiry == nil || !ev.nextExpiry.Time.Equal(now.Add(10*day)) {
+		t.Errorf("next expiry %v", ev.nextExpiry)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
