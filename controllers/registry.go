@@ -18,6 +18,8 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/adminaccess"
 	"github.com/rempart-io/rempart/controllers/certificatepolicy"
@@ -101,6 +103,7 @@ func NewScheme() *runtime.Scheme {
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
 	utilruntime.Must(cmapi.AddToScheme(s))
 	utilruntime.Must(rempartv1.AddToScheme(s))
+	utilruntime.Must(gwapiv1.Install(s))
 	return s
 }
 

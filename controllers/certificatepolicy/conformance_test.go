@@ -8,6 +8,7 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
@@ -88,12 +89,27 @@ func TestDesiredCertificatesAndUncoveredHosts(t *testing.T) {
 	other.Annotations = nil
 	both.Spec.IngressClassName, mine.Spec.IngressClassName = ptrTo("public"), ptrTo("public")
 
-	got := desiredCertificates(cp, []*networkingv1.Ingress{both, mine, other}, map[string]bool{"acme-shop/user-tls": true})
+	https := gwapiv1.HTTPSProtocolType
+	gw := &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-shop", Name: "edge"}, Spec: gwapiv1.GatewaySpec{Listeners: []gwapiv1.Listener{
+		{Name: "api", Protocol: https, Hostname: ptrTo(gwapiv1.Hostname("api.example")), TLS: &gwapiv1.ListenerTLSConfig{CertificateRefs: []gwapiv1.SecretObjectReference{{Name: "edge-tls"}}}},
+		{Name: "www", Protocol: https, Hostname: ptrTo(gwapiv1.Hostname("www.example")), TLS: &gwapiv1.ListenerTLSConfig{CertificateRefs: []gwapiv1.SecretObjectReference{{Name: "edge-tls"}}}},
+		{Name: "plain", Protocol: gwapiv1.HTTPProtocolType, Hostname: ptrTo(gwapiv1.Hostname("plain.example"))},
+		{Name: "passthrough", Protocol: gwapiv1.TLSProtocolType, Hostname: ptrTo(gwapiv1.Hostname("db.example")), TLS: &gwapiv1.ListenerTLSConfig{Mode: ptrTo(gwapiv1.TLSModePassthrough)}},
+	}}}
+	o := observed{policy: cp, ingresses: []*networkingv1.Ingress{both, mine, other}, gateways: []*gwapiv1.Gateway{gw}}
+	got := desiredCertificates(cp, o.endpoints(), map[string]bool{"acme-shop/user-tls": true})
+	if len(got) != 2 || got[1].Name != "edge-tls" || strings.Join(got[1].Spec.DNSNames, ",") != "api.example,www.example" {
+		t.Fatalf("desired with a gateway %+v", got)
+	}
+	if hosts := uncoveredHosts(gatewayEndpoint(gw), func(s string) bool { return s == "edge-tls" }); strings.Join(hosts, ",") != "plain.example" {
+		t.Errorf("uncovered gateway hosts %v, want the plain HTTP listener only", hosts)
+	}
+	got = got[:1]
 	if len(got) != 1 || got[0].Name != "both-tls" || len(got[0].Spec.DNSNames) != 2 || got[0].Spec.PrivateKey.Size != 256 ||
 		got[0].Spec.Duration.Duration != rempartv1.DefaultMaxDuration || got[0].Spec.IssuerRef.Kind != "ClusterIssuer" {
 		t.Fatalf("desired %+v", got)
 	}
-	if hosts := uncoveredHosts(mine, func(s string) bool { return s == "user-tls" }); len(hosts) != 1 || hosts[0] != "b.example" {
+	if hosts := uncoveredHosts(ingressEndpoint(mine), func(s string) bool { return s == "user-tls" }); len(hosts) != 1 || hosts[0] != "b.example" {
 		t.Errorf("uncovered hosts of mine: %v", hosts)
 	}
 	cp.Spec.PrivateKey.Allowed = []rempartv1.AllowedKey{{Algorithm: "RSA", MinSize: 4096}}

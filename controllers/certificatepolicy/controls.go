@@ -10,6 +10,7 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/controls"
@@ -20,15 +21,32 @@ import (
 type observed struct {
 	policy       *rempartv1.CertificatePolicy
 	ingresses    []*networkingv1.Ingress
+	gateways     []*gwapiv1.Gateway
 	certificates []*cmapi.Certificate
+}
+
+// endpoints are the covered Ingresses (of the policy's classes) and Gateways.
+func (o observed) endpoints() []endpoint {
+	var out []endpoint
+	for _, ing := range o.ingresses {
+		if inScope(ing, o.policy.Spec) {
+			out = append(out, ingressEndpoint(ing))
+		}
+	}
+	if o.policy.Spec.RequireIngressTLS == nil || *o.policy.Spec.RequireIngressTLS {
+		for _, gw := range o.gateways {
+			out = append(out, gatewayEndpoint(gw))
+		}
+	}
+	return out
 }
 
 var knownControls = []rempartv1.ControlID{"tls.ingress-hosts", "tls.certificates-conformant", "tls.certificates-ready", "tls.expiry", "tls.key-rotation"}
 
 var (
 	controlHosts = controls.Control{ID: "tls.ingress-hosts", Requirements: []requirements.ID{requirements.FTCLD38, requirements.SISTLS},
-		PassReason: "HostsCovered", PassMessage: "Every host of the covered Ingresses is served over TLS with a certificate cert-manager issues (FT-CLD-38).",
-		FailReason: "HostsWithoutTLS", FailMessage: "Ingress hosts are served without a TLS entry whose secret a cert-manager Certificate issues: add spec.tls with a secretName for them (FT-CLD-38)."}
+		PassReason: "HostsCovered", PassMessage: "Every host of the covered Ingresses and Gateway listeners is served over TLS with a certificate cert-manager issues (FT-CLD-38).",
+		FailReason: "HostsWithoutTLS", FailMessage: "Hosts are served without a TLS entry whose secret a cert-manager Certificate issues (FT-CLD-38)."}
 	controlConformant = controls.Control{ID: "tls.certificates-conformant", Requirements: []requirements.ID{requirements.FTCLD40, requirements.ALM55},
 		PassReason: "CertificatesConformant", PassMessage: "Every covered Certificate has an allowed issuer, key, lifetime and renewal (FT-CLD-40).",
 		FailReason: "CertificatesOutOfPolicy", FailMessage: "Covered Certificates break the policy (FT-CLD-40)."}
@@ -77,19 +95,16 @@ func evaluate(o observed, now time.Time) evaluation {
 	}
 	var hostOffenders []rempartv1.ObjectReference
 	var hostWords []string
-	for _, ing := range o.ingresses {
-		if !inScope(ing, spec) {
-			continue
-		}
-		if hosts := uncoveredHosts(ing, func(secret string) bool { return issues[ing.Namespace+"/"+secret] }); len(hosts) > 0 {
-			hostOffenders = append(hostOffenders, rempartv1.ObjectReference{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name})
-			hostWords = append(hostWords, fmt.Sprintf("%s/%s (%s)", ing.Namespace, ing.Name, strings.Join(hosts, ", ")))
+	for _, e := range o.endpoints() {
+		if hosts := uncoveredHosts(e, func(secret string) bool { return issues[e.ref.Namespace+"/"+secret] }); len(hosts) > 0 {
+			hostOffenders = append(hostOffenders, e.ref)
+			hostWords = append(hostWords, fmt.Sprintf("%s %s/%s (%s)", e.ref.Kind, e.ref.Namespace, e.ref.Name, strings.Join(hosts, ", ")))
 		}
 	}
 	hosts := controls.Judge(controlHosts, hostOffenders, exceptions)
 	if hosts.State == rempartv1.ControlNonCompliant {
-		hosts.Message = "Ingress hosts are served without a TLS entry whose secret a cert-manager Certificate issues: " + strings.Join(hostWords, "; ") +
-			". Add spec.tls with a secretName for them (FT-CLD-38)."
+		hosts.Message = "Hosts are served without a TLS entry whose secret a cert-manager Certificate issues: " + strings.Join(hostWords, "; ") +
+			". Give them a TLS entry (Ingress spec.tls, or an HTTPS listener with a certificateRef) with a secret name (FT-CLD-38)."
 	}
 
 	var bad, notReady, expiring, unrotated []rempartv1.ObjectReference

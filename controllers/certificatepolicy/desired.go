@@ -1,6 +1,7 @@
 package certificatepolicy
 
 import (
+	"slices"
 	"sort"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -74,64 +75,71 @@ func defaultKey(spec rempartv1.CertificatePolicySpec) *cmapi.CertificatePrivateK
 }
 
 // desiredCertificates are the Certificates the operator provides for the TLS entries of covered
-// Ingresses whose secret no Certificate issues, named after the secret as cert-manager's own
-// ingress-shim does. The user's Ingress is never changed.
-func desiredCertificates(cp *rempartv1.CertificatePolicy, ingresses []*networkingv1.Ingress, issuesSecret map[string]bool) []*cmapi.Certificate {
-	var out []*cmapi.Certificate
+// endpoints whose secret no Certificate issues, named after the secret as cert-manager's own
+// ingress- and gateway-shims do. The user's Ingresses and Gateways are never changed.
+func desiredCertificates(cp *rempartv1.CertificatePolicy, endpoints []endpoint, issuesSecret map[string]bool) []*cmapi.Certificate {
 	if len(cp.Spec.Issuers) == 0 {
 		return nil
 	}
-	seen := map[string]bool{}
-	for _, ing := range ingresses {
-		if !inScope(ing, cp.Spec) {
-			continue
-		}
-		for _, tls := range ing.Spec.TLS {
-			key := ing.Namespace + "/" + tls.SecretName
-			if tls.SecretName == "" || len(tls.Hosts) == 0 || issuesSecret[key] || seen[key] {
+	byKey := map[string]*cmapi.Certificate{}
+	var out []*cmapi.Certificate
+	for _, e := range endpoints {
+		for _, tls := range e.entries {
+			key := e.ref.Namespace + "/" + tls.secret
+			if tls.secret == "" || len(tls.hosts) == 0 || issuesSecret[key] {
 				continue
 			}
-			seen[key] = true
-			out = append(out, &cmapi.Certificate{
+			if existing, ok := byKey[key]; ok {
+				// Listeners or entries sharing a Secret share one certificate for all their hosts.
+				for _, h := range tls.hosts {
+					if !slices.Contains(existing.Spec.DNSNames, h) {
+						existing.Spec.DNSNames = append(existing.Spec.DNSNames, h)
+					}
+				}
+				continue
+			}
+			c := &cmapi.Certificate{
 				TypeMeta: metav1.TypeMeta{APIVersion: cmapi.SchemeGroupVersion.String(), Kind: "Certificate"},
 				ObjectMeta: metav1.ObjectMeta{
-					Namespace: ing.Namespace, Name: tls.SecretName,
+					Namespace: e.ref.Namespace, Name: tls.secret,
 					Labels: map[string]string{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, LabelPolicy: cp.Name},
 					OwnerReferences: []metav1.OwnerReference{{APIVersion: rempartv1.GroupVersion.String(), Kind: "CertificatePolicy",
 						Name: cp.Name, UID: cp.UID, Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
 				},
 				Spec: cmapi.CertificateSpec{
-					SecretName:  tls.SecretName,
-					DNSNames:    append([]string(nil), tls.Hosts...),
+					SecretName:  tls.secret,
+					DNSNames:    append([]string(nil), tls.hosts...),
 					IssuerRef:   defaultIssuer(cp.Spec),
 					PrivateKey:  defaultKey(cp.Spec),
 					Duration:    &metav1.Duration{Duration: cp.Spec.MaxCertificateDuration()},
 					RenewBefore: &metav1.Duration{Duration: cp.Spec.RenewBeforeAtLeast()},
 				},
-			})
+			}
+			byKey[key] = c
+			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// uncoveredHosts are the hosts of a covered Ingress served without a TLS entry whose secret a
-// Certificate issues.
-func uncoveredHosts(ing *networkingv1.Ingress, issued func(secret string) bool) []string {
+// uncoveredHosts are the hosts an endpoint serves without a TLS entry whose secret a Certificate
+// issues.
+func uncoveredHosts(e endpoint, issued func(secret string) bool) []string {
 	covered := map[string]bool{}
-	for _, tls := range ing.Spec.TLS {
-		if tls.SecretName == "" || !issued(tls.SecretName) {
+	for _, tls := range e.entries {
+		if tls.secret == "" || !issued(tls.secret) {
 			continue
 		}
-		for _, h := range tls.Hosts {
+		for _, h := range tls.hosts {
 			covered[h] = true
 		}
 	}
 	var out []string
 	seen := map[string]bool{}
-	for _, r := range ing.Spec.Rules {
-		if r.Host != "" && !covered[r.Host] && !seen[r.Host] {
-			seen[r.Host] = true
-			out = append(out, r.Host)
+	for _, h := range e.hosts {
+		if !covered[h] && !seen[h] {
+			seen[h] = true
+			out = append(out, h)
 		}
 	}
 	return out

@@ -19,6 +19,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
@@ -32,6 +33,8 @@ type Reconciler struct {
 	Clock    clock.PassiveClock
 	Recorder events.EventRecorder
 	Resync   time.Duration
+	// Gateways is true when the server serves Gateway API Gateways, discovered at start-up.
+	Gateways bool
 }
 
 // +kubebuilder:rbac:groups=rempart.io,resources=certificatepolicies,verbs=get;list;watch
@@ -39,6 +42,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificates/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways,verbs=get;list;watch
 
 // Reconcile provides the missing Certificates, binds the admission policy, re-issues what fell
 // out of policy or must rotate, and records the certificates and controls in status.
@@ -104,6 +108,15 @@ func (r *Reconciler) gather(ctx context.Context, cp *rempartv1.CertificatePolicy
 		for i := range certs.Items {
 			o.certificates = append(o.certificates, &certs.Items[i])
 		}
+		if r.Gateways {
+			var gws gwapiv1.GatewayList
+			if err := r.Client.List(ctx, &gws, client.InNamespace(ns)); err != nil {
+				return o, fmt.Errorf("list gateways in %s: %w", ns, err)
+			}
+			for i := range gws.Items {
+				o.gateways = append(o.gateways, &gws.Items[i])
+			}
+		}
 	}
 	return o, nil
 }
@@ -151,7 +164,7 @@ func (r *Reconciler) provide(ctx context.Context, cp *rempartv1.CertificatePolic
 	}
 	var errs []error
 	keep := map[string]bool{}
-	for _, c := range desiredCertificates(cp, o.ingresses, issues) {
+	for _, c := range desiredCertificates(cp, o.endpoints(), issues) {
 		keep[c.Namespace+"/"+c.Name] = true
 		errs = append(errs, r.applyIfChanged(ctx, c, &cmapi.Certificate{}))
 	}

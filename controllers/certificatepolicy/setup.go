@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 )
@@ -52,15 +53,21 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		ctrl.Log.WithName("certificatepolicy").Info("cert-manager is not installed: CertificatePolicy is not enforced until it is and the operator restarts")
 		return nil
 	}
-	r := &Reconciler{Client: mgr.GetClient(), Clock: s.Clock, Recorder: mgr.GetEventRecorder("rempart-certificatepolicy"), Resync: s.Resync}
+	_, gwErr := mgr.GetRESTMapper().RESTMapping(gwapiv1.SchemeGroupVersion.WithKind("Gateway").GroupKind(), gwapiv1.SchemeGroupVersion.Version)
+	if gwErr != nil && !meta.IsNoMatchError(gwErr) {
+		return fmt.Errorf("discover Gateway API: %w", gwErr)
+	}
+	r := &Reconciler{Client: mgr.GetClient(), Clock: s.Clock, Recorder: mgr.GetEventRecorder("rempart-certificatepolicy"), Resync: s.Resync, Gateways: gwErr == nil}
 	c := mgr.GetClient()
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&rempartv1.CertificatePolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&admissionv1.ValidatingAdmissionPolicyBinding{}).
 		Watches(&cmapi.Certificate{}, handler.EnqueueRequestsFromMapFunc(policiesFor(c))).
-		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(policiesFor(c))).
-		WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).
-		Complete(r)
+		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(policiesFor(c)))
+	if r.Gateways {
+		b = b.Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(policiesFor(c)))
+	}
+	return b.WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).Complete(r)
 }
 
 // policiesFor: every policy, for a change in any namespace. There are few policies; the reconcile

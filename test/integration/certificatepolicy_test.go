@@ -12,6 +12,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 )
@@ -117,6 +118,43 @@ func TestCertificatePolicyProvidesCertificatesForIngressHosts(t *testing.T) {
 		if got.Status.CertificateCount != 1 || hosts.State != rempartv1.ControlNonCompliant || !strings.Contains(hosts.Message, "plain.acme.example") ||
 			strings.Contains(hosts.Message, "www.acme.example") || readyCtl.State != rempartv1.ControlNonCompliant {
 			return fmt.Errorf("count %d; hosts %s %s; ready %s", got.Status.CertificateCount, hosts.State, hosts.Message, readyCtl.State)
+		}
+		return nil
+	})
+}
+
+// With Gateway API installed, a terminating HTTPS listener whose Secret no Certificate issues gets
+// one, and a plain HTTP listener with a hostname is reported.
+func TestCertificatePolicyCoversGatewayListeners(t *testing.T) {
+	ctx := context.Background()
+	ns := residencyTenant(t, "tls-gateway")
+	hostname := func(h string) *gwapiv1.Hostname { v := gwapiv1.Hostname(h); return &v }
+	gw := &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "edge"}, Spec: gwapiv1.GatewaySpec{
+		GatewayClassName: "platform",
+		Listeners: []gwapiv1.Listener{
+			{Name: "api", Port: 443, Protocol: gwapiv1.HTTPSProtocolType, Hostname: hostname("api.acme.example"),
+				TLS: &gwapiv1.ListenerTLSConfig{CertificateRefs: []gwapiv1.SecretObjectReference{{Name: "edge-tls"}}}},
+			{Name: "plain", Port: 80, Protocol: gwapiv1.HTTPProtocolType, Hostname: hostname("plain.acme.example")},
+		}}}
+	create(t, gw)
+	cp := newCertificatePolicy("tls-gateway", "tls-gateway")
+	create(t, cp)
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, cp) })
+	var cert cmapi.Certificate
+	eventually(t, "the operator's Certificate for edge-tls", func(ctx context.Context) error {
+		return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "edge-tls"}, &cert)
+	})
+	if len(cert.Spec.DNSNames) != 1 || cert.Spec.DNSNames[0] != "api.acme.example" {
+		t.Errorf("certificate for the listener: %+v", cert.Spec)
+	}
+	eventually(t, "the plain listener reported", func(ctx context.Context) error {
+		var got rempartv1.CertificatePolicy
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(cp), &got); err != nil {
+			return err
+		}
+		hosts := got.Status.Control("tls.ingress-hosts")
+		if !strings.Contains(hosts.Message, "Gateway "+ns+"/edge (plain.acme.example)") || strings.Contains(hosts.Message, "api.acme.example") {
+			return fmt.Errorf("%s: %s", hosts.State, hosts.Message)
 		}
 		return nil
 	})

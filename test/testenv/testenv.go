@@ -62,9 +62,13 @@ func ModuleDir(root, module string) (string, error) {
 }
 
 // CRDDirs are the directories whose CRDs every test API server gets: Rempart's generated CRDs,
-// the test-only kinds, and cert-manager's CRDs from its module.
+// the test-only kinds, and cert-manager's and Gateway API's CRDs from their modules.
 func CRDDirs(root string) ([]string, error) {
 	certManager, err := ModuleDir(root, "github.com/cert-manager/cert-manager")
+	if err != nil {
+		return nil, err
+	}
+	gatewayAPI, err := ModuleDir(root, "sigs.k8s.io/gateway-api")
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +76,7 @@ func CRDDirs(root string) ([]string, error) {
 		filepath.Join(root, "config", "crd", "bases"),
 		filepath.Join(root, "test", "apitest", "crd"),
 		filepath.Join(certManager, "deploy", "crds"),
+		filepath.Join(gatewayAPI, "config", "crd", "standard"),
 	}, nil
 }
 
