@@ -1,0 +1,102 @@
+// Package backups holds the rules of a backup policy that do not need a cluster: which backups
+// count as versions and which to prune, when the RPO deadline falls, and whether a storage
+// location is off-site and in an allowed region (FT-CLD-26, SIS-BACKUP, ALM-5.7.3, FT-CLD-74).
+// The controller reads Velero's objects and passes their facts here.
+package backups
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/rempart-io/rempart/internal/regions"
+)
+
+// Phase is a Velero backup phase.
+type Phase string
+
+// The phases that matter here; any other is neither good nor finished.
+const (
+	Completed       Phase = "Completed"
+	PartiallyFailed Phase = "PartiallyFailed"
+	Failed          Phase = "Failed"
+	InProgress      Phase = "InProgress"
+	Deleting        Phase = "Deleting"
+)
+
+// Backup is what the rules need to know of one Velero Backup.
+type Backup struct {
+	Name      string
+	Phase     Phase
+	Started   time.Time
+	Completed time.Time
+}
+
+// Good says whether a backup counts as a version: only a Completed one does. A partial backup
+// misses objects, and a version that cannot restore everything is not one.
+func (b Backup) Good() bool { return b.Phase == Completed && !b.Completed.IsZero() }
+
+// Versions are the good backups, newest first.
+func Versions(all []Backup) []Backup {
+	var out []Backup
+	for _, b := range all {
+		if b.Good() {
+			out = append(out, b)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Completed.After(out[j].Completed) })
+	return out
+}
+
+// ToPrune lists the good backups beyond the newest keep ones, oldest last in the list's order of
+// age. Failed, partial and running backups are never pruned here and never push a good one out;
+// with keep below one nothing is pruned, so the only good backup is never removed.
+func ToPrune(all []Backup, keep int) []Backup {
+	if keep < 1 {
+		return nil
+	}
+	versions := Versions(all)
+	if len(versions) <= keep {
+		return nil
+	}
+	return versions[keep:]
+}
+
+// RPODeadline is when the newest good backup becomes older than the RPO; ok is false when there is
+// no good backup at all, which breaks the RPO from the start.
+func RPODeadline(all []Backup, rpo time.Duration) (deadline time.Time, ok bool) {
+	versions := Versions(all)
+	if len(versions) == 0 {
+		return time.Time{}, false
+	}
+	return versions[0].Completed.Add(rpo), true
+}
+
+// Location is where a storage location keeps the backups.
+type Location struct {
+	// Region is the location's config.region, such as eu-west-3.
+	Region   string
+	Provider regions.Provider
+}
+
+// CheckOffsite refuses a location that is in a region the tenant's nodes are in (not off-site),
+// that the catalog does not know, or that lies outside the allowed countries when a residency
+// rule applies (allowed is nil when none does).
+func CheckOffsite(loc Location, nodeRegions []string, catalog *regions.Catalog, allowed map[string]bool) error {
+	if loc.Region == "" {
+		return fmt.Errorf("the storage location names no region: its distance from production cannot be shown (FT-CLD-26)")
+	}
+	for _, r := range nodeRegions {
+		if r == loc.Region {
+			return fmt.Errorf("the storage location is in %s, where the tenant's nodes run: backups must be kept on another site (FT-CLD-26)", loc.Region)
+		}
+	}
+	res := catalog.Resolve(loc.Region, loc.Provider)
+	if !res.Known {
+		return fmt.Errorf("%s (FT-CLD-74)", res.Reason)
+	}
+	if allowed != nil && !regions.Allowed(res, allowed) {
+		return fmt.Errorf("the storage location is in %s (%s), outside the countries the tenant's DataResidency allows (FT-CLD-74)", loc.Region, res.Region.Country)
+	}
+	return nil
+}
