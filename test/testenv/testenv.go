@@ -104,6 +104,9 @@ func Start() (*Env, error) {
 	}
 	cfg, err := env.Start()
 	if err != nil {
+		// envtest leaves etcd and kube-apiserver running when it fails after starting them, for
+		// instance on a CRD the server refuses.
+		_ = env.Stop()
 		return nil, fmt.Errorf("start envtest: %w", err)
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
