@@ -6,6 +6,12 @@ module github.com/rempart-io/rempart/hack/tools/velero
 
 go 1.26.0
 
+tool (
+	github.com/versity/versitygw/cmd/versitygw
+	github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws
+	github.com/vmware-tanzu/velero/cmd/velero
+)
+
 require (
 	github.com/versity/versitygw v1.8.0
 	github.com/vmware-tanzu/velero v1.18.3
