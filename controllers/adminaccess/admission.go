@@ -11,6 +11,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/admission"
+	"github.com/rempart-io/rempart/controllers/apply"
 )
 
 // policyApproval guards AdminAccess objects themselves.
@@ -80,7 +81,7 @@ func approvalBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
 // ensureApproval puts the approval policy and its binding in place.
 func (r *Reconciler) ensureApproval(ctx context.Context) error {
 	return errors.Join(
-		r.applyIfChanged(ctx, approvalPolicy(r.Config, r.OperatorUser)),
-		r.applyIfChanged(ctx, approvalBinding()),
+		apply.IfChanged(ctx, r.Client, approvalPolicy(r.Config, r.OperatorUser), nil),
+		apply.IfChanged(ctx, r.Client, approvalBinding(), nil),
 	)
 }

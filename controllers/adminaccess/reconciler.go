@@ -240,7 +240,7 @@ func (r *Reconciler) applyBindings(ctx context.Context, aa *rempartv1.AdminAcces
 	var refs []rempartv1.ObjectReference
 	for _, obj := range wanted {
 		keep[obj.GetNamespace()+"/"+obj.GetName()] = true
-		if err := r.applyIfChanged(ctx, obj); err != nil {
+		if err := apply.IfChanged(ctx, r.Client, obj, nil); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -249,20 +249,6 @@ func (r *Reconciler) applyBindings(ctx context.Context, aa *rempartv1.AdminAcces
 	}
 	errs = append(errs, r.deleteBindings(ctx, aa, keep))
 	return refs, errors.Join(errs...)
-}
-
-func (r *Reconciler) applyIfChanged(ctx context.Context, desired client.Object) error {
-	existing := desired.DeepCopyObject().(client.Object)
-	err := r.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
-	if err == nil {
-		upToDate, err := apply.UpToDate(desired, existing, r.Client.Scheme())
-		if err != nil || upToDate {
-			return err
-		}
-	} else if !apierrors.IsNotFound(err) {
-		return fmt.Errorf("get %s: %w", desired.GetName(), err)
-	}
-	return apply.Apply(ctx, r.Client, desired)
 }
 
 // deleteBindings removes the grant's bindings not in keep.

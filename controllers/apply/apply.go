@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -140,4 +141,23 @@ func normalize(v any) any {
 		return out
 	}
 	return v
+}
+
+// IfChanged applies desired unless the cached object already holds every field it sets: a quiet
+// reconcile then costs no write. existing receives the cached object; nil means a fresh copy of
+// desired's type.
+func IfChanged(ctx context.Context, c client.Client, desired, existing client.Object) error {
+	if existing == nil {
+		existing = desired.DeepCopyObject().(client.Object)
+	}
+	err := c.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
+	if err == nil {
+		upToDate, err := UpToDate(desired, existing, c.Scheme())
+		if err != nil || upToDate {
+			return err
+		}
+	} else if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("get %s: %w", desired.GetName(), err)
+	}
+	return Apply(ctx, c, desired)
 }

@@ -121,25 +121,12 @@ func (r *Reconciler) gather(ctx context.Context, cp *rempartv1.CertificatePolicy
 	return o, nil
 }
 
-func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing client.Object) error {
-	err := r.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
-	if err == nil {
-		upToDate, err := apply.UpToDate(desired, existing, r.Client.Scheme())
-		if err != nil || upToDate {
-			return err
-		}
-	} else if !apierrors.IsNotFound(err) {
-		return fmt.Errorf("get %s: %w", desired.GetName(), err)
-	}
-	return apply.Apply(ctx, r.Client, desired)
-}
-
 func (r *Reconciler) applyAdmission(ctx context.Context, cp *rempartv1.CertificatePolicy, s scope.Scope) error {
-	errs := []error{r.applyIfChanged(ctx, certificatePolicy(), &admissionv1.ValidatingAdmissionPolicy{})}
+	errs := []error{apply.IfChanged(ctx, r.Client, certificatePolicy(), &admissionv1.ValidatingAdmissionPolicy{})}
 	keep := map[string]bool{}
 	for _, b := range bindings(cp, s) {
 		keep[b.Name] = true
-		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
+		errs = append(errs, apply.IfChanged(ctx, r.Client, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
 	}
 	var list admissionv1.ValidatingAdmissionPolicyBindingList
 	if err := r.Client.List(ctx, &list, client.MatchingLabels{LabelPolicy: cp.Name}); err != nil {
@@ -166,7 +153,7 @@ func (r *Reconciler) provide(ctx context.Context, cp *rempartv1.CertificatePolic
 	keep := map[string]bool{}
 	for _, c := range desiredCertificates(cp, o.endpoints(), issues) {
 		keep[c.Namespace+"/"+c.Name] = true
-		errs = append(errs, r.applyIfChanged(ctx, c, &cmapi.Certificate{}))
+		errs = append(errs, apply.IfChanged(ctx, r.Client, c, &cmapi.Certificate{}))
 	}
 	for _, c := range o.certificates {
 		if c.Labels[LabelPolicy] == cp.Name && !keep[c.Namespace+"/"+c.Name] {

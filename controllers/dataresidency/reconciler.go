@@ -109,37 +109,24 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) applyAdmission(ctx context.Context, dr *rempartv1.DataResidency, cov scope.Scope) error {
 	var errs []error
 	for _, p := range sharedPolicies() {
-		errs = append(errs, r.applyIfChanged(ctx, p, &admissionv1.ValidatingAdmissionPolicy{}))
+		errs = append(errs, apply.IfChanged(ctx, r.Client, p, &admissionv1.ValidatingAdmissionPolicy{}))
 	}
 	keep := map[string]bool{}
 	for _, b := range validatingBindings(dr, cov) {
 		keep[b.Name] = true
-		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
+		errs = append(errs, apply.IfChanged(ctx, r.Client, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
 	}
 	errs = append(errs, r.deleteStale(ctx, dr, &admissionv1.ValidatingAdmissionPolicyBindingList{}, keep))
 	if r.Config.Mutation {
-		errs = append(errs, r.applyIfChanged(ctx, pinPolicy(), &admissionv1.MutatingAdmissionPolicy{}))
+		errs = append(errs, apply.IfChanged(ctx, r.Client, pinPolicy(), &admissionv1.MutatingAdmissionPolicy{}))
 		keep = map[string]bool{}
 		for _, b := range mutatingBindings(dr, cov) {
 			keep[b.Name] = true
-			errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.MutatingAdmissionPolicyBinding{}))
+			errs = append(errs, apply.IfChanged(ctx, r.Client, b, &admissionv1.MutatingAdmissionPolicyBinding{}))
 		}
 		errs = append(errs, r.deleteStale(ctx, dr, &admissionv1.MutatingAdmissionPolicyBindingList{}, keep))
 	}
 	return errors.Join(errs...)
-}
-
-func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing client.Object) error {
-	err := r.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
-	if err == nil {
-		upToDate, err := apply.UpToDate(desired, existing, r.Client.Scheme())
-		if err != nil || upToDate {
-			return err
-		}
-	} else if !apierrors.IsNotFound(err) {
-		return fmt.Errorf("get %s: %w", desired.GetName(), err)
-	}
-	return apply.Apply(ctx, r.Client, desired)
 }
 
 func (r *Reconciler) deleteStale(ctx context.Context, dr *rempartv1.DataResidency, list client.ObjectList, keep map[string]bool) error {
