@@ -11,7 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -360,12 +359,9 @@ func (r *Reconciler) writeStatus(ctx context.Context, aa *rempartv1.AdminAccess,
 	meta.SetStatusCondition(&status.Conditions, ready)
 	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(results, aa.Generation))
 
-	old := aa.Status.DeepCopy()
-	old.LastEvaluated, status.LastEvaluated = nil, nil
-	if equality.Semantic.DeepEqual(old, status) && aa.Status.LastEvaluated != nil {
+	if !controls.Restamp(&aa.Status, status, func(s *rempartv1.AdminAccessStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
 		return nil
 	}
-	status.LastEvaluated = &metav1.Time{Time: now}
 	aa.Status = *status
 	if err := r.Client.Status().Update(ctx, aa); err != nil {
 		return fmt.Errorf("write status: %w", err)

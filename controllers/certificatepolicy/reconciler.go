@@ -11,7 +11,6 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -237,12 +236,9 @@ func (r *Reconciler) writeStatus(ctx context.Context, cp *rempartv1.CertificateP
 	}
 	meta.SetStatusCondition(&status.Conditions, ready)
 	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(ev.results, cp.Generation))
-	previous := cp.Status.DeepCopy()
-	previous.LastEvaluated, status.LastEvaluated = nil, nil
-	if equality.Semantic.DeepEqual(previous, status) && cp.Status.LastEvaluated != nil {
+	if !controls.Restamp(&cp.Status, status, func(s *rempartv1.CertificatePolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
 		return nil
 	}
-	status.LastEvaluated = &metav1.Time{Time: now}
 	cp.Status = *status
 	if err := r.Client.Status().Update(ctx, cp); err != nil {
 		return fmt.Errorf("write status: %w", err)

@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -346,12 +345,9 @@ func (r *Reconciler) writeInvalid(ctx context.Context, dr *rempartv1.DataResiden
 
 // updateStatus writes a status that changed; lastEvaluated moves only when something else did.
 func (r *Reconciler) updateStatus(ctx context.Context, dr *rempartv1.DataResidency, status *rempartv1.DataResidencyStatus, now time.Time) error {
-	previous := dr.Status.DeepCopy()
-	previous.LastEvaluated, status.LastEvaluated = nil, nil
-	if equality.Semantic.DeepEqual(previous, status) && dr.Status.LastEvaluated != nil {
+	if !controls.Restamp(&dr.Status, status, func(s *rempartv1.DataResidencyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
 		return nil
 	}
-	status.LastEvaluated = &metav1.Time{Time: now}
 	dr.Status = *status
 	if err := r.Client.Status().Update(ctx, dr); err != nil {
 		return fmt.Errorf("write status: %w", err)

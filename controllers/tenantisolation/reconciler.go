@@ -15,7 +15,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -526,12 +525,9 @@ func (r *Reconciler) writeStatus(ctx context.Context, ti *rempartv1.TenantIsolat
 	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(results, ti.Generation))
 
 	// lastEvaluated moves only when something else did, so a quiet tenant costs no writes.
-	previous := ti.Status.DeepCopy()
-	previous.LastEvaluated, status.LastEvaluated = nil, nil
-	if equality.Semantic.DeepEqual(previous, status) && ti.Status.LastEvaluated != nil {
+	if !controls.Restamp(&ti.Status, status, func(s *rempartv1.TenantIsolationStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
 		return nil
 	}
-	status.LastEvaluated = &metav1.Time{Time: now}
 	ti.Status = *status
 	// An update, not a merge patch: a merge patch leaves out counts that stay at zero, and the
 	// status must always carry every count. A conflict means a newer object: reconcile again.
