@@ -2,7 +2,6 @@ package certificatepolicy
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -21,6 +20,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/discovery"
 )
 
 // Settings are what the manager passes to this controller.
@@ -32,14 +32,7 @@ type Settings struct {
 
 // CertManagerInstalled asks the API server whether it serves cert-manager's Certificates.
 func CertManagerInstalled(mapper meta.RESTMapper) (bool, error) {
-	_, err := mapper.RESTMapping(cmapi.SchemeGroupVersion.WithKind("Certificate").GroupKind(), cmapi.SchemeGroupVersion.Version)
-	if meta.IsNoMatchError(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("discover cert-manager: %w", err)
-	}
-	return true, nil
+	return discovery.Serves(mapper, cmapi.SchemeGroupVersion.WithKind("Certificate"))
 }
 
 // Setup registers the controller when cert-manager is installed; without it CertificatePolicy
@@ -53,11 +46,11 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		ctrl.Log.WithName("certificatepolicy").Info("cert-manager is not installed: CertificatePolicy is not enforced until it is and the operator restarts")
 		return nil
 	}
-	_, gwErr := mgr.GetRESTMapper().RESTMapping(gwapiv1.SchemeGroupVersion.WithKind("Gateway").GroupKind(), gwapiv1.SchemeGroupVersion.Version)
-	if gwErr != nil && !meta.IsNoMatchError(gwErr) {
-		return fmt.Errorf("discover Gateway API: %w", gwErr)
+	gateways, err := discovery.Serves(mgr.GetRESTMapper(), gwapiv1.SchemeGroupVersion.WithKind("Gateway"))
+	if err != nil {
+		return err
 	}
-	r := &Reconciler{Client: mgr.GetClient(), Clock: s.Clock, Recorder: mgr.GetEventRecorder("rempart-certificatepolicy"), Resync: s.Resync, Gateways: gwErr == nil}
+	r := &Reconciler{Client: mgr.GetClient(), Clock: s.Clock, Recorder: mgr.GetEventRecorder("rempart-certificatepolicy"), Resync: s.Resync, Gateways: gateways}
 	c := mgr.GetClient()
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&rempartv1.CertificatePolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

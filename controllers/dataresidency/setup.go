@@ -2,7 +2,6 @@ package dataresidency
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -12,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -25,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/discovery"
 )
 
 // Settings are what the manager passes to this controller.
@@ -37,14 +36,7 @@ type Settings struct {
 // MutationAvailable asks the API server, through discovery, whether it serves
 // MutatingAdmissionPolicy at admissionregistration.k8s.io/v1.
 func MutationAvailable(mapper meta.RESTMapper) (bool, error) {
-	_, err := mapper.RESTMapping(schema.GroupKind{Group: admissionv1.GroupName, Kind: "MutatingAdmissionPolicy"}, "v1")
-	if meta.IsNoMatchError(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("discover MutatingAdmissionPolicy: %w", err)
-	}
-	return true, nil
+	return discovery.Serves(mapper, admissionv1.SchemeGroupVersion.WithKind("MutatingAdmissionPolicy"))
 }
 
 // Setup registers the controller and its watches with the manager.
