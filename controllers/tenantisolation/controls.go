@@ -50,6 +50,8 @@ type observed struct {
 	// platform accounts of its settings).
 	rbac         privileges.RBAC
 	trustedUsers []string
+	// privileges is what rbac grants on the tenant's namespaces, resolved once by the reconciler.
+	privileges privilegeReport
 }
 
 // The controls of a TenantIsolation.
@@ -118,7 +120,7 @@ func evaluate(o observed, now time.Time) ([]rempartv1.ControlResult, controls.Ex
 		controls.Judge(controlStorage, storageOffenders(o), exceptions),
 		controls.Judge(controlAdminInterfaces, adminInterfaceOffenders(o), exceptions),
 		controls.Judge(controlQuota, quotaOffenders(o), exceptions),
-		judgePrivileges(o, exceptions),
+		judgePrivileges(o.privileges, exceptions),
 	}
 	crossTenant, crossEnv := flowOffenders(o)
 	results = append(results,

@@ -43,9 +43,17 @@ func managingGrant(owners []metav1.OwnerReference) string {
 	return ""
 }
 
-// privilegeInventory lists the tenant's privileged grants, system identities left out, and the
-// bindings of those neither managed by an AdminAccess nor held by a trusted account.
-func privilegeInventory(o observed) ([]rempartv1.PrivilegedSubject, []rempartv1.ObjectReference, []string) {
+// privilegeReport is the tenant's privileged grants, system identities left out, and the bindings
+// of those neither managed by an AdminAccess nor held by a trusted account, with words for each.
+type privilegeReport struct {
+	inventory []rempartv1.PrivilegedSubject
+	offenders []rempartv1.ObjectReference
+	words     []string
+}
+
+// privilegeInventory resolves the tenant's privileges once per reconcile, for the control and the
+// status alike.
+func privilegeInventory(o observed) privilegeReport {
 	owners := map[string]string{}
 	for _, rb := range o.rbac.RoleBindings {
 		owners["RoleBinding/"+rb.Namespace+"/"+rb.Name] = managingGrant(rb.OwnerReferences)
@@ -81,12 +89,12 @@ func privilegeInventory(o observed) ([]rempartv1.PrivilegedSubject, []rempartv1.
 		}
 		words = append(words, fmt.Sprintf("%s %s (%s, %s/%s, via %s)", g.Subject.Kind, user, strings.ToLower(string(g.Level)), g.RoleKind, g.RoleName, where))
 	}
-	return inventory, offenders, words
+	return privilegeReport{inventory: inventory, offenders: offenders, words: words}
 }
 
 // judgePrivileges is the control on unmanaged privileges, naming each subject and binding.
-func judgePrivileges(o observed, exceptions controls.ExceptionSet) rempartv1.ControlResult {
-	_, offenders, words := privilegeInventory(o)
+func judgePrivileges(p privilegeReport, exceptions controls.ExceptionSet) rempartv1.ControlResult {
+	offenders, words := p.offenders, p.words
 	r := controls.Judge(controlPrivileged, offenders, exceptions)
 	if r.State == rempartv1.ControlNonCompliant {
 		shown := words

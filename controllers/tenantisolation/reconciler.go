@@ -181,6 +181,7 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 	}
 	o.rbac.ClusterRoles, o.rbac.ClusterRoleBindings = clusterRoles.Items, clusterBindings.Items
 	o.trustedUsers = append([]string{r.Admission.OperatorUser}, r.Admission.PlatformAccounts...)
+	o.privileges = privilegeInventory(o)
 	var classes storagev1.StorageClassList
 	if err := r.Client.List(ctx, &classes, client.UnsafeDisableDeepCopy); err != nil {
 		return o, fmt.Errorf("list storage classes: %w", err)
@@ -503,7 +504,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, ti *rempartv1.TenantIsolat
 		status.Namespaces = append(status.Namespaces, entry)
 	}
 	status.NamespaceCount = int32(len(o.ownNamespaces()))
-	inventory, _, _ := privilegeInventory(o)
+	inventory := o.privileges.inventory
 	status.PrivilegedSubjectCount = int32(len(inventory))
 	if len(inventory) > 100 {
 		inventory = inventory[:100]
