@@ -92,10 +92,7 @@ func waitCount(b *testing.B, d *deletions, want int, lastExpiry time.Time, what,
 // measures the lag between each grant's expiry and the removal of its RoleBinding, beside a bare
 // client deleting 1,000 RoleBindings on timers at the same instants in the same run.
 func BenchmarkAdminAccess1000Expiries(b *testing.B) {
-	operatorBinary := os.Getenv("REMPART_OPERATOR")
-	if operatorBinary == "" {
-		b.Fatal("REMPART_OPERATOR is not set: run through `make bench`, which builds the operator")
-	}
+	operatorBinary := operatorUnderTest(b)
 	for range b.N {
 		runExpiries(b, operatorBinary)
 	}

@@ -65,10 +65,7 @@ func waitReady(b *testing.B, c client.Client, selector client.ListOption, want i
 // Ready certificate from a CA ClusterIssuer, beside cert-manager alone issuing 500 Certificates
 // created directly, in the same run, with the same cert-manager controllers.
 func BenchmarkCertificatePolicy500Ingresses(b *testing.B) {
-	operatorBinary := os.Getenv("REMPART_OPERATOR")
-	if operatorBinary == "" {
-		b.Fatal("REMPART_OPERATOR is not set: run through `make bench`, which builds the operator")
-	}
+	operatorBinary := operatorUnderTest(b)
 	for range b.N {
 		runIngresses(b, operatorBinary)
 	}

@@ -3,7 +3,6 @@ package scale
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -81,10 +80,7 @@ func createPods(ctx context.Context, c client.Client, namespaces []string) (*lat
 // creation latency of each and their ratio; then it binds the pinned pods to EU nodes, relabels
 // one node to us-east-1 and measures the time until the policy reports its pods.
 func BenchmarkDataResidency2000Pods(b *testing.B) {
-	operatorBinary := os.Getenv("REMPART_OPERATOR")
-	if operatorBinary == "" {
-		b.Fatal("REMPART_OPERATOR is not set: run through `make bench`, which builds the operator")
-	}
+	operatorBinary := operatorUnderTest(b)
 	for range b.N {
 		runResidency(b, operatorBinary)
 	}

@@ -103,10 +103,7 @@ func peakRSS(pid int) (float64, error) {
 // time until every one is Compliant, beside the time a bare client takes to create the same
 // namespaces and NetworkPolicies, and the operator's peak memory.
 func BenchmarkTenantIsolation300Tenants(b *testing.B) {
-	operatorBinary := os.Getenv("REMPART_OPERATOR")
-	if operatorBinary == "" {
-		b.Fatal("REMPART_OPERATOR is not set: run through `make bench`, which builds the operator")
-	}
+	operatorBinary := operatorUnderTest(b)
 	for range b.N {
 		runScale(b, operatorBinary)
 	}
@@ -250,4 +247,14 @@ func startOperator(b *testing.B, env *testenv.Env, operatorBinary string) (*exec
 func stopOperator(cmd *exec.Cmd) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
+}
+
+// operatorUnderTest is the operator binary `make bench` builds and names in REMPART_OPERATOR.
+func operatorUnderTest(b *testing.B) string {
+	b.Helper()
+	binary := os.Getenv("REMPART_OPERATOR")
+	if binary == "" {
+		b.Fatal("REMPART_OPERATOR is not set: run through `make bench`, which builds the operator")
+	}
+	return binary
 }
