@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -14,8 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -25,6 +22,7 @@ import (
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
 	"github.com/rempart-io/rempart/controllers/controls"
+	"github.com/rempart-io/rempart/controllers/scope"
 )
 
 // Finalizer removes a deleted grant's bindings at once and records the revocation.
@@ -181,29 +179,18 @@ func decide(aa *rempartv1.AdminAccess, now time.Time, cfg Config) decision {
 // scope lists the namespaces a grant covers: its tenants' namespaces, by their tenant label, and
 // the namespaces it names, that exist and are not being deleted.
 func (r *Reconciler) scope(ctx context.Context, aa *rempartv1.AdminAccess) ([]string, error) {
-	seen := map[string]bool{}
-	var nsList corev1.NamespaceList
+	var tenants *rempartv1.TenantSelection
 	if len(aa.Spec.Tenants) > 0 {
-		tenants := make([]string, len(aa.Spec.Tenants))
-		for i, t := range aa.Spec.Tenants {
-			tenants[i] = string(t)
-		}
-		req, err := labels.NewRequirement(rempartv1.LabelTenant, selection.In, tenants)
-		if err != nil {
-			return nil, fmt.Errorf("tenant selector: %w", err)
-		}
-		if err := r.Client.List(ctx, &nsList, client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*req)}); err != nil {
-			return nil, fmt.Errorf("list tenant namespaces: %w", err)
-		}
-		for _, ns := range nsList.Items {
-			if ns.DeletionTimestamp.IsZero() {
-				seen[ns.Name] = true
-			}
-		}
+		tenants = &rempartv1.TenantSelection{Names: aa.Spec.Tenants}
 	}
-	for _, n := range aa.Spec.Namespaces {
+	s, err := scope.Resolve(ctx, r.Client, tenants, aa.Spec.Namespaces)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(s.Namespaces))
+	for _, n := range s.Namespaces {
 		var ns corev1.Namespace
-		err := r.Client.Get(ctx, client.ObjectKey{Name: string(n)}, &ns)
+		err := r.Client.Get(ctx, client.ObjectKey{Name: n}, &ns)
 		if apierrors.IsNotFound(err) {
 			continue
 		}
@@ -211,14 +198,9 @@ func (r *Reconciler) scope(ctx context.Context, aa *rempartv1.AdminAccess) ([]st
 			return nil, fmt.Errorf("get namespace %s: %w", n, err)
 		}
 		if ns.DeletionTimestamp.IsZero() {
-			seen[ns.Name] = true
+			out = append(out, n)
 		}
 	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
 	return out, nil
 }
 
