@@ -20,7 +20,33 @@ key="k8s-${kube_version}_etcd-${etcd_version}_kwok-${kwok_version}_${go_version}
 dest="$root/bin/controlplane/$key"
 
 if [ "${1:-}" = "--print-dir" ]; then
-  echo "$dest"
+  # Velero's server, its S3 plugin and versitygw (an S3 store over a directory), built together
+# in their tool module; the versions are in the names so a new pin rebuilds.
+velero_version=$(pinned "$tools/velero" github.com/vmware-tanzu/velero)
+aws_version=$(pinned "$tools/velero" github.com/vmware-tanzu/velero-plugin-for-aws)
+gw_version=$(pinned "$tools/velero" github.com/versity/versitygw)
+velero_bins=("velero-$velero_version" "velero-plugin-for-aws-$aws_version" "versitygw-$gw_version")
+for b in "${velero_bins[@]}"; do
+  if [ ! -x "$dest/$b" ]; then
+    echo "building Velero $velero_version, its AWS plugin $aws_version and versitygw $gw_version into $dest (first time only)" >&2
+    tmp=$(mktemp -d "$dest/.build.XXXXXX")
+    (cd "$tools/velero" && go build "${buildflags[@]}" \
+      -ldflags "-s -w -X github.com/vmware-tanzu/velero/pkg/buildinfo.Version=$velero_version" \
+      -o "$tmp/" github.com/vmware-tanzu/velero/cmd/velero \
+      github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws \
+      github.com/versity/versitygw/cmd/versitygw)
+    mv "$tmp/velero" "$dest/velero-$velero_version"
+    # Velero finds plugins by listing a directory: the plugin keeps its own name in a folder of its own.
+    mkdir -p "$dest/velero-plugins-$aws_version"
+    mv "$tmp/velero-plugin-for-aws" "$dest/velero-plugins-$aws_version/velero-plugin-for-aws"
+    ln -sf "velero-plugins-$aws_version/velero-plugin-for-aws" "$dest/velero-plugin-for-aws-$aws_version"
+    mv "$tmp/versitygw" "$dest/versitygw-$gw_version"
+    rmdir "$tmp"
+    break
+  fi
+done
+
+echo "$dest"
   exit 0
 fi
 
@@ -70,5 +96,31 @@ if [ ! -x "$dest/cert-manager-$cm_version" ]; then
   (cd "$tools/certmanager" && go build "${buildflags[@]}" -ldflags "-s -w" -o "$dest/.cert-manager.tmp" .)
   mv "$dest/.cert-manager.tmp" "$dest/cert-manager-$cm_version"
 fi
+
+# Velero's server, its S3 plugin and versitygw (an S3 store over a directory), built together
+# in their tool module; the versions are in the names so a new pin rebuilds.
+velero_version=$(pinned "$tools/velero" github.com/vmware-tanzu/velero)
+aws_version=$(pinned "$tools/velero" github.com/vmware-tanzu/velero-plugin-for-aws)
+gw_version=$(pinned "$tools/velero" github.com/versity/versitygw)
+velero_bins=("velero-$velero_version" "velero-plugin-for-aws-$aws_version" "versitygw-$gw_version")
+for b in "${velero_bins[@]}"; do
+  if [ ! -x "$dest/$b" ]; then
+    echo "building Velero $velero_version, its AWS plugin $aws_version and versitygw $gw_version into $dest (first time only)" >&2
+    tmp=$(mktemp -d "$dest/.build.XXXXXX")
+    (cd "$tools/velero" && go build "${buildflags[@]}" \
+      -ldflags "-s -w -X github.com/vmware-tanzu/velero/pkg/buildinfo.Version=$velero_version" \
+      -o "$tmp/" github.com/vmware-tanzu/velero/cmd/velero \
+      github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws \
+      github.com/versity/versitygw/cmd/versitygw)
+    mv "$tmp/velero" "$dest/velero-$velero_version"
+    # Velero finds plugins by listing a directory: the plugin keeps its own name in a folder of its own.
+    mkdir -p "$dest/velero-plugins-$aws_version"
+    mv "$tmp/velero-plugin-for-aws" "$dest/velero-plugins-$aws_version/velero-plugin-for-aws"
+    ln -sf "velero-plugins-$aws_version/velero-plugin-for-aws" "$dest/velero-plugin-for-aws-$aws_version"
+    mv "$tmp/versitygw" "$dest/versitygw-$gw_version"
+    rmdir "$tmp"
+    break
+  fi
+done
 
 echo "$dest"
