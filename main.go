@@ -38,6 +38,7 @@ type config struct {
 	adminMaxTemporary       time.Duration
 	adminExtraRoles         []string
 	platformAccounts        []string
+	veleroNamespace         string
 	showVersion             bool
 }
 
@@ -74,6 +75,7 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 		c.platformAccounts = splitList(v)
 		return nil
 	})
+	fs.StringVar(&c.veleroNamespace, "velero-namespace", "velero", "Namespace Velero runs in, where BackupPolicy creates its Schedules, Backups and Restores.")
 	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -167,6 +169,7 @@ func run(ctx context.Context, cfg config) error {
 		AdminMaxTemporary:       cfg.adminMaxTemporary,
 		AdminExtraRoles:         cfg.adminExtraRoles,
 		PlatformAccounts:        cfg.platformAccounts,
+		VeleroNamespace:         cfg.veleroNamespace,
 		Clock:                   clock.RealClock{},
 	}
 	if err := controllers.SetupAll(mgr, opts); err != nil {

@@ -22,6 +22,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/adminaccess"
+	"github.com/rempart-io/rempart/controllers/backuppolicy"
 	"github.com/rempart-io/rempart/controllers/certificatepolicy"
 	"github.com/rempart-io/rempart/controllers/dataresidency"
 	"github.com/rempart-io/rempart/controllers/tenantisolation"
@@ -47,6 +48,8 @@ type Options struct {
 	// PlatformAccounts are the usernames of the platform's own accounts, such as its deployment
 	// tools, that may hold and bind admin-level rights in tenant namespaces without an AdminAccess.
 	PlatformAccounts []string
+	// VeleroNamespace is where Velero runs and BackupPolicy writes its Velero objects.
+	VeleroNamespace string
 }
 
 // Controller is one registered controller: a name for logs and errors, and its setup.
@@ -83,6 +86,11 @@ var All = []Controller{
 	{Name: "dataresidency", Setup: func(mgr ctrl.Manager, o Options) error {
 		return dataresidency.Setup(mgr, dataresidency.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
+		})
+	}},
+	{Name: "backuppolicy", Setup: func(mgr ctrl.Manager, o Options) error {
+		return backuppolicy.Setup(mgr, backuppolicy.Settings{
+			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock, VeleroNamespace: o.VeleroNamespace,
 		})
 	}},
 }

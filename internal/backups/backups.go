@@ -48,18 +48,25 @@ func Versions(all []Backup) []Backup {
 	return out
 }
 
-// ToPrune lists the good backups beyond the newest keep ones, oldest last in the list's order of
-// age. Failed, partial and running backups are never pruned here and never push a good one out;
-// with keep below one nothing is pruned, so the only good backup is never removed.
-func ToPrune(all []Backup, keep int) []Backup {
+// ToPrune lists the good backups beyond the newest keep ones, and those older than maxAge at now
+// (maxAge 0: no age limit), newest first. Failed, partial and running backups are never pruned
+// here and never push a good one out; the newest good backup is never pruned, so the only good
+// backup always stays. With keep below one nothing is pruned.
+func ToPrune(all []Backup, keep int, maxAge time.Duration, now time.Time) []Backup {
 	if keep < 1 {
 		return nil
 	}
 	versions := Versions(all)
-	if len(versions) <= keep {
-		return nil
+	var out []Backup
+	for i, b := range versions {
+		if i == 0 {
+			continue
+		}
+		if i >= keep || (maxAge > 0 && now.Sub(b.Completed) > maxAge) {
+			out = append(out, b)
+		}
 	}
-	return versions[keep:]
+	return out
 }
 
 // RPODeadline is when the newest good backup becomes older than the RPO; ok is false when there is

@@ -29,23 +29,26 @@ func names(bs []Backup) string {
 
 func TestToPrune(t *testing.T) {
 	tests := []struct {
-		name string
-		all  []Backup
-		keep int
-		want string
+		name   string
+		all    []Backup
+		keep   int
+		maxAge time.Duration
+		want   string
 	}{
-		{"nothing beyond the count", []Backup{daily(0, Completed), daily(1, Completed)}, 2, ""},
-		{"the oldest good ones go", []Backup{daily(0, Completed), daily(1, Completed), daily(2, Completed)}, 2, "20261122"},
-		{"failed and partial ones are not versions", []Backup{daily(0, Completed), daily(1, Failed), daily(2, PartiallyFailed), daily(3, Completed)}, 2, ""},
-		{"failed ones never push a good one out", []Backup{daily(0, Completed), daily(1, Completed), daily(2, Failed), daily(3, Failed)}, 2, ""},
-		{"a running backup does not count", []Backup{daily(0, Completed), daily(1, Completed), daily(2, InProgress)}, 2, ""},
-		{"the only good one stays", []Backup{daily(0, Completed), daily(1, Failed)}, 1, ""},
-		{"keep one: the newest stays", []Backup{daily(0, Completed), daily(1, Completed), daily(2, Completed)}, 1, "20261123,20261122"},
-		{"keep zero prunes nothing", []Backup{daily(0, Completed)}, 0, ""},
+		{"nothing beyond the count", []Backup{daily(0, Completed), daily(1, Completed)}, 2, 0, ""},
+		{"the oldest good ones go", []Backup{daily(0, Completed), daily(1, Completed), daily(2, Completed)}, 2, 0, "20261122"},
+		{"failed and partial ones are not versions", []Backup{daily(0, Completed), daily(1, Failed), daily(2, PartiallyFailed), daily(3, Completed)}, 2, 0, ""},
+		{"failed ones never push a good one out", []Backup{daily(0, Completed), daily(1, Completed), daily(2, Failed), daily(3, Failed)}, 2, 0, ""},
+		{"a running backup does not count", []Backup{daily(0, Completed), daily(1, Completed), daily(2, InProgress)}, 2, 0, ""},
+		{"the only good one stays", []Backup{daily(0, Completed), daily(1, Failed)}, 1, 0, ""},
+		{"keep one: the newest stays", []Backup{daily(0, Completed), daily(1, Completed), daily(2, Completed)}, 1, 0, "20261123,20261122"},
+		{"keep zero prunes nothing", []Backup{daily(0, Completed)}, 0, 0, ""},
+		{"older than maxAge go", []Backup{daily(0, Completed), daily(1, Completed), daily(2, Completed)}, 7, 50 * time.Hour, "20261122"},
+		{"maxAge never removes the newest good one", []Backup{daily(0, Completed), daily(1, Failed)}, 7, time.Hour, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := names(ToPrune(tt.all, tt.keep)); got != tt.want {
+			if got := names(ToPrune(tt.all, tt.keep, tt.maxAge, t0.Add(3*24*time.Hour))); got != tt.want {
 				t.Errorf("pruned %q, want %q", got, tt.want)
 			}
 		})

@@ -1,0 +1,467 @@
+package backuppolicy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/controls"
+	"github.com/rempart-io/rempart/controllers/scope"
+	"github.com/rempart-io/rempart/internal/backups"
+	"github.com/rempart-io/rempart/internal/regions"
+)
+
+// Condition reasons of BackupPolicy.
+const (
+	// ReasonVeleroNotInstalled: the API server does not serve Velero's kinds.
+	ReasonVeleroNotInstalled = "VeleroNotInstalled"
+	// ReasonLocationForbidden: the Schedule is paused, the location being outside the allowed countries.
+	ReasonLocationForbidden = "LocationForbidden"
+)
+
+// Reconciler reconciles BackupPolicy objects.
+type Reconciler struct {
+	Client client.Client
+	// APIReader lists the objects restored into a sandbox, of any kind, without caching them.
+	APIReader client.Reader
+	Mapper    meta.RESTMapper
+	Clock     clock.PassiveClock
+	Recorder  events.EventRecorder
+	Resync    time.Duration
+	// VeleroNamespace is where Velero runs and keeps its objects.
+	VeleroNamespace string
+	// Velero is true when the API server served Velero's kinds at start-up.
+	Velero bool
+	// HTTP downloads backup archives from the signed URLs Velero hands out.
+	HTTP *http.Client
+}
+
+// +kubebuilder:rbac:groups=rempart.io,resources=backuppolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rempart.io,resources=backuppolicies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=rempart.io,resources=dataresidencies;tenantisolations,verbs=get;list;watch
+// +kubebuilder:rbac:groups=velero.io,resources=schedules,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=velero.io,resources=backups;restores;deletebackuprequests,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=velero.io,resources=downloadrequests,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=velero.io,resources=backupstoragelocations,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=nodes;pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=resourcequotas,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create
+// A restore test compares what came back, of any kind, with what the backup holds: it lists
+// (metadata only) in the sandbox namespaces it created.
+// +kubebuilder:rbac:groups=*,resources=*,verbs=list
+
+// Reconcile keeps the Velero Schedule in place, starts the first and requested backups, prunes
+// versions beyond the count, runs the restore tests and records the proof in status.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var bp rempartv1.BackupPolicy
+	if err := r.Client.Get(ctx, req.NamespacedName, &bp); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetMetrics(req.Name)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !bp.DeletionTimestamp.IsZero() {
+		// The Schedule is owned and goes with the policy; backups are not owned and stay.
+		forgetMetrics(bp.Name)
+		return ctrl.Result{}, nil
+	}
+	now := r.Clock.Now()
+	if !r.Velero {
+		return ctrl.Result{RequeueAfter: r.Resync}, r.writeVeleroMissing(ctx, &bp, now)
+	}
+	var tenants *rempartv1.TenantSelection
+	if bp.Spec.Tenant != "" {
+		tenants = &rempartv1.TenantSelection{Names: []rempartv1.TenantName{bp.Spec.Tenant}}
+	}
+	s, err := scope.Resolve(ctx, r.Client, tenants, bp.Spec.Namespaces)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	obs, err := r.gather(ctx, &bp, s.Namespaces, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	ev := evaluate(obs, r.VeleroNamespace, now)
+	paused := ev.forbidden != "" && bp.Spec.Enforcement != rempartv1.EnforcementAudit
+	status := bp.Status.DeepCopy()
+
+	var errs []error
+	errs = append(errs, apply.IfChanged(ctx, r.Client, desiredSchedule(&bp, r.VeleroNamespace, s.Namespaces, paused), newObject(scheduleGVK, "", "")))
+	if !paused {
+		errs = append(errs, r.startBackups(ctx, &bp, status, obs, s.Namespaces, now))
+	}
+	errs = append(errs, r.prune(ctx, &bp, obs, now))
+	poll, err := r.restoreTest(ctx, &bp, status, ev.versions, now)
+	errs = append(errs, err)
+	applyErr := errors.Join(errs...)
+
+	// The restore test may have moved on: judge again with its record.
+	obs.lastTest, obs.lastPassed = status.LastRestoreTest, status.LastPassedRestoreTest
+	ev = evaluate(obs, r.VeleroNamespace, now)
+	next := r.nextRestoreTest(&bp, status, now)
+	r.announce(&bp, obs, ev)
+	recordMetrics(&bp, obs, ev, status)
+	if err := r.writeStatus(ctx, &bp, status, obs, ev, next, paused, applyErr, now); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{Requeue: true}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if applyErr != nil {
+		return ctrl.Result{}, applyErr
+	}
+	result := ctrl.Result{RequeueAfter: r.Resync}
+	boundaries := []time.Time{next}
+	if ev.rpoMet {
+		boundaries = append(boundaries, ev.deadline)
+	}
+	if e, ok := ev.exceptions.NextExpiry(); ok {
+		boundaries = append(boundaries, e)
+	}
+	if poll {
+		boundaries = append(boundaries, now.Add(2*time.Second))
+	}
+	if wait, ok := controls.NextBoundary(now, boundaries...); ok && wait < result.RequeueAfter {
+		result.RequeueAfter = wait
+	}
+	return result, nil
+}
+
+func (r *Reconciler) gather(ctx context.Context, bp *rempartv1.BackupPolicy, namespaces []string, now time.Time) (observed, error) {
+	o := observed{policy: bp, namespaces: namespaces, errorsOf: map[string][2]int32{}, lastTest: bp.Status.LastRestoreTest, lastPassed: bp.Status.LastPassedRestoreTest}
+	o.testPeriod = testPeriod(bp.Spec.RestoreTest.TestSchedule(), now)
+
+	res, catalog, regionLabel, err := r.residencyOf(ctx, namespaces)
+	if err != nil {
+		return o, err
+	}
+	o.residency, o.catalog = res, catalog
+
+	sched := newObject(scheduleGVK, "", "")
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.VeleroNamespace, Name: scheduleName(bp)}, sched); err == nil {
+		o.schedule = scheduleFacts{Found: true, Phase: stringField(sched, "status", "phase")}
+		o.schedule.Paused, _, _ = unstructured.NestedBool(sched.Object, "spec", "paused")
+		o.schedule.ValidationErrors, _, _ = unstructured.NestedStringSlice(sched.Object, "status", "validationErrors")
+	} else if !apierrors.IsNotFound(err) {
+		return o, fmt.Errorf("get schedule: %w", err)
+	}
+
+	loc := newObject(locationGVK, "", "")
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.VeleroNamespace, Name: bp.Spec.StorageLocation.Name}, loc); err == nil {
+		facts, provider := locationFacts(loc, catalog)
+		o.location, o.provider = &facts, provider
+	} else if !apierrors.IsNotFound(err) {
+		return o, fmt.Errorf("get backup storage location: %w", err)
+	}
+
+	list := newList(backupGVK)
+	if err := r.Client.List(ctx, list, client.InNamespace(r.VeleroNamespace), client.MatchingLabels{rempartv1.LabelBackupPolicy: bp.Name}); err != nil {
+		return o, fmt.Errorf("list backups: %w", err)
+	}
+	for i := range list.Items {
+		b := &list.Items[i]
+		o.backups = append(o.backups, backupFacts(b))
+		o.errorsOf[b.GetName()] = [2]int32{intField(b, "status", "errors"), intField(b, "status", "warnings")}
+	}
+
+	o.nodeRegions, err = r.nodeRegions(ctx, namespaces, regionLabel)
+	return o, err
+}
+
+// residencyOf finds the DataResidency policies that cover any of the namespaces: the countries
+// all of them allow, the catalog with their extensions, and the node label carrying regions.
+func (r *Reconciler) residencyOf(ctx context.Context, namespaces []string) (*residency, *regions.Catalog, string, error) {
+	var list rempartv1.DataResidencyList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return nil, nil, "", fmt.Errorf("list data residencies: %w", err)
+	}
+	ours := map[string]bool{}
+	for _, ns := range namespaces {
+		ours[ns] = true
+	}
+	var res *residency
+	var exts []regions.Region
+	label := rempartv1.DefaultRegionLabel
+	for _, dr := range list.Items {
+		covers := false
+		for _, ns := range dr.Status.Namespaces {
+			covers = covers || ours[ns]
+		}
+		if !covers || len(dr.Status.AllowedCountries) == 0 {
+			continue
+		}
+		allowed := map[string]bool{}
+		for _, c := range dr.Status.AllowedCountries {
+			allowed[c] = true
+		}
+		if res == nil {
+			res = &residency{Countries: allowed}
+		} else {
+			for c := range res.Countries {
+				if !allowed[c] {
+					delete(res.Countries, c)
+				}
+			}
+		}
+		res.Policies = append(res.Policies, dr.Name)
+		for _, e := range dr.Spec.Regions {
+			exts = append(exts, regions.Region{Code: string(e.Region), Country: string(e.Country), Provider: regions.Provider(e.Provider)})
+		}
+		if dr.Spec.RegionLabel != "" {
+			label = string(dr.Spec.RegionLabel)
+		}
+	}
+	catalog, err := regions.NewCatalog(exts)
+	if err != nil {
+		// Two policies disagree on an extension; the built-in catalog alone stays truthful.
+		catalog, _ = regions.NewCatalog(nil)
+	}
+	if res != nil {
+		sort.Strings(res.Policies)
+	}
+	return res, catalog, label, nil
+}
+
+// nodeRegions are the regions of the nodes the namespaces' pods run on.
+func (r *Reconciler) nodeRegions(ctx context.Context, namespaces []string, label string) ([]string, error) {
+	nodes := map[string]bool{}
+	for _, ns := range namespaces {
+		var pods corev1.PodList
+		if err := r.Client.List(ctx, &pods, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+			return nil, fmt.Errorf("list pods in %s: %w", ns, err)
+		}
+		for _, p := range pods.Items {
+			if p.Spec.NodeName != "" {
+				nodes[p.Spec.NodeName] = true
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for name := range nodes {
+		var node corev1.Node
+		if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, &node); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return nil, fmt.Errorf("get node %s: %w", name, err)
+		}
+		if region := node.Labels[label]; region != "" && !seen[region] {
+			seen[region] = true
+			out = append(out, region)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// startBackups starts the policy's first backup, so the RPO clock starts from a real one, and
+// one backup per new spec.backupNow.
+func (r *Reconciler) startBackups(ctx context.Context, bp *rempartv1.BackupPolicy, status *rempartv1.BackupPolicyStatus, o observed, namespaces []string, now time.Time) error {
+	if !o.schedule.Found {
+		return nil
+	}
+	first := status.FirstBackup == "" && len(o.backups) == 0
+	requested := bp.Spec.BackupNow != "" && bp.Spec.BackupNow != status.BackupNowHandled
+	if !first && !requested {
+		return nil
+	}
+	b := backupFromSchedule(bp, r.VeleroNamespace, namespaces, now)
+	if err := r.Client.Create(ctx, b); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("start backup %s: %w", b.GetName(), err)
+	}
+	why := "the policy's first backup"
+	if requested {
+		why = fmt.Sprintf("spec.backupNow %q", bp.Spec.BackupNow)
+		status.BackupNowHandled = bp.Spec.BackupNow
+	}
+	if status.FirstBackup == "" {
+		status.FirstBackup = b.GetName()
+	}
+	r.Recorder.Eventf(bp, b, corev1.EventTypeNormal, "BackupStarted", "Backup", "Backup %s started: %s (SIS-BACKUP).", b.GetName(), why)
+	return nil
+}
+
+// pruneRetry is how long a DeleteBackupRequest is given before another is sent for a backup
+// that is still there.
+const pruneRetry = 10 * time.Minute
+
+// prune removes the versions beyond the count, and those older than maxAge, through Velero's
+// DeleteBackupRequest, which deletes the backup's data in the store too.
+func (r *Reconciler) prune(ctx context.Context, bp *rempartv1.BackupPolicy, o observed, now time.Time) error {
+	var maxAge time.Duration
+	if bp.Spec.MaxAge != nil {
+		maxAge = bp.Spec.MaxAge.Duration
+	}
+	victims := backups.ToPrune(o.backups, bp.Spec.KeptVersions(), maxAge, now)
+	if len(victims) == 0 {
+		return nil
+	}
+	requests := newList(deleteBackupRequestGV)
+	if err := r.Client.List(ctx, requests, client.InNamespace(r.VeleroNamespace), client.MatchingLabels{rempartv1.LabelBackupPolicy: bp.Name}); err != nil {
+		return fmt.Errorf("list delete backup requests: %w", err)
+	}
+	pending := map[string]bool{}
+	for _, d := range requests.Items {
+		if now.Sub(d.GetCreationTimestamp().Time) < pruneRetry {
+			pending[stringField(&d, "spec", "backupName")] = true
+		}
+	}
+	var errs []error
+	for _, v := range victims {
+		if pending[v.Name] {
+			continue
+		}
+		d := deleteRequest(bp, v.Name, r.VeleroNamespace)
+		if err := r.Client.Create(ctx, d); err != nil {
+			errs = append(errs, fmt.Errorf("request deletion of backup %s: %w", v.Name, err))
+			continue
+		}
+		r.Recorder.Eventf(bp, d, corev1.EventTypeNormal, "VersionPruned", "Prune",
+			"Backup %s (completed %s) is beyond the %d versions kept: deletion requested from Velero (SIS-BACKUP).", v.Name, stamp(v.Completed), bp.Spec.KeptVersions())
+	}
+	return errors.Join(errs...)
+}
+
+// announce records an Event when the RPO is breached or the newest backup failed, once per
+// occurrence: the status still holds the previous state.
+func (r *Reconciler) announce(bp *rempartv1.BackupPolicy, o observed, ev evaluation) {
+	if !ev.rpoMet && bp.Status.RPOMet != "False" && (len(ev.versions) > 0 || bp.Status.RPOMet == "True") {
+		r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, "RPOBreached", "Evaluate",
+			"No good backup younger than the RPO of %s: the newest completed at %s (FT-CLD-26, SIS-BACKUP).", bp.Spec.RPODuration(), newestStamp(ev.versions))
+	}
+	for _, res := range ev.results {
+		if res.ID == controlLastRun && res.State == rempartv1.ControlNonCompliant && res.Evidence != nil && len(res.Evidence.Objects) > 0 {
+			name := res.Evidence.Objects[0].Name
+			if bp.Status.LastBackup == nil || bp.Status.LastBackup.Name != name || bp.Status.LastBackup.Phase == string(backups.Completed) || bp.Status.LastBackup.Phase == "" || bp.Status.LastBackup.Phase == string(backups.InProgress) {
+				r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, "BackupFailed", "Evaluate", "%s", res.Message)
+			}
+		}
+	}
+}
+
+func newestStamp(versions []backups.Backup) string {
+	if len(versions) == 0 {
+		return "never"
+	}
+	return stamp(versions[0].Completed)
+}
+
+func (r *Reconciler) writeVeleroMissing(ctx context.Context, bp *rempartv1.BackupPolicy, now time.Time) error {
+	status := bp.Status.DeepCopy()
+	status.ObservedGeneration = bp.Generation
+	msg := "Velero's kinds (velero.io/v1 Schedule, Backup, Restore) are not served by this cluster: install Velero, then restart the operator. Nothing is backed up (SIS-BACKUP)."
+	status.Controls = nil
+	for _, id := range knownControls {
+		status.Controls = append(status.Controls, rempartv1.ControlResult{ID: id, State: rempartv1.ControlUnknown, Reason: ReasonVeleroNotInstalled, Message: msg})
+	}
+	status.Summary = controls.Summarize(status.Controls)
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonVeleroNotInstalled, Message: msg, ObservedGeneration: bp.Generation})
+	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(status.Controls, bp.Generation))
+	if !controls.Restamp(&bp.Status, status, func(s *rempartv1.BackupPolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
+		return nil
+	}
+	bp.Status = *status
+	if err := r.Client.Status().Update(ctx, bp); err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	return nil
+}
+
+func (r *Reconciler) writeStatus(ctx context.Context, bp *rempartv1.BackupPolicy, status *rempartv1.BackupPolicyStatus, o observed, ev evaluation, next time.Time, paused bool, applyErr error, now time.Time) error {
+	status.ObservedGeneration = bp.Generation
+	status.Controls = ev.results
+	status.Summary = controls.Summarize(ev.results)
+	status.Namespaces = o.namespaces
+	status.Schedule = r.VeleroNamespace + "/" + scheduleName(bp)
+	status.Location = o.location
+	status.LastBackup = newestRun(o)
+	status.VersionCount = int32(len(ev.versions))
+	status.Versions = nil
+	status.LastGoodBackup = nil
+	for i, v := range ev.versions {
+		if i == 0 {
+			status.LastGoodBackup = &metav1.Time{Time: v.Completed}
+		}
+		if i < 100 {
+			status.Versions = append(status.Versions, rempartv1.BackupVersion{Name: v.Name, Completed: metav1.NewTime(v.Completed)})
+		}
+	}
+	status.RPODeadline = nil
+	if !ev.deadline.IsZero() {
+		status.RPODeadline = &metav1.Time{Time: ev.deadline}
+	}
+	status.RPOMet = "False"
+	if ev.rpoMet {
+		status.RPOMet = "True"
+	}
+	status.NextRestoreTest = nil
+	if !next.IsZero() {
+		status.NextRestoreTest = &metav1.Time{Time: next}
+	}
+	ready := metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied,
+		Message: "The Velero Schedule is in place; versions are pruned and restore tests run on schedule.", ObservedGeneration: bp.Generation}
+	if paused {
+		ready.Status, ready.Reason = metav1.ConditionFalse, ReasonLocationForbidden
+		ready.Message = "The Velero Schedule is paused and no backup is started: " + ev.forbidden + ". Name a location in an allowed region (FT-CLD-74)."
+	}
+	if applyErr != nil {
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, rempartv1.ReasonApplyFailed, applyErr.Error()
+	}
+	meta.SetStatusCondition(&status.Conditions, ready)
+	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(ev.results, bp.Generation))
+	if !controls.Restamp(&bp.Status, status, func(s *rempartv1.BackupPolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
+		return nil
+	}
+	bp.Status = *status
+	if err := r.Client.Status().Update(ctx, bp); err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	return nil
+}
+
+// newestRun is the most recently started backup, whatever its outcome.
+func newestRun(o observed) *rempartv1.BackupRun {
+	var newest *backups.Backup
+	for i := range o.backups {
+		b := &o.backups[i]
+		if newest == nil || b.Started.After(newest.Started) || (b.Started.Equal(newest.Started) && b.Name > newest.Name) {
+			newest = b
+		}
+	}
+	if newest == nil {
+		return nil
+	}
+	run := &rempartv1.BackupRun{Name: newest.Name, Phase: string(newest.Phase)}
+	if run.Phase == "" {
+		run.Phase = "New"
+	}
+	if !newest.Started.IsZero() {
+		run.Started = &metav1.Time{Time: newest.Started}
+	}
+	if !newest.Completed.IsZero() {
+		run.Completed = &metav1.Time{Time: newest.Completed}
+	}
+	counts := o.errorsOf[newest.Name]
+	run.Errors, run.Warnings = counts[0], counts[1]
+	return run
+}
+
+func joinNames(names []string) string { return strings.Join(names, ", ") }

@@ -1,0 +1,372 @@
+package backuppolicy
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/internal/backups"
+)
+
+// cronParser reads schedules as Velero does: five fields or a descriptor.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// testPeriod is the time between two runs of a schedule, seen from now; 0 when it does not parse.
+func testPeriod(spec string, now time.Time) time.Duration {
+	s, err := cronParser.Parse(spec)
+	if err != nil {
+		return 0
+	}
+	first := s.Next(now.UTC())
+	return s.Next(first).Sub(first)
+}
+
+// nextRestoreTest is when the next scheduled test starts: the first run of the schedule after the
+// last test started, or after the policy was created.
+func (r *Reconciler) nextRestoreTest(bp *rempartv1.BackupPolicy, status *rempartv1.BackupPolicyStatus, now time.Time) time.Time {
+	if !bp.Spec.RestoreTest.TestsEnabled() {
+		return time.Time{}
+	}
+	s, err := cronParser.Parse(bp.Spec.RestoreTest.TestSchedule())
+	if err != nil {
+		return time.Time{}
+	}
+	base := bp.CreationTimestamp.Time
+	if status.LastRestoreTest != nil {
+		base = status.LastRestoreTest.Started.Time
+	}
+	return s.Next(base.UTC())
+}
+
+// Restore phases after which Velero does nothing more.
+var restoreDone = map[string]bool{"Completed": true, "PartiallyFailed": true, "Failed": true, "FailedValidation": true}
+
+// restoreTest moves the restore test along: checks a running one, cleans up a judged one, or
+// starts a new one when due. poll asks for a prompt new look, for waits no watch reports.
+func (r *Reconciler) restoreTest(ctx context.Context, bp *rempartv1.BackupPolicy, status *rempartv1.BackupPolicyStatus, versions []backups.Backup, now time.Time) (poll bool, err error) {
+	rec := status.LastRestoreTest
+	if rec != nil && rec.Result == rempartv1.RestoreTestRunning {
+		return r.checkRestore(ctx, bp, status, now)
+	}
+	if rec != nil && bp.Spec.RestoreTest.CleansUp() && !rec.CleanedUp {
+		gone, err := r.deleteSandboxes(ctx, rec.Sandboxes)
+		if err != nil {
+			return false, err
+		}
+		rec.CleanedUp = gone
+		if !gone {
+			return true, nil
+		}
+	}
+	requested := bp.Spec.RestoreTestNow != "" && bp.Spec.RestoreTestNow != status.RestoreTestNowHandled
+	next := r.nextRestoreTest(bp, status, now)
+	due := requested || (!next.IsZero() && !now.Before(next))
+	if !due || len(versions) == 0 {
+		return false, nil
+	}
+	if rec != nil && !rec.CleanedUp {
+		// Kept for inspection until now: the new test replaces it.
+		if gone, err := r.deleteSandboxes(ctx, rec.Sandboxes); err != nil || !gone {
+			return true, err
+		}
+		rec.CleanedUp = true
+	}
+	if requested {
+		status.RestoreTestNowHandled = bp.Spec.RestoreTestNow
+	}
+	return false, r.startRestore(ctx, bp, status, versions[0].Name, now)
+}
+
+// sandboxName is a fresh namespace per tested namespace: prefix, a short hash of the policy (two
+// policies may test at the same second), the start time and the namespace's index.
+func sandboxName(bp *rempartv1.BackupPolicy, now time.Time, i int) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(bp.Name))
+	return fmt.Sprintf("%s-%04x-%s-%d", bp.Spec.RestoreTest.Prefix(), h.Sum32()&0xffff, now.UTC().Format("0102150405"), i)
+}
+
+// sandboxObjects are a sandbox namespace and its isolation: no traffic in or out, no pod may run.
+func sandboxObjects(bp *rempartv1.BackupPolicy, name, source, restore string) []client.Object {
+	labels := map[string]string{
+		rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelRestoreSandbox: restore,
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+		rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelRestoreSandbox: restore,
+		"pod-security.kubernetes.io/enforce": "restricted",
+	}, Annotations: map[string]string{"rempart.io/restored-from": source}}}
+	deny := &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "rempart-sandbox-isolation", Namespace: name, Labels: labels},
+		Spec:       networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}},
+	}
+	quota := &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Name: "rempart-sandbox-no-pods", Namespace: name, Labels: labels},
+		Spec:       corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("0")}},
+	}
+	return []client.Object{ns, deny, quota}
+}
+
+func (r *Reconciler) startRestore(ctx context.Context, bp *rempartv1.BackupPolicy, status *rempartv1.BackupPolicyStatus, backupName string, now time.Time) error {
+	backup := newObject(backupGVK, "", "")
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.VeleroNamespace, Name: backupName}, backup); err != nil {
+		return fmt.Errorf("get backup %s: %w", backupName, err)
+	}
+	sources, _, _ := unstructured.NestedStringSlice(backup.Object, "spec", "includedNamespaces")
+	restoreName := scheduleName(bp) + "-test-" + now.UTC().Format("20060102150405")
+	mapping := map[string]any{}
+	var sandboxes []string
+	for i, src := range sources {
+		name := sandboxName(bp, now, i)
+		for _, obj := range sandboxObjects(bp, name, src, restoreName) {
+			if err := r.Client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("create sandbox %s: %w", name, err)
+			}
+		}
+		mapping[src] = name
+		sandboxes = append(sandboxes, src+"="+name)
+	}
+	included := make([]any, 0, len(sources))
+	for _, s := range sources {
+		included = append(included, s)
+	}
+	excluded := make([]any, 0, len(excludedFromRestore))
+	for _, e := range excludedFromRestore {
+		excluded = append(excluded, e)
+	}
+	restore := newObject(restoreGVK, r.VeleroNamespace, restoreName)
+	restore.SetLabels(map[string]string{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue})
+	restore.Object["spec"] = map[string]any{
+		"backupName":         backupName,
+		"includedNamespaces": included,
+		"namespaceMapping":   mapping,
+		"excludedResources":  excluded,
+		// What Rempart generates in the tenant's namespaces is not restored: the sandbox has
+		// its own isolation, and copies of the tenant's would be refused as protected objects.
+		"labelSelector": map[string]any{"matchExpressions": []any{map[string]any{
+			"key": rempartv1.LabelManagedBy, "operator": "NotIn", "values": []any{rempartv1.ManagedByValue},
+		}}},
+		"restorePVs": bp.Spec.IncludeVolumes,
+	}
+	if err := r.Client.Create(ctx, restore); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create restore %s: %w", restoreName, err)
+	}
+	status.LastRestoreTest = &rempartv1.RestoreTestRecord{
+		Restore: restoreName, Backup: backupName, Sandboxes: sandboxes, Started: metav1.NewTime(now), Result: rempartv1.RestoreTestRunning,
+		Message: fmt.Sprintf("Velero is restoring backup %s into %s.", backupName, joinNames(sandboxes)),
+	}
+	r.Recorder.Eventf(bp, restore, corev1.EventTypeNormal, "RestoreTestStarted", "RestoreTest",
+		"Restore test started: backup %s into the sandbox %s (ALM-5.7.3).", backupName, joinNames(sandboxes))
+	return nil
+}
+
+// checkRestore judges a running test once Velero has finished the restore.
+func (r *Reconciler) checkRestore(ctx context.Context, bp *rempartv1.BackupPolicy, status *rempartv1.BackupPolicyStatus, now time.Time) (bool, error) {
+	rec := status.LastRestoreTest
+	rto := bp.Spec.RTODuration()
+	restore := newObject(restoreGVK, "", "")
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.VeleroNamespace, Name: rec.Restore}, restore)
+	if apierrors.IsNotFound(err) {
+		r.finish(bp, status, now, false, fmt.Sprintf("the Velero Restore %s disappeared before it finished", rec.Restore), nil)
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("get restore %s: %w", rec.Restore, err)
+	}
+	phase := stringField(restore, "status", "phase")
+	if !restoreDone[phase] {
+		if now.Sub(rec.Started.Time) > rto {
+			r.finish(bp, status, now, false, fmt.Sprintf("Velero's restore %s was still %q after the RTO of %s", rec.Restore, phase, rto), nil)
+		}
+		return false, nil
+	}
+	items, ready, err := r.backupContents(ctx, bp, rec)
+	if err != nil {
+		r.finish(bp, status, now, false, "what the backup holds could not be read: "+err.Error(), nil)
+		return false, nil
+	}
+	if !ready {
+		return true, nil
+	}
+	sandboxOf := map[string]string{}
+	var sources []string
+	for _, pair := range rec.Sandboxes {
+		src, sandbox, _ := strings.Cut(pair, "=")
+		sandboxOf[src] = sandbox
+		sources = append(sources, src)
+	}
+	expected := expectedBack(items, sources, bp.Spec.RestoreTest.Verify.Resources)
+	present, err := r.sandboxContents(ctx, expected, sandboxOf)
+	if err != nil {
+		return false, err
+	}
+	checks, missing := compareRestored(expected, sandboxOf, present)
+	duration := now.Sub(rec.Started.Time)
+	var problems []string
+	if phase != "Completed" {
+		problems = append(problems, fmt.Sprintf("Velero ended the restore %s with %d errors (`velero restore logs %s`)", phase, intField(restore, "status", "errors"), rec.Restore))
+	}
+	if missing > 0 {
+		problems = append(problems, fmt.Sprintf("%d objects of the backup did not come back (see checks)", missing))
+	}
+	if duration > rto {
+		problems = append(problems, fmt.Sprintf("it took %s, beyond the RTO of %s", duration.Round(time.Second), rto))
+	}
+	total := 0
+	for _, c := range checks {
+		total += int(c.InBackup)
+	}
+	if len(problems) > 0 {
+		r.finish(bp, status, now, false, strings.Join(problems, "; "), checks)
+		return false, nil
+	}
+	r.finish(bp, status, now, true, fmt.Sprintf("Velero restored backup %s; all %d verified objects of %d kinds are back in the sandbox, in %s (RTO %s).",
+		rec.Backup, total, len(checks), duration.Round(time.Second), rto), checks)
+	return false, nil
+}
+
+func (r *Reconciler) finish(bp *rempartv1.BackupPolicy, status *rempartv1.BackupPolicyStatus, now time.Time, passed bool, message string, checks []rempartv1.ResourceCheck) {
+	rec := status.LastRestoreTest
+	rec.Finished = &metav1.Time{Time: now}
+	rec.Duration = &metav1.Duration{Duration: now.Sub(rec.Started.Time).Round(time.Second)}
+	rec.Checks = checks
+	if len(rec.Checks) > 64 {
+		rec.Checks = rec.Checks[:64]
+	}
+	rec.Message = message
+	if passed {
+		rec.Result = rempartv1.RestoreTestPassed
+		status.LastPassedRestoreTest = &metav1.Time{Time: rec.Started.Time}
+		r.Recorder.Eventf(bp, nil, corev1.EventTypeNormal, "RestoreTestPassed", "RestoreTest", "Restore test passed: %s (ALM-5.7.3).", message)
+		return
+	}
+	rec.Result = rempartv1.RestoreTestFailed
+	r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, "RestoreTestFailed", "RestoreTest", "Restore test of backup %s failed: %s (ALM-5.7.3).", rec.Backup, message)
+}
+
+// backupContents asks Velero for a signed URL to the backup's archive, as `velero backup
+// download` does, and reads the objects it holds. ready is false while Velero prepares the URL.
+func (r *Reconciler) backupContents(ctx context.Context, bp *rempartv1.BackupPolicy, rec *rempartv1.RestoreTestRecord) ([]item, bool, error) {
+	name := rec.Restore + "-contents"
+	dr := newObject(downloadRequestGVK, "", "")
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.VeleroNamespace, Name: name}, dr)
+	if apierrors.IsNotFound(err) {
+		dr = newObject(downloadRequestGVK, r.VeleroNamespace, name)
+		dr.SetLabels(map[string]string{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue})
+		dr.Object["spec"] = map[string]any{"target": map[string]any{"kind": "BackupContents", "name": rec.Backup}}
+		if err := r.Client.Create(ctx, dr); err != nil && !apierrors.IsAlreadyExists(err) {
+			return nil, false, fmt.Errorf("create download request: %w", err)
+		}
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("get download request: %w", err)
+	}
+	url := stringField(dr, "status", "downloadURL")
+	if stringField(dr, "status", "phase") != "Processed" || url == "" {
+		return nil, false, nil
+	}
+	items, err := r.download(ctx, bp, url)
+	if err != nil {
+		return nil, false, err
+	}
+	_ = r.Client.Delete(ctx, dr) // served its purpose; Velero would expire it anyway
+	return items, true, nil
+}
+
+func (r *Reconciler) download(ctx context.Context, bp *rempartv1.BackupPolicy, url string) ([]item, error) {
+	hc := r.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 5 * time.Minute}
+	}
+	// A location with its own CA (a private S3 store) signs URLs the default roots do not trust.
+	loc := newObject(locationGVK, "", "")
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.VeleroNamespace, Name: bp.Spec.StorageLocation.Name}, loc); err == nil {
+		if ca := stringField(loc, "spec", "objectStorage", "caCert"); ca != "" {
+			pool := x509.NewCertPool()
+			if pem, err := decodeBase64(ca); err == nil && pool.AppendCertsFromPEM(pem) {
+				hc = clientWithRoots(hc, pool)
+			}
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("download request: %w", err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("download backup archive: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("download backup archive: the store answered %s", resp.Status)
+	}
+	return readContents(resp.Body)
+}
+
+// sandboxContents lists, metadata only, the objects of each expected kind in the sandboxes.
+func (r *Reconciler) sandboxContents(ctx context.Context, expected map[string][]item, sandboxOf map[string]string) (map[string]bool, error) {
+	present := map[string]bool{}
+	for res := range expected {
+		gr := schema.ParseGroupResource(res)
+		gvk, err := r.Mapper.KindFor(gr.WithVersion(""))
+		if err != nil {
+			// A kind the cluster no longer serves cannot have come back.
+			continue
+		}
+		for _, sandbox := range sandboxOf {
+			list := &metav1.PartialObjectMetadataList{}
+			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+			if err := r.APIReader.List(ctx, list, client.InNamespace(sandbox)); err != nil {
+				return nil, fmt.Errorf("list %s in sandbox %s: %w", res, sandbox, err)
+			}
+			for _, o := range list.Items {
+				present[res+"/"+sandbox+"/"+o.Name] = true
+			}
+		}
+	}
+	return present, nil
+}
+
+// deleteSandboxes deletes the sandbox namespaces of a test; gone is true once none is left.
+func (r *Reconciler) deleteSandboxes(ctx context.Context, pairs []string) (gone bool, err error) {
+	gone = true
+	var errs []error
+	for _, pair := range pairs {
+		_, name, _ := strings.Cut(pair, "=")
+		var ns corev1.Namespace
+		err := r.Client.Get(ctx, client.ObjectKey{Name: name}, &ns)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		gone = false
+		if err != nil {
+			errs = append(errs, fmt.Errorf("get sandbox %s: %w", name, err))
+			continue
+		}
+		if ns.Labels[rempartv1.LabelRestoreSandbox] == "" {
+			errs = append(errs, fmt.Errorf("namespace %s is not a restore sandbox: left alone", name))
+			continue
+		}
+		if ns.DeletionTimestamp.IsZero() {
+			if err := r.Client.Delete(ctx, &ns); err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("delete sandbox %s: %w", name, err))
+			}
+		}
+	}
+	return gone, errors.Join(errs...)
+}

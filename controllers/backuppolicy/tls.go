@@ -1,0 +1,18 @@
+package backuppolicy
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"net/http"
+)
+
+func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+// clientWithRoots is hc trusting only the given roots.
+func clientWithRoots(hc *http.Client, roots *x509.CertPool) *http.Client {
+	return &http.Client{Timeout: hc.Timeout, Transport: &http.Transport{
+		Proxy:           http.ProxyFromEnvironment,
+		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+	}}
+}

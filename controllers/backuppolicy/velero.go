@@ -1,0 +1,215 @@
+package backuppolicy
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/internal/backups"
+	"github.com/rempart-io/rempart/internal/regions"
+)
+
+// Velero's kinds, read and written as unstructured objects: the operator does not link Velero's
+// code, only speaks its API (velero.io/v1).
+var (
+	veleroGroupVersion    = schema.GroupVersion{Group: "velero.io", Version: "v1"}
+	scheduleGVK           = veleroGroupVersion.WithKind("Schedule")
+	backupGVK             = veleroGroupVersion.WithKind("Backup")
+	restoreGVK            = veleroGroupVersion.WithKind("Restore")
+	locationGVK           = veleroGroupVersion.WithKind("BackupStorageLocation")
+	deleteBackupRequestGV = veleroGroupVersion.WithKind("DeleteBackupRequest")
+	downloadRequestGVK    = veleroGroupVersion.WithKind("DownloadRequest")
+)
+
+// scheduleNameLabel is the label Velero puts on the backups a Schedule starts.
+const scheduleNameLabel = "velero.io/schedule-name"
+
+// backupTTL keeps a version for a year when the policy sets no maxAge: pruning by count is the
+// operator's job; Velero's expiry only bounds what is left behind when a policy is deleted.
+const backupTTL = 365 * 24 * time.Hour
+
+func newObject(gvk schema.GroupVersionKind, namespace, name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	u.SetNamespace(namespace)
+	u.SetName(name)
+	return u
+}
+
+func newList(gvk schema.GroupVersionKind) *unstructured.UnstructuredList {
+	l := &unstructured.UnstructuredList{}
+	l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	return l
+}
+
+// scheduleName is the Velero Schedule of a policy: one per policy, in Velero's namespace.
+func scheduleName(bp *rempartv1.BackupPolicy) string { return "rempart-" + bp.Name }
+
+// policyLabels mark every Velero object the operator creates for a policy.
+func policyLabels(bp *rempartv1.BackupPolicy) map[string]any {
+	return map[string]any{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue}
+}
+
+// backupTemplate is the Backup spec of every backup of the policy.
+func backupTemplate(bp *rempartv1.BackupPolicy, namespaces []string) map[string]any {
+	included := make([]any, 0, len(namespaces))
+	for _, ns := range namespaces {
+		included = append(included, ns)
+	}
+	ttl := backupTTL
+	if bp.Spec.MaxAge != nil && bp.Spec.MaxAge.Duration > ttl {
+		ttl = bp.Spec.MaxAge.Duration
+	}
+	spec := map[string]any{
+		"includedNamespaces":       included,
+		"includeClusterResources":  false,
+		"storageLocation":          bp.Spec.StorageLocation.Name,
+		"ttl":                      ttl.String(),
+		"snapshotVolumes":          bp.Spec.IncludeVolumes,
+		"defaultVolumesToFsBackup": bp.Spec.IncludeVolumes,
+		"metadata":                 map[string]any{"labels": policyLabels(bp)},
+	}
+	if len(namespaces) == 0 {
+		// An empty list means every namespace to Velero: a policy that covers nothing backs up
+		// nothing, never the whole cluster.
+		spec["includedNamespaces"] = []any{"rempart-covers-no-namespace"}
+	}
+	return spec
+}
+
+// desiredSchedule is the policy's Velero Schedule, paused when backups may not be sent where the
+// location is. It does not own the backups (useOwnerReferencesInBackup false): deleting the policy
+// or the Schedule keeps every backup (nothing lost).
+func desiredSchedule(bp *rempartv1.BackupPolicy, veleroNamespace string, namespaces []string, paused bool) *unstructured.Unstructured {
+	s := newObject(scheduleGVK, veleroNamespace, scheduleName(bp))
+	s.SetLabels(map[string]string{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue})
+	s.SetOwnerReferences([]metav1.OwnerReference{ownerRef(bp)})
+	s.Object["spec"] = map[string]any{
+		"schedule":                   bp.Spec.BackupSchedule(),
+		"paused":                     paused,
+		"useOwnerReferencesInBackup": false,
+		"skipImmediately":            false,
+		"template":                   backupTemplate(bp, namespaces),
+	}
+	return s
+}
+
+func ownerRef(bp *rempartv1.BackupPolicy) metav1.OwnerReference {
+	t := true
+	return metav1.OwnerReference{APIVersion: rempartv1.GroupVersion.String(), Kind: "BackupPolicy", Name: bp.Name, UID: bp.UID, Controller: &t, BlockOwnerDeletion: &t}
+}
+
+// backupFromSchedule is one backup started now from the Schedule's template, as
+// `velero backup create --from-schedule` does, labelled so the Schedule's versions include it.
+func backupFromSchedule(bp *rempartv1.BackupPolicy, veleroNamespace string, namespaces []string, now time.Time) *unstructured.Unstructured {
+	b := newObject(backupGVK, veleroNamespace, scheduleName(bp)+"-"+now.UTC().Format("20060102150405"))
+	labels := map[string]string{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue, scheduleNameLabel: scheduleName(bp)}
+	b.SetLabels(labels)
+	spec := backupTemplate(bp, namespaces)
+	delete(spec, "metadata")
+	b.Object["spec"] = spec
+	return b
+}
+
+// deleteRequest asks Velero to delete a backup with everything it stored, its own way.
+func deleteRequest(bp *rempartv1.BackupPolicy, backup string, veleroNamespace string) *unstructured.Unstructured {
+	d := newObject(deleteBackupRequestGV, veleroNamespace, "")
+	d.SetGenerateName(backup + "-prune-")
+	d.SetLabels(map[string]string{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue, "velero.io/backup-name": backup})
+	d.Object["spec"] = map[string]any{"backupName": backup}
+	return d
+}
+
+// timeField reads an RFC 3339 time at the given path, zero when absent or malformed.
+func timeField(u *unstructured.Unstructured, path ...string) time.Time {
+	s, _, _ := unstructured.NestedString(u.Object, path...)
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+func intField(u *unstructured.Unstructured, path ...string) int32 {
+	v, _, _ := unstructured.NestedInt64(u.Object, path...)
+	return int32(v)
+}
+
+func stringField(u *unstructured.Unstructured, path ...string) string {
+	s, _, _ := unstructured.NestedString(u.Object, path...)
+	return s
+}
+
+// backupFacts turns a Velero Backup into what the rules read.
+func backupFacts(u *unstructured.Unstructured) backups.Backup {
+	phase := backups.Phase(stringField(u, "status", "phase"))
+	if u.GetDeletionTimestamp() != nil {
+		phase = backups.Deleting
+	}
+	return backups.Backup{
+		Name:      u.GetName(),
+		Phase:     phase,
+		Started:   timeField(u, "status", "startTimestamp"),
+		Completed: timeField(u, "status", "completionTimestamp"),
+	}
+}
+
+// locationFacts reads what a BackupStorageLocation shows of its place and its encryption.
+func locationFacts(u *unstructured.Unstructured, catalog *regions.Catalog) (rempartv1.LocationFacts, regions.Provider) {
+	f := rempartv1.LocationFacts{
+		Name:     u.GetName(),
+		Provider: stringField(u, "spec", "provider"),
+		Region:   stringField(u, "spec", "config", "region"),
+		Phase:    stringField(u, "status", "phase"),
+	}
+	provider := locationProvider(f.Provider, stringField(u, "spec", "config", "s3Url"))
+	if f.Region != "" {
+		if res := catalog.Resolve(f.Region, provider); res.Known {
+			f.Country = res.Region.Country
+		}
+	}
+	f.Encryption = encryptionShown(f.Provider, func(key string) string { return stringField(u, "spec", "config", key) })
+	return f, provider
+}
+
+// locationProvider is the cloud a location's region code belongs to. The AWS plugin also talks to
+// every S3-compatible store (s3Url set): then the code alone must decide.
+func locationProvider(plugin, s3URL string) regions.Provider {
+	switch strings.TrimPrefix(plugin, "velero.io/") {
+	case "aws":
+		if s3URL == "" {
+			return regions.AWS
+		}
+	case "gcp":
+		return regions.GCP
+	case "azure":
+		return regions.Azure
+	}
+	return ""
+}
+
+// encryptionShown names the location setting that encrypts backups at rest, from the settings
+// each Velero object-store plugin documents; empty when none shows. Encryption a store applies
+// without the location saying so is not claimed.
+func encryptionShown(plugin string, config func(string) string) string {
+	var keys []string
+	switch strings.TrimPrefix(plugin, "velero.io/") {
+	case "aws":
+		keys = []string{"serverSideEncryption", "kmsKeyId", "customerKeyEncryptionFile"}
+	case "gcp":
+		keys = []string{"kmsKeyName"}
+	case "azure":
+		keys = []string{"customerProvidedKeyFile", "encryptionScope"}
+	}
+	for _, k := range keys {
+		if v := config(k); v != "" {
+			return fmt.Sprintf("config.%s=%s", k, v)
+		}
+	}
+	return ""
+}
