@@ -185,6 +185,10 @@ type DataResidencyStatus struct {
 	// NamespaceCount is the number of covered namespaces.
 	// +optional
 	NamespaceCount int32 `json:"namespaceCount,omitempty"`
+	// Tenants the policy covers, by name: the admission of BackupPolicies reads it.
+	// +kubebuilder:validation:MaxItems=1000
+	// +optional
+	Tenants []string `json:"tenants,omitempty"`
 
 	// StorageClassesOutside are the StorageClasses whose allowedTopologies leave the allowed
 	// regions: covered claims may not use them.

@@ -784,6 +784,11 @@ func (in *DataResidencyStatus) DeepCopyInto(out *DataResidencyStatus) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.Tenants != nil {
+		in, out := &in.Tenants, &out.Tenants
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.StorageClassesOutside != nil {
 		in, out := &in.StorageClassesOutside, &out.StorageClassesOutside
 		*out = make([]string, len(*in))

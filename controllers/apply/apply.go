@@ -25,6 +25,11 @@ func ToUnstructured(obj client.Object, scheme *runtime.Scheme) (*unstructured.Un
 	if err != nil {
 		return nil, fmt.Errorf("kind of %T: %w", obj, err)
 	}
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		// The converter hands back an unstructured object's own map: work on a copy, so the
+		// fields removed below stay in the caller's object.
+		obj = u.DeepCopy()
+	}
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return nil, fmt.Errorf("convert %s %s: %w", gvk.Kind, client.ObjectKeyFromObject(obj), err)
@@ -150,7 +155,15 @@ func IfChanged(ctx context.Context, c client.Client, desired, existing client.Ob
 	if existing == nil {
 		existing = desired.DeepCopyObject().(client.Object)
 	}
-	err := c.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
+	var err error
+	if u, ok := existing.(*unstructured.Unstructured); ok {
+		// A kind the operator only speaks as unstructured (Velero's): the cached copy is read
+		// in full, as the kind is set on it for the comparison.
+		err = c.Get(ctx, client.ObjectKeyFromObject(desired), u)
+		u.SetGroupVersionKind(desired.GetObjectKind().GroupVersionKind())
+	} else {
+		err = c.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
+	}
 	if err == nil {
 		upToDate, err := UpToDate(desired, existing, c.Scheme())
 		if err != nil || upToDate {

@@ -28,6 +28,17 @@ const (
 
 var knownControls = []rempartv1.ControlID{controlSchedule, controlLocation, controlEncryption, controlVersions, controlRPO, controlLastRun, controlRestoreTest}
 
+// requirementsOf are the requirements each control serves.
+var requirementsOf = map[rempartv1.ControlID][]requirements.ID{
+	controlSchedule:    {requirements.FTCLD26, requirements.SISBackup},
+	controlLocation:    {requirements.FTCLD26, requirements.FTCLD74},
+	controlEncryption:  {requirements.SISBackup},
+	controlVersions:    {requirements.SISBackup, requirements.ALM573},
+	controlRPO:         {requirements.FTCLD26, requirements.SISBackup},
+	controlLastRun:     {requirements.SISBackup},
+	controlRestoreTest: {requirements.ALM573, requirements.SISBackup},
+}
+
 // residency is what the DataResidency policies covering the backed-up namespaces allow.
 type residency struct {
 	// Policies are the DataResidency names.
@@ -116,12 +127,12 @@ func evaluate(o observed, veleroNamespace string, now time.Time) evaluation {
 
 	// Schedule.
 	var schedule rempartv1.ControlResult
-	sched := []requirements.ID{requirements.FTCLD26, requirements.SISBackup}
+	sched := requirementsOf[controlSchedule]
 	switch {
 	case !o.schedule.Found:
 		schedule = check(controlSchedule, sched, ev.exceptions, "", "", "ScheduleMissing",
 			"The Velero Schedule of the policy does not exist yet, so no backup is taken (SIS-BACKUP).", &schedRef)
-	case o.schedule.Paused:
+	case o.schedule.Paused || (ev.forbidden != "" && spec.Enforcement != rempartv1.EnforcementAudit):
 		why := "it is paused"
 		if ev.forbidden != "" {
 			why = "it is paused because " + ev.forbidden
@@ -140,7 +151,7 @@ func evaluate(o observed, veleroNamespace string, now time.Time) evaluation {
 
 	// Encryption: only what the location shows.
 	var encryption rempartv1.ControlResult
-	enc := []requirements.ID{requirements.SISBackup}
+	enc := requirementsOf[controlEncryption]
 	switch {
 	case o.location == nil:
 		encryption = unknown(controlEncryption, enc, "LocationMissing", fmt.Sprintf("The BackupStorageLocation %s does not exist: its encryption cannot be seen.", spec.StorageLocation.Name))
@@ -158,7 +169,7 @@ func evaluate(o observed, veleroNamespace string, now time.Time) evaluation {
 	// Versions and RPO.
 	ev.versions = backups.Versions(o.backups)
 	versions := versionsResult(o, ev, policyRef)
-	rpo := []requirements.ID{requirements.FTCLD26, requirements.SISBackup}
+	rpo := requirementsOf[controlRPO]
 	var rpoResult rempartv1.ControlResult
 	deadline, ok := backups.RPODeadline(o.backups, spec.RPODuration())
 	switch {
@@ -188,10 +199,13 @@ func evaluate(o observed, veleroNamespace string, now time.Time) evaluation {
 
 func locationResult(o observed, ex controls.ExceptionSet, locRef rempartv1.ObjectReference, ev *evaluation) rempartv1.ControlResult {
 	spec := o.policy.Spec
-	reqs := []requirements.ID{requirements.FTCLD26, requirements.FTCLD74}
+	reqs := requirementsOf[controlLocation]
 	if o.location == nil {
 		return check(controlLocation, reqs, ex, "", "", "LocationMissing",
 			fmt.Sprintf("The BackupStorageLocation %s does not exist in Velero's namespace: create it or name an existing one (FT-CLD-26).", spec.StorageLocation.Name), &locRef)
+	}
+	if o.residency != nil && o.location.Country != "" && !o.residency.Countries[o.location.Country] {
+		ev.forbidden = fmt.Sprintf("the location is in %s (%s), outside what DataResidency %s allows", o.location.Region, o.location.Country, strings.Join(o.residency.Policies, ", "))
 	}
 	declared := strings.ToLower(string(spec.StorageLocation.Region))
 	if !strings.EqualFold(o.location.Region, declared) {
@@ -207,9 +221,6 @@ func locationResult(o observed, ex controls.ExceptionSet, locRef rempartv1.Objec
 		allowed = o.residency.Countries
 	}
 	if err := backups.CheckOffsite(backups.Location{Region: o.location.Region, Provider: o.provider}, nodeRegions, o.catalog, allowed); err != nil {
-		if o.residency != nil && o.location.Country != "" && !allowed[o.location.Country] {
-			ev.forbidden = fmt.Sprintf("the location is in %s (%s), outside what DataResidency %s allows", o.location.Region, o.location.Country, strings.Join(o.residency.Policies, ", "))
-		}
 		return check(controlLocation, reqs, ex, "", "", "LocationNotAllowed", capitalize(err.Error())+".", &locRef)
 	}
 	if o.location.Phase != "" && o.location.Phase != "Available" {
@@ -239,7 +250,7 @@ func capitalize(s string) string {
 
 func versionsResult(o observed, ev evaluation, policyRef rempartv1.ObjectReference) rempartv1.ControlResult {
 	promised := o.policy.Spec.KeptVersions()
-	reqs := []requirements.ID{requirements.SISBackup, requirements.ALM573}
+	reqs := requirementsOf[controlVersions]
 	kept := len(ev.versions)
 	if kept > promised {
 		return check(controlVersions, reqs, ev.exceptions, "", "", "PruningPending",
@@ -270,7 +281,7 @@ func versionsResult(o observed, ev evaluation, policyRef rempartv1.ObjectReferen
 }
 
 func lastRunResult(o observed, ex controls.ExceptionSet, veleroNamespace string) rempartv1.ControlResult {
-	reqs := []requirements.ID{requirements.SISBackup}
+	reqs := requirementsOf[controlLastRun]
 	var newest *backups.Backup
 	for i := range o.backups {
 		b := &o.backups[i]
@@ -295,7 +306,7 @@ func lastRunResult(o observed, ex controls.ExceptionSet, veleroNamespace string)
 }
 
 func restoreTestResult(o observed, ex controls.ExceptionSet, now time.Time) rempartv1.ControlResult {
-	reqs := []requirements.ID{requirements.ALM573, requirements.SISBackup}
+	reqs := requirementsOf[controlRestoreTest]
 	policyRef := ref("BackupPolicy", "", o.policy.Name)
 	spec := o.policy.Spec
 	if !spec.RestoreTest.TestsEnabled() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"sort"
 	"strings"
@@ -105,7 +106,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	var errs []error
 	errs = append(errs, apply.IfChanged(ctx, r.Client, desiredSchedule(&bp, r.VeleroNamespace, s.Namespaces, paused), newObject(scheduleGVK, "", "")))
 	if !paused {
-		errs = append(errs, r.startBackups(ctx, &bp, status, obs, s.Namespaces, now))
+		errs = append(errs, r.startBackups(ctx, &bp, status, obs, s.Namespaces))
 	}
 	errs = append(errs, r.prune(ctx, &bp, obs, now))
 	poll, err := r.restoreTest(ctx, &bp, status, ev.versions, now)
@@ -274,22 +275,38 @@ func (r *Reconciler) nodeRegions(ctx context.Context, namespaces []string, label
 
 // startBackups starts the policy's first backup, so the RPO clock starts from a real one, and
 // one backup per new spec.backupNow.
-func (r *Reconciler) startBackups(ctx context.Context, bp *rempartv1.BackupPolicy, status *rempartv1.BackupPolicyStatus, o observed, namespaces []string, now time.Time) error {
+func (r *Reconciler) startBackups(ctx context.Context, bp *rempartv1.BackupPolicy, status *rempartv1.BackupPolicyStatus, o observed, namespaces []string) error {
 	if !o.schedule.Found {
 		return nil
+	}
+	if status.FirstBackup == "" && len(o.backups) > 0 {
+		// Started by an earlier reconcile whose status write was lost.
+		oldest := o.backups[0]
+		for _, b := range o.backups {
+			if b.Started.Before(oldest.Started) || (b.Started.Equal(oldest.Started) && b.Name < oldest.Name) {
+				oldest = b
+			}
+		}
+		status.FirstBackup = oldest.Name
 	}
 	first := status.FirstBackup == "" && len(o.backups) == 0
 	requested := bp.Spec.BackupNow != "" && bp.Spec.BackupNow != status.BackupNowHandled
 	if !first && !requested {
 		return nil
 	}
-	b := backupFromSchedule(bp, r.VeleroNamespace, namespaces, now)
+	suffix := "first"
+	why := "the policy's first backup"
+	if requested {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(bp.Spec.BackupNow))
+		suffix = fmt.Sprintf("now-%08x", h.Sum32())
+		why = fmt.Sprintf("spec.backupNow %q", bp.Spec.BackupNow)
+	}
+	b := backupFromSchedule(bp, r.VeleroNamespace, namespaces, suffix)
 	if err := r.Client.Create(ctx, b); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("start backup %s: %w", b.GetName(), err)
 	}
-	why := "the policy's first backup"
 	if requested {
-		why = fmt.Sprintf("spec.backupNow %q", bp.Spec.BackupNow)
 		status.BackupNowHandled = bp.Spec.BackupNow
 	}
 	if status.FirstBackup == "" {
@@ -343,7 +360,8 @@ func (r *Reconciler) prune(ctx context.Context, bp *rempartv1.BackupPolicy, o ob
 // announce records an Event when the RPO is breached or the newest backup failed, once per
 // occurrence: the status still holds the previous state.
 func (r *Reconciler) announce(bp *rempartv1.BackupPolicy, o observed, ev evaluation) {
-	if !ev.rpoMet && bp.Status.RPOMet != "False" && (len(ev.versions) > 0 || bp.Status.RPOMet == "True") {
+	rpo := findResult(ev.results, controlRPO)
+	if rpo.Reason == "RPOBreached" && bp.Status.Control(controlRPO).Reason != "RPOBreached" {
 		r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, "RPOBreached", "Evaluate",
 			"No good backup younger than the RPO of %s: the newest completed at %s (FT-CLD-26, SIS-BACKUP).", bp.Spec.RPODuration(), newestStamp(ev.versions))
 	}
@@ -370,7 +388,7 @@ func (r *Reconciler) writeVeleroMissing(ctx context.Context, bp *rempartv1.Backu
 	msg := "Velero's kinds (velero.io/v1 Schedule, Backup, Restore) are not served by this cluster: install Velero, then restart the operator. Nothing is backed up (SIS-BACKUP)."
 	status.Controls = nil
 	for _, id := range knownControls {
-		status.Controls = append(status.Controls, rempartv1.ControlResult{ID: id, State: rempartv1.ControlUnknown, Reason: ReasonVeleroNotInstalled, Message: msg})
+		status.Controls = append(status.Controls, unknown(id, requirementsOf[id], ReasonVeleroNotInstalled, msg))
 	}
 	status.Summary = controls.Summarize(status.Controls)
 	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonVeleroNotInstalled, Message: msg, ObservedGeneration: bp.Generation})
@@ -465,3 +483,12 @@ func newestRun(o observed) *rempartv1.BackupRun {
 }
 
 func joinNames(names []string) string { return strings.Join(names, ", ") }
+
+func findResult(results []rempartv1.ControlResult, id rempartv1.ControlID) rempartv1.ControlResult {
+	for _, r := range results {
+		if r.ID == id {
+			return r
+		}
+	}
+	return rempartv1.ControlResult{}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
@@ -62,7 +63,11 @@ var restoreDone = map[string]bool{"Completed": true, "PartiallyFailed": true, "F
 func (r *Reconciler) restoreTest(ctx context.Context, bp *rempartv1.BackupPolicy, status *rempartv1.BackupPolicyStatus, versions []backups.Backup, now time.Time) (poll bool, err error) {
 	rec := status.LastRestoreTest
 	if rec != nil && rec.Result == rempartv1.RestoreTestRunning {
-		return r.checkRestore(ctx, bp, status, now)
+		poll, err := r.checkRestore(ctx, bp, status, now)
+		if err != nil || rec.Result == rempartv1.RestoreTestRunning {
+			return poll, err
+		}
+		// Judged: clean up at once.
 	}
 	if rec != nil && bp.Spec.RestoreTest.CleansUp() && !rec.CleanedUp {
 		gone, err := r.deleteSandboxes(ctx, rec.Sandboxes)
@@ -93,12 +98,19 @@ func (r *Reconciler) restoreTest(ctx context.Context, bp *rempartv1.BackupPolicy
 	return false, r.startRestore(ctx, bp, status, versions[0].Name, now)
 }
 
-// sandboxName is a fresh namespace per tested namespace: prefix, a short hash of the policy (two
-// policies may test at the same second), the start time and the namespace's index.
-func sandboxName(bp *rempartv1.BackupPolicy, now time.Time, i int) string {
+// testRunID names one restore test: its start time and a random part, so that two tests
+// started in the same second, or a test started while the last one's sandbox still
+// terminates, never share a name.
+func testRunID(now time.Time) string {
+	return fmt.Sprintf("%s-%04x", now.UTC().Format("0102150405"), rand.Uint32()&0xffff)
+}
+
+// sandboxName is a fresh namespace per tested namespace: prefix, a short hash of the policy, the
+// run and the namespace's index.
+func sandboxName(bp *rempartv1.BackupPolicy, run string, i int) string {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(bp.Name))
-	return fmt.Sprintf("%s-%04x-%s-%d", bp.Spec.RestoreTest.Prefix(), h.Sum32()&0xffff, now.UTC().Format("0102150405"), i)
+	return fmt.Sprintf("%s-%04x-%s-%d", bp.Spec.RestoreTest.Prefix(), h.Sum32()&0xffff, run, i)
 }
 
 // sandboxObjects are a sandbox namespace and its isolation: no traffic in or out, no pod may run.
@@ -127,11 +139,12 @@ func (r *Reconciler) startRestore(ctx context.Context, bp *rempartv1.BackupPolic
 		return fmt.Errorf("get backup %s: %w", backupName, err)
 	}
 	sources, _, _ := unstructured.NestedStringSlice(backup.Object, "spec", "includedNamespaces")
-	restoreName := scheduleName(bp) + "-test-" + now.UTC().Format("20060102150405")
+	run := testRunID(now)
+	restoreName := scheduleName(bp) + "-test-" + run
 	mapping := map[string]any{}
 	var sandboxes []string
 	for i, src := range sources {
-		name := sandboxName(bp, now, i)
+		name := sandboxName(bp, run, i)
 		for _, obj := range sandboxObjects(bp, name, src, restoreName) {
 			if err := r.Client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
 				return fmt.Errorf("create sandbox %s: %w", name, err)
@@ -192,6 +205,14 @@ func (r *Reconciler) checkRestore(ctx context.Context, bp *rempartv1.BackupPolic
 		if now.Sub(rec.Started.Time) > rto {
 			r.finish(bp, status, now, false, fmt.Sprintf("Velero's restore %s was still %q after the RTO of %s", rec.Restore, phase, rto), nil)
 		}
+		return false, nil
+	}
+	if phase == "Failed" || phase == "FailedValidation" {
+		why := strings.Join(validationErrors(restore), "; ")
+		if why == "" {
+			why = fmt.Sprintf("see `velero restore logs %s`", rec.Restore)
+		}
+		r.finish(bp, status, now, false, fmt.Sprintf("Velero ended the restore %s: %s", phase, why), nil)
 		return false, nil
 	}
 	items, ready, err := r.backupContents(ctx, bp, rec)
@@ -369,4 +390,12 @@ func (r *Reconciler) deleteSandboxes(ctx context.Context, pairs []string) (gone 
 		}
 	}
 	return gone, errors.Join(errs...)
+}
+
+func validationErrors(u *unstructured.Unstructured) []string {
+	errs, _, _ := unstructured.NestedStringSlice(u.Object, "status", "validationErrors")
+	if reason := stringField(u, "status", "failureReason"); reason != "" {
+		errs = append(errs, reason)
+	}
+	return errs
 }

@@ -106,8 +106,10 @@ func ownerRef(bp *rempartv1.BackupPolicy) metav1.OwnerReference {
 
 // backupFromSchedule is one backup started now from the Schedule's template, as
 // `velero backup create --from-schedule` does, labelled so the Schedule's versions include it.
-func backupFromSchedule(bp *rempartv1.BackupPolicy, veleroNamespace string, namespaces []string, now time.Time) *unstructured.Unstructured {
-	b := newObject(backupGVK, veleroNamespace, scheduleName(bp)+"-"+now.UTC().Format("20060102150405"))
+// Its name is fixed by why it is started, so that a retry after a lost status write finds it
+// rather than starting another.
+func backupFromSchedule(bp *rempartv1.BackupPolicy, veleroNamespace string, namespaces []string, suffix string) *unstructured.Unstructured {
+	b := newObject(backupGVK, veleroNamespace, scheduleName(bp)+"-"+suffix)
 	labels := map[string]string{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue, scheduleNameLabel: scheduleName(bp)}
 	b.SetLabels(labels)
 	spec := backupTemplate(bp, namespaces)

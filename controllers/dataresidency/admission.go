@@ -22,6 +22,9 @@ const (
 	policyVolumes = "rempart-residency-volumes"
 	policyClaims  = "rempart-residency-claims"
 	policyClasses = "rempart-residency-storage-classes"
+	// policyBackupLocations refuses a BackupPolicy of a covered tenant that declares its
+	// storage location in a region outside the allowed ones.
+	policyBackupLocations = "rempart-residency-backup-locations"
 )
 
 func paramsKind() *admissionv1.ParamKind {
@@ -75,6 +78,28 @@ func sharedPolicies() []*admissionv1.ValidatingAdmissionPolicy {
 		}
 	}
 	return []*admissionv1.ValidatingAdmissionPolicy{
+		{
+			ObjectMeta: admission.SharedMeta(policyBackupLocations),
+			Spec: admissionv1.ValidatingAdmissionPolicySpec{
+				FailurePolicy: fail,
+				ParamKind:     paramsKind(),
+				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
+					admission.Rule(rempartv1.GroupVersion.Group, "backuppolicies", admissionv1.Create, admissionv1.Update)}},
+				Variables: []admissionv1.Variable{
+					{Name: "allowed", Expression: "has(params.status.allowedRegions) ? params.status.allowedRegions : []"},
+					{Name: "allowedText", Expression: "size(variables.allowed) > 0 ? variables.allowed.join(', ') : 'none yet'"},
+					{Name: "covered", Expression: "(has(object.spec.tenant) && has(params.status.tenants) && object.spec.tenant in params.status.tenants) || " +
+						"(has(object.spec.namespaces) && has(params.status.namespaces) && object.spec.namespaces.exists(n, n in params.status.namespaces))"},
+				},
+				Validations: []admissionv1.Validation{{
+					// In Audit mode the BackupPolicy only reports; its controls still show the breach.
+					Expression: "(has(object.spec.enforcement) && object.spec.enforcement == 'Audit') || !variables.covered || variables.allowed.exists(a, a.lowerAscii() == object.spec.storageLocation.region.lowerAscii())",
+					MessageExpression: "'BackupPolicy ' + object.metadata.name + ' sends backups to region ' + object.spec.storageLocation.region + " +
+						"', outside the regions where DataResidency ' + params.metadata.name + ' lets the data be (FT-CLD-74): use a storage location in one of ' + variables.allowedText + '.'",
+					Reason: forbidden,
+				}},
+			},
+		},
 		{
 			ObjectMeta: admission.SharedMeta(policyPods),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
@@ -262,7 +287,7 @@ func validatingBindings(dr *rempartv1.DataResidency, cov scope.Scope) []*admissi
 		}
 		out = append(out, binding(policyPods, "."+kind, sel), binding(policyClaims, "."+kind, sel.DeepCopy()))
 	}
-	return append(out, binding(policyVolumes, "", nil), binding(policyClasses, "", nil))
+	return append(out, binding(policyVolumes, "", nil), binding(policyClasses, "", nil), binding(policyBackupLocations, "", nil))
 }
 
 // mutatingBindings bind the pin policy to the covered namespaces; none in Audit mode, where no

@@ -84,7 +84,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	st := statusInputs{allow: allow, covered: covered, obs: obs, ev: ev, combined: comb, applyErr: applyErr}
+	st := statusInputs{allow: allow, tenants: cov.Tenants, covered: covered, obs: obs, ev: ev, combined: comb, applyErr: applyErr}
 	if err := r.writeStatus(ctx, &dr, st, now); err != nil {
 		if apierrors.IsConflict(err) {
 			return ctrl.Result{Requeue: true}, nil
@@ -267,6 +267,7 @@ func (r *Reconciler) evict(ctx context.Context, dr *rempartv1.DataResidency, pod
 // statusInputs is everything the status is computed from.
 type statusInputs struct {
 	allow    allowSet
+	tenants  []string
 	covered  []string
 	obs      observed
 	ev       evaluation
@@ -282,6 +283,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, dr *rempartv1.DataResidenc
 	status.AllowedSummary = in.allow.summary
 	status.AllowedCountries = in.allow.sortedCountries()
 	status.AllowedRegions = in.allow.regions
+	status.Tenants = in.tenants
 	status.NamespaceCount = int32(len(in.covered))
 	status.Namespaces = in.covered
 	if len(status.Namespaces) > rempartv1.MaxCoveredNamespaces {

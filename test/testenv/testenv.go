@@ -46,23 +46,52 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// ModuleDir returns where the Go module cache keeps a dependency of the operator's module.
+// ModuleDir returns where the Go module cache keeps a dependency of the module in root,
+// downloading it first if the module is required but not yet fetched (a tool module's
+// dependency).
 func ModuleDir(root, module string) (string, error) {
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("locate module %s: %w", module, err)
+	list := func() (string, error) {
+		cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
+		cmd.Dir = root
+		out, err := cmd.Output()
+		if err != nil {
+			return "", fmt.Errorf("locate module %s: %w", module, err)
+		}
+		return strings.TrimSpace(string(out)), nil
 	}
-	dir := strings.TrimSpace(string(out))
+	dir, err := list()
+	if err != nil {
+		return "", err
+	}
+	if dir == "" {
+		dl := exec.Command("go", "mod", "download", module)
+		dl.Dir = root
+		if out, err := dl.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("download module %s: %w: %s", module, err, out)
+		}
+		if dir, err = list(); err != nil {
+			return "", err
+		}
+	}
 	if dir == "" {
 		return "", fmt.Errorf("module %s is not in the module cache: run go mod download", module)
 	}
 	return dir, nil
 }
 
+// VeleroCRDDir is where Velero's CRDs are, in the module the local control plane builds Velero
+// from (hack/tools/velero).
+func VeleroCRDDir(root string) (string, error) {
+	dir, err := ModuleDir(filepath.Join(root, "hack", "tools", "velero"), "github.com/vmware-tanzu/velero")
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "config", "crd", "v1", "bases"), nil
+}
+
 // CRDDirs are the directories whose CRDs every test API server gets: Rempart's generated CRDs,
-// the test-only kinds, and cert-manager's and Gateway API's CRDs from their modules.
+// the test-only kinds, and cert-manager's, Gateway API's and Velero's CRDs from their modules
+// (Velero's last).
 func CRDDirs(root string) ([]string, error) {
 	certManager, err := ModuleDir(root, "github.com/cert-manager/cert-manager")
 	if err != nil {
@@ -72,16 +101,30 @@ func CRDDirs(root string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	velero, err := VeleroCRDDir(root)
+	if err != nil {
+		return nil, err
+	}
 	return []string{
 		filepath.Join(root, "config", "crd", "bases"),
 		filepath.Join(root, "test", "apitest", "crd"),
 		filepath.Join(certManager, "deploy", "crds"),
 		filepath.Join(gatewayAPI, "config", "crd", "standard"),
+		velero,
 	}, nil
 }
 
 // Start starts etcd and kube-apiserver from KUBEBUILDER_ASSETS and installs the CRDs.
-func Start() (*Env, error) {
+func Start() (*Env, error) { return StartWith(Options{}) }
+
+// Options change what a test API server gets.
+type Options struct {
+	// WithoutVelero leaves Velero's CRDs out, as on a cluster without Velero.
+	WithoutVelero bool
+}
+
+// StartWith starts a test API server as Start does, with options.
+func StartWith(opts Options) (*Env, error) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run the tests through `make test-integration`, which builds the control plane and points it there")
 	}
@@ -92,6 +135,9 @@ func Start() (*Env, error) {
 	dirs, err := CRDDirs(root)
 	if err != nil {
 		return nil, err
+	}
+	if opts.WithoutVelero {
+		dirs = dirs[:len(dirs)-1]
 	}
 	scheme := controllers.NewScheme()
 	if err := apitestv1.AddToScheme(scheme); err != nil {

@@ -1,0 +1,78 @@
+// Package withoutvelero runs the operator against an API server that serves no Velero kinds, in
+// its own test binary since a controller registers once per process.
+package withoutvelero
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers"
+	"github.com/rempart-io/rempart/controllers/backuppolicy"
+	"github.com/rempart-io/rempart/test/testenv"
+)
+
+// On a cluster without Velero, a BackupPolicy says so in Ready, and the operator keeps running.
+func TestBackupPolicyWithoutVelero(t *testing.T) {
+	bare, err := testenv.StartWith(testenv.Options{WithoutVelero: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = bare.Stop() }()
+	resync := 10 * time.Minute
+	mgr, err := ctrl.NewManager(bare.Config, ctrl.Options{Scheme: bare.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, Cache: controllers.CacheOptions(resync)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := backuppolicy.Setup(mgr, backuppolicy.Settings{MaxConcurrentReconciles: 1, Resync: resync, Clock: clock.RealClock{}}); err != nil {
+		t.Fatalf("setup without Velero: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	}()
+	bp := &rempartv1.BackupPolicy{ObjectMeta: metav1.ObjectMeta{Name: "no-velero"}, Spec: rempartv1.BackupPolicySpec{
+		Tenant: "acme", StorageLocation: rempartv1.BackupStorageLocationRef{Name: "default", Region: "gra"}}}
+	if err := bare.Client.Create(ctx, bp); err != nil {
+		t.Fatal(err)
+	}
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		last = check(ctx, bare.Client)
+		return last == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("Ready=False VeleroNotInstalled: %v", last)
+	}
+}
+
+// check says what is still missing from the policy's status.
+func check(ctx context.Context, c client.Client) error {
+	var bp rempartv1.BackupPolicy
+	if err := c.Get(ctx, client.ObjectKey{Name: "no-velero"}, &bp); err != nil {
+		return err
+	}
+	ready := meta.FindStatusCondition(bp.Status.Conditions, rempartv1.ConditionReady)
+	if ready == nil || ready.Status != "False" || ready.Reason != backuppolicy.ReasonVeleroNotInstalled {
+		return fmt.Errorf("ready %+v", ready)
+	}
+	if c := bp.Status.Control("backup.rpo"); c.State != rempartv1.ControlUnknown {
+		return fmt.Errorf("rpo control %+v: nothing may be claimed without Velero", c)
+	}
+	return nil
+}
