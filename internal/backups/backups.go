@@ -44,7 +44,18 @@ func Versions(all []Backup) []Backup {
 			out = append(out, b)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Completed.After(out[j].Completed) })
+	// Velero stamps to the second: equal completions fall back on the start, then the name, so
+	// the order never depends on how the list came.
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if !a.Completed.Equal(b.Completed) {
+			return a.Completed.After(b.Completed)
+		}
+		if !a.Started.Equal(b.Started) {
+			return a.Started.After(b.Started)
+		}
+		return a.Name > b.Name
+	})
 	return out
 }
 

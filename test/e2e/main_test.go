@@ -22,7 +22,13 @@ var (
 	// operatorBinary is the operator under test, for the tests that restart it.
 	operatorBinary string
 	root           string
+	// backupStore is the local Velero's S3 store.
+	backupStore *localcluster.Velero
 )
+
+// backupRegion is where the local store says it is: Gravelines (OVHcloud, France), a region no
+// simulated node is in, so backups there are off-site for every tenant.
+const backupRegion = "gra"
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -69,6 +75,16 @@ func run(m *testing.M) int {
 		return 1
 	}
 	if err := cluster.StartCertManager(startCtx, filepath.Join(certManager, "deploy", "crds")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// Velero too: BackupPolicy watches Velero's kinds only where they are served.
+	veleroCRDs, err := testenv.VeleroCRDDirs(root)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if backupStore, err = cluster.StartVelero(startCtx, localcluster.VeleroOptions{CRDDirs: veleroCRDs, Region: backupRegion}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

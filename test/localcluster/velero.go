@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,8 +26,8 @@ const VeleroNamespace = "velero"
 
 // VeleroOptions configure the local Velero and its object store.
 type VeleroOptions struct {
-	// CRDDir holds Velero's CRDs (the module's config/crd/v1/bases).
-	CRDDir string
+	// CRDDirs hold Velero's CRDs (the module's config/crd/v1/bases and v2alpha1/bases).
+	CRDDirs []string
 	// Region the store answers for, and the BackupStorageLocation's config.region.
 	Region string
 	// LocationName of the BackupStorageLocation; "default" when empty.
@@ -100,8 +101,10 @@ func (c *Cluster) StartVelero(ctx context.Context, o VeleroOptions) (*Velero, er
 	if err != nil {
 		return nil, err
 	}
-	if err := installDir(ctx, cl, o.CRDDir); err != nil {
-		return nil, fmt.Errorf("install Velero's CRDs: %w", err)
+	for _, dir := range o.CRDDirs {
+		if err := installDir(ctx, cl, dir); err != nil {
+			return nil, fmt.Errorf("install Velero's CRDs: %w", err)
+		}
 	}
 	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: VeleroNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("create namespace %s: %w", VeleroNamespace, err)
@@ -129,6 +132,13 @@ func (c *Cluster) StartVelero(ctx context.Context, o VeleroOptions) (*Velero, er
 		return nil, fmt.Errorf("create the backup storage location: %w", err)
 	}
 
+	// An installed Velero runs as the Deployment "velero", and its restore actions read that
+	// Deployment (for the restore helper's image). Here the server runs beside the cluster: a
+	// Deployment scaled to zero describes it.
+	version := strings.TrimPrefix(filepath.Base(veleroBin), "velero-")
+	if err := cl.Create(ctx, veleroDeployment(version)); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("create the velero Deployment: %w", err)
+	}
 	c.step("starting Velero (" + filepath.Base(veleroBin) + ") with its AWS plugin")
 	args := []string{"server", "--kubeconfig=" + c.Kubeconfig, "--namespace=" + VeleroNamespace,
 		"--plugin-dir=" + pluginDirs[len(pluginDirs)-1], "--default-backup-storage-location=" + o.LocationName,
@@ -151,6 +161,24 @@ func (c *Cluster) StartVelero(ctx context.Context, o VeleroOptions) (*Velero, er
 		return nil, err
 	}
 	return v, nil
+}
+
+// veleroDeployment describes the out-of-cluster Velero server as an installation would, with no
+// replica.
+func veleroDeployment(version string) *appsv1.Deployment {
+	labels := map[string]string{"component": "velero", "deploy": "velero"}
+	zero := int32(0)
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "velero", Namespace: VeleroNamespace, Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &zero,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "velero", Image: "velero/velero:" + version, Args: []string{"server"}}}},
+			},
+		},
+	}
 }
 
 // installDir applies every YAML file of a directory.

@@ -79,19 +79,19 @@ func ModuleDir(root, module string) (string, error) {
 	return dir, nil
 }
 
-// VeleroCRDDir is where Velero's CRDs are, in the module the local control plane builds Velero
-// from (hack/tools/velero).
-func VeleroCRDDir(root string) (string, error) {
+// VeleroCRDDirs are where Velero's CRDs are (velero.io/v1 and v2alpha1), in the module the local
+// control plane builds Velero from (hack/tools/velero).
+func VeleroCRDDirs(root string) ([]string, error) {
 	dir, err := ModuleDir(filepath.Join(root, "hack", "tools", "velero"), "github.com/vmware-tanzu/velero")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return filepath.Join(dir, "config", "crd", "v1", "bases"), nil
+	return []string{filepath.Join(dir, "config", "crd", "v1", "bases"), filepath.Join(dir, "config", "crd", "v2alpha1", "bases")}, nil
 }
 
 // CRDDirs are the directories whose CRDs every test API server gets: Rempart's generated CRDs,
 // the test-only kinds, and cert-manager's, Gateway API's and Velero's CRDs from their modules
-// (Velero's last).
+// (Velero's last two).
 func CRDDirs(root string) ([]string, error) {
 	certManager, err := ModuleDir(root, "github.com/cert-manager/cert-manager")
 	if err != nil {
@@ -101,17 +101,16 @@ func CRDDirs(root string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	velero, err := VeleroCRDDir(root)
+	velero, err := VeleroCRDDirs(root)
 	if err != nil {
 		return nil, err
 	}
-	return []string{
+	return append([]string{
 		filepath.Join(root, "config", "crd", "bases"),
 		filepath.Join(root, "test", "apitest", "crd"),
 		filepath.Join(certManager, "deploy", "crds"),
 		filepath.Join(gatewayAPI, "config", "crd", "standard"),
-		velero,
-	}, nil
+	}, velero...), nil
 }
 
 // Start starts etcd and kube-apiserver from KUBEBUILDER_ASSETS and installs the CRDs.
@@ -137,7 +136,7 @@ func StartWith(opts Options) (*Env, error) {
 		return nil, err
 	}
 	if opts.WithoutVelero {
-		dirs = dirs[:len(dirs)-1]
+		dirs = dirs[:4]
 	}
 	scheme := controllers.NewScheme()
 	if err := apitestv1.AddToScheme(scheme); err != nil {

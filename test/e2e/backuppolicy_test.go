@@ -1,0 +1,205 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/test/localcluster"
+)
+
+func backupPolicyState(t *testing.T, c client.Client, name string, timeout time.Duration, check func(*rempartv1.BackupPolicy) error) *rempartv1.BackupPolicy {
+	t.Helper()
+	var bp rempartv1.BackupPolicy
+	waitFor(t, "BackupPolicy "+name, timeout, func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, &bp); err != nil {
+			return false, err
+		}
+		if bp.Status.ObservedGeneration != bp.Generation {
+			return false, fmt.Errorf("generation %d not evaluated", bp.Generation)
+		}
+		err := check(&bp)
+		return err == nil, err
+	})
+	return &bp
+}
+
+func updateBackupPolicy(t *testing.T, c client.Client, name string, mutate func(*rempartv1.BackupPolicy)) {
+	t.Helper()
+	waitFor(t, "update of BackupPolicy "+name, 30*time.Second, func(ctx context.Context) (bool, error) {
+		var bp rempartv1.BackupPolicy
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, &bp); err != nil {
+			return false, err
+		}
+		mutate(&bp)
+		err := c.Update(ctx, &bp)
+		return err == nil, err
+	})
+}
+
+// The whole promise against the real Velero: a backup of a tenant's namespace in the S3 store,
+// versions pruned through Velero, a restore into an isolated sandbox checked object by object,
+// and the RPO turning when backups stop.
+func TestBackupPolicyWithRealVelero(t *testing.T) {
+	c, err := cluster.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ns := residencyTenant(t, c, "bk-e2e", []rempartv1.Jurisdiction{"EU"})
+	for _, obj := range []client.Object{
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ledger-settings"}, Data: map[string]string{"currency": "EUR"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ledger-db"}, StringData: map[string]string{"password": "s3cret"}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ledger"}, Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": "ledger"}, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}}},
+		deployment(ns, "ledger", 2),
+	} {
+		if err := c.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runningPods(t, c, ns, "ledger", 2)
+
+	bp := &rempartv1.BackupPolicy{ObjectMeta: metav1.ObjectMeta{Name: "bk-e2e"}, Spec: rempartv1.BackupPolicySpec{
+		Tenant:          "bk-e2e",
+		StorageLocation: rempartv1.BackupStorageLocationRef{Name: backupStore.Location, Region: backupRegion},
+		Versions:        2,
+		RPO:             &metav1.Duration{Duration: 90 * time.Second},
+	}}
+	if err := c.Create(ctx, bp); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), bp) })
+
+	// The first backup, taken by Velero into the store.
+	got := backupPolicyState(t, c, "bk-e2e", 2*time.Minute, func(bp *rempartv1.BackupPolicy) error {
+		if bp.Status.VersionCount != 1 || bp.Status.RPOMet != "True" {
+			return fmt.Errorf("versions %d, RPO met %q, last backup %+v", bp.Status.VersionCount, bp.Status.RPOMet, bp.Status.LastBackup)
+		}
+		return nil
+	})
+	first := got.Status.FirstBackup
+	if _, err := os.Stat(filepath.Join(backupStore.StoreDir, backupStore.Bucket, "backups", first)); err != nil {
+		t.Fatalf("the first backup is not in the store: %v", err)
+	}
+	for _, id := range []rempartv1.ControlID{"backup.schedule", "backup.location", "backup.rpo", "backup.last-run", "backup.versions"} {
+		if r := got.Status.Control(id); r.State != rempartv1.ControlCompliant {
+			t.Errorf("control %s: %s %s", id, r.State, r.Message)
+		}
+	}
+	// The local store is a plain directory: nothing shows encryption, and none is claimed.
+	if r := got.Status.Control("backup.encryption"); r.State != rempartv1.ControlNonCompliant {
+		t.Errorf("encryption claimed on a plain directory: %s %s", r.State, r.Message)
+	}
+
+	// Two more backups: three good ones where two are promised, the oldest goes, through Velero.
+	previous := first
+	for _, token := range []string{"second", "third"} {
+		// Velero stamps backups to the second: keep their order unambiguous.
+		time.Sleep(1100 * time.Millisecond)
+		updateBackupPolicy(t, c, "bk-e2e", func(bp *rempartv1.BackupPolicy) { bp.Spec.BackupNow = token })
+		got = backupPolicyState(t, c, "bk-e2e", 2*time.Minute, func(bp *rempartv1.BackupPolicy) error {
+			last := bp.Status.LastBackup
+			if bp.Status.BackupNowHandled != token || last == nil || last.Name == previous || last.Phase != "Completed" {
+				return fmt.Errorf("last backup %+v", last)
+			}
+			return nil
+		})
+		previous = got.Status.LastBackup.Name
+	}
+	got = backupPolicyState(t, c, "bk-e2e", 2*time.Minute, func(bp *rempartv1.BackupPolicy) error {
+		if bp.Status.VersionCount != 2 {
+			return fmt.Errorf("%d versions", bp.Status.VersionCount)
+		}
+		for _, v := range bp.Status.Versions {
+			if v.Name == first {
+				return fmt.Errorf("the oldest version %s is still kept", first)
+			}
+		}
+		return nil
+	})
+	waitFor(t, "Velero to delete the pruned backup and its data", time.Minute, func(ctx context.Context) (bool, error) {
+		b := &unstructured.Unstructured{}
+		b.SetAPIVersion("velero.io/v1")
+		b.SetKind("Backup")
+		err := c.Get(ctx, client.ObjectKey{Namespace: localcluster.VeleroNamespace, Name: first}, b)
+		if !apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("backup %s still there (%v)", first, err)
+		}
+		if _, err := os.Stat(filepath.Join(backupStore.StoreDir, backupStore.Bucket, "backups", first)); !os.IsNotExist(err) {
+			return false, fmt.Errorf("its data is still in the store (%v)", err)
+		}
+		return true, nil
+	})
+
+	// A restore test into a sandbox, checked against what the backup holds.
+	updateBackupPolicy(t, c, "bk-e2e", func(bp *rempartv1.BackupPolicy) { bp.Spec.RestoreTestNow = "first" })
+	got = backupPolicyState(t, c, "bk-e2e", 3*time.Minute, func(bp *rempartv1.BackupPolicy) error {
+		rt := bp.Status.LastRestoreTest
+		if rt == nil || rt.Result != rempartv1.RestoreTestPassed || !rt.CleanedUp {
+			return fmt.Errorf("restore test %+v", rt)
+		}
+		return nil
+	})
+	rt := got.Status.LastRestoreTest
+	verified := map[string]int32{}
+	for _, ch := range rt.Checks {
+		verified[ch.Resource] = ch.Restored
+	}
+	for _, want := range []string{"configmaps", "secrets", "services", "deployments.apps"} {
+		if verified[want] < 1 {
+			t.Errorf("restore test did not verify %s: %+v", want, rt.Checks)
+		}
+	}
+	if rt.Backup != got.Status.Versions[0].Name {
+		t.Errorf("restored %s, not the newest good backup %s", rt.Backup, got.Status.Versions[0].Name)
+	}
+	if r := got.Status.Control("backup.restore-test"); r.State != rempartv1.ControlCompliant || !strings.Contains(r.Message, "within the RTO") {
+		t.Errorf("restore test control: %s %s", r.State, r.Message)
+	}
+	_, sandbox, _ := strings.Cut(rt.Sandboxes[0], "=")
+	if err := c.Get(ctx, client.ObjectKey{Name: sandbox}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+		t.Errorf("sandbox %s still exists: %v", sandbox, err)
+	}
+
+	// Backups stop (the schedule is daily): the RPO turns at its deadline, with an Event.
+	got = backupPolicyState(t, c, "bk-e2e", 3*time.Minute, func(bp *rempartv1.BackupPolicy) error {
+		if r := bp.Status.Control("backup.rpo"); r.Reason != "RPOBreached" {
+			return fmt.Errorf("rpo %s: %s", r.Reason, r.Message)
+		}
+		return nil
+	})
+	if got.Status.RPOMet != "False" {
+		t.Errorf("RPO-OK %q after the breach", got.Status.RPOMet)
+	}
+	waitFor(t, "an RPOBreached event", 30*time.Second, func(ctx context.Context) (bool, error) {
+		var list eventsv1.EventList
+		if err := c.List(ctx, &list); err != nil {
+			return false, err
+		}
+		for _, e := range list.Items {
+			if e.Regarding.Kind == "BackupPolicy" && e.Regarding.Name == "bk-e2e" && e.Reason == "RPOBreached" {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("none yet")
+	})
+	// The tenant's namespace and its data are untouched by all of it.
+	var cm corev1.ConfigMap
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ledger-settings"}, &cm); err != nil {
+		t.Errorf("tenant data after the tests: %v", err)
+	}
+}
