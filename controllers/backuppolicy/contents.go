@@ -90,7 +90,8 @@ func parseItemPath(p string) (item, bool) {
 	}
 	name := strings.TrimSuffix(parts[len(parts)-1], ".json")
 	switch {
-	case parts[len(parts)-3] == "namespaces":
+	// The resource folder may itself be "namespaces": the scope folder is at index 2 or 3.
+	case len(parts) >= 5 && parts[len(parts)-3] == "namespaces":
 		return item{Resource: parts[1], Namespace: parts[len(parts)-2], Name: name}, true
 	case parts[len(parts)-2] == "cluster":
 		return item{Resource: parts[1], Name: name}, true
