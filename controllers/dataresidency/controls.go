@@ -36,6 +36,8 @@ type observed struct {
 	claims         []*corev1.PersistentVolumeClaim
 	volumes        map[string]*corev1.PersistentVolume
 	storageClasses map[string]*storagev1.StorageClass
+	// backupPolicies are the BackupPolicies of the covered tenants and namespaces.
+	backupPolicies []*rempartv1.BackupPolicy
 }
 
 func ref(apiVersion, kind, namespace, name string) rempartv1.ObjectReference {
@@ -242,12 +244,7 @@ func evaluate(o observed, now time.Time) evaluation {
 		FailMessage: "StorageClasses the covered claims use list regions outside the allowed ones in their allowedTopologies (FT-CLD-74): limit them to allowed regions.",
 	}, badClasses, exceptions)
 
-	backups := rempartv1.ControlResult{
-		ID: controlBackups, Requirements: requirements.Strings(requirements.FTCLD74, requirements.SISBackup),
-		State: rempartv1.ControlUnknown, Reason: "BackupPolicyNotAvailable",
-		Message: "The backup locations of the covered tenants cannot be checked yet: BackupPolicy, which names them, is not available in this release. " +
-			"Check by hand that the config.region of each Velero BackupStorageLocation they use is an allowed region (FT-CLD-74).",
-	}
+	backups := backupLocationsResult(o, exceptions)
 
 	ev.results = []rempartv1.ControlResult{exceptionsResult, nodes, pods, volumes, classes, backups}
 	controls.SortResults(ev.results)
@@ -303,4 +300,29 @@ func firstN(items []string, n int) []string {
 		return items
 	}
 	return append(items[:n:n], fmt.Sprintf("and %d more", len(items)-n))
+}
+
+// backupLocationsResult checks where the covered tenants' BackupPolicies send their backups, as
+// each policy read its Velero location: in an allowed country, or the control fails. A location
+// whose country is not known yet is not assumed allowed.
+func backupLocationsResult(o observed, exceptions controls.ExceptionSet) rempartv1.ControlResult {
+	c := controls.Control{
+		ID: controlBackups, Requirements: []requirements.ID{requirements.FTCLD74, requirements.SISBackup},
+		PassReason:  "BackupLocationsAllowed",
+		PassMessage: fmt.Sprintf("Every BackupPolicy of the covered tenants (%d) sends its backups to a location in an allowed country (FT-CLD-74).", len(o.backupPolicies)),
+		FailReason:  "BackupLocationsOutside",
+		FailMessage: "BackupPolicies of the covered tenants send backups to locations outside the allowed countries, or whose country is not known (FT-CLD-74): use a Velero location in an allowed region.",
+	}
+	if len(o.backupPolicies) == 0 {
+		c.PassReason = "NoBackupPolicy"
+		c.PassMessage = "No BackupPolicy covers these tenants, so Rempart sends none of their data to a backup location (FT-CLD-74). Backups taken by other means are not seen here."
+	}
+	var offenders []rempartv1.ObjectReference
+	for _, bp := range o.backupPolicies {
+		loc := bp.Status.Location
+		if loc == nil || loc.Country == "" || !o.allow.countries[loc.Country] {
+			offenders = append(offenders, ref(rempartv1.GroupVersion.String(), "BackupPolicy", "", bp.Name))
+		}
+	}
+	return controls.Judge(c, offenders, exceptions)
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/controls"
 	"github.com/rempart-io/rempart/controllers/scope"
 )
 
@@ -119,8 +120,8 @@ func TestNodesAndPodsControls(t *testing.T) {
 			if got := inUseSummary(ev.inUse); tt.inUseSubstr != "" && !strings.Contains(got, tt.inUseSubstr) {
 				t.Errorf("in use %q lacks %q", got, tt.inUseSubstr)
 			}
-			if r := result(ev, controlBackups); r.State != rempartv1.ControlUnknown {
-				t.Errorf("backup locations %s, want Unknown until BackupPolicy exists", r.State)
+			if r := result(ev, controlBackups); r.State != rempartv1.ControlCompliant || r.Reason != "NoBackupPolicy" {
+				t.Errorf("backup locations %s/%s without any BackupPolicy", r.State, r.Reason)
 			}
 		})
 	}
@@ -207,8 +208,8 @@ func TestBindings(t *testing.T) {
 	dr := policy(rempartv1.EnforcementEnforce)
 	cov := scope.Scope{Tenants: []string{"acme"}, Listed: []string{"shared-db"}}
 	vb := validatingBindings(dr, cov)
-	if len(vb) != 6 {
-		t.Fatalf("%d validating bindings, want pods and claims for tenants and namespaces, volumes, classes", len(vb))
+	if len(vb) != 7 {
+		t.Fatalf("%d validating bindings, want pods and claims for tenants and namespaces, volumes, classes, backup locations", len(vb))
 	}
 	if mb := mutatingBindings(dr, cov); len(mb) != 2 || mb[0].Spec.MatchResources.NamespaceSelector.MatchExpressions[0].Values[0] != "acme" {
 		t.Errorf("mutating bindings %+v", mb)
@@ -221,5 +222,42 @@ func TestBindings(t *testing.T) {
 		if len(b.Spec.ValidationActions) != 2 || b.Spec.ValidationActions[0] != "Warn" {
 			t.Errorf("audit binding %s actions %v", b.Name, b.Spec.ValidationActions)
 		}
+	}
+}
+
+func TestBackupLocationsControl(t *testing.T) {
+	allow, err := resolveAllowSet(rempartv1.DataResidencySpec{AllowedCountries: []rempartv1.CountryCode{"FR"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp := func(name, country string) *rempartv1.BackupPolicy {
+		b := &rempartv1.BackupPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if country != "-" {
+			b.Status.Location = &rempartv1.LocationFacts{Name: "s3", Region: "x", Country: country}
+		}
+		return b
+	}
+	tests := []struct {
+		name     string
+		policies []*rempartv1.BackupPolicy
+		state    rempartv1.ControlState
+		offender string
+	}{
+		{"in France", []*rempartv1.BackupPolicy{bp("fr", "FR")}, rempartv1.ControlCompliant, ""},
+		{"in Germany", []*rempartv1.BackupPolicy{bp("fr", "FR"), bp("de", "DE")}, rempartv1.ControlNonCompliant, "de"},
+		{"country unknown", []*rempartv1.BackupPolicy{bp("unknown", "")}, rempartv1.ControlNonCompliant, "unknown"},
+		{"not read yet", []*rempartv1.BackupPolicy{bp("new", "-")}, rempartv1.ControlNonCompliant, "new"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := observed{policy: policy(rempartv1.EnforcementEnforce), allow: allow, backupPolicies: tt.policies}
+			r := backupLocationsResult(o, controls.ExceptionSet{})
+			if r.State != tt.state {
+				t.Fatalf("%s: %s", r.State, r.Message)
+			}
+			if tt.offender != "" && (r.Evidence == nil || r.Evidence.Objects[0].Name != tt.offender) {
+				t.Errorf("evidence %+v, want %s", r.Evidence, tt.offender)
+			}
+		})
 	}
 }

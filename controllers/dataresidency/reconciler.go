@@ -39,7 +39,7 @@ type Reconciler struct {
 
 // +kubebuilder:rbac:groups=rempart.io,resources=dataresidencies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rempart.io,resources=dataresidencies/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations;backuppolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=nodes;pods;persistentvolumes;persistentvolumeclaims;namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods/eviction,verbs=create
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
@@ -74,6 +74,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	applyErr := r.applyAdmission(ctx, &dr, cov)
 	obs, err := r.gather(ctx, &dr, allow, covered)
 	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if obs.backupPolicies, err = r.backupPoliciesOf(ctx, cov); err != nil {
 		return ctrl.Result{}, err
 	}
 	ev := evaluate(obs, now)
@@ -355,4 +358,31 @@ func (r *Reconciler) updateStatus(ctx context.Context, dr *rempartv1.DataResiden
 		return fmt.Errorf("write status: %w", err)
 	}
 	return nil
+}
+
+// backupPoliciesOf lists the BackupPolicies of the covered tenants or namespaces.
+func (r *Reconciler) backupPoliciesOf(ctx context.Context, cov scope.Scope) ([]*rempartv1.BackupPolicy, error) {
+	var list rempartv1.BackupPolicyList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return nil, fmt.Errorf("list backup policies: %w", err)
+	}
+	tenants, namespaces := map[string]bool{}, map[string]bool{}
+	for _, t := range cov.Tenants {
+		tenants[t] = true
+	}
+	for _, n := range cov.Namespaces {
+		namespaces[n] = true
+	}
+	var out []*rempartv1.BackupPolicy
+	for i := range list.Items {
+		bp := &list.Items[i]
+		covered := tenants[string(bp.Spec.Tenant)]
+		for _, n := range bp.Spec.Namespaces {
+			covered = covered || namespaces[string(n)]
+		}
+		if covered {
+			out = append(out, bp)
+		}
+	}
+	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -71,7 +72,8 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 			return ""
 		}))).
 		// Another policy's new allow-list changes this one's combination.
-		Watches(&rempartv1.DataResidency{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c)), builder.WithPredicates(allowListChanged()))
+		Watches(&rempartv1.DataResidency{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c)), builder.WithPredicates(allowListChanged())).
+		Watches(&rempartv1.BackupPolicy{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c)), builder.WithPredicates(backupLocationChanged()))
 	if mutation {
 		b = b.Owns(&admissionv1.MutatingAdmissionPolicyBinding{})
 	}
@@ -161,5 +163,18 @@ func allowListChanged() predicate.Funcs {
 			return true
 		}
 		return !slices.Equal(oldDR.Status.AllowedCountries, newDR.Status.AllowedCountries) || !slices.Equal(oldDR.Status.Namespaces, newDR.Status.Namespaces)
+	}}
+}
+
+// backupLocationChanged lets through a BackupPolicy whose coverage or location facts changed,
+// not every status write.
+func backupLocationChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		oldBP, ok1 := e.ObjectOld.(*rempartv1.BackupPolicy)
+		newBP, ok2 := e.ObjectNew.(*rempartv1.BackupPolicy)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return oldBP.Generation != newBP.Generation || !equality.Semantic.DeepEqual(oldBP.Status.Location, newBP.Status.Location)
 	}}
 }

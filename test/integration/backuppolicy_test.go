@@ -641,4 +641,12 @@ func TestBackupPolicyPausesBackupsToAForbiddenCountry(t *testing.T) {
 	if err := controlIs(got, "backup.schedule", rempartv1.ControlNonCompliant, "SchedulePaused"); err != nil {
 		t.Error(err)
 	}
+	// The residency policy sees it too, from its side.
+	waitResidency(t, "bk-late", func(dr *rempartv1.DataResidency) error {
+		c := dr.Status.Control("residency.backup-locations")
+		if c.State != rempartv1.ControlNonCompliant || c.Evidence == nil || c.Evidence.Objects[0].Name != "bk-late" {
+			return fmt.Errorf("backup locations control %+v", c)
+		}
+		return nil
+	})
 }

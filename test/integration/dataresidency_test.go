@@ -402,8 +402,8 @@ func TestResidencyAuditsPodsAndNodes(t *testing.T) {
 	if pods.Evidence == nil || pods.Evidence.Total != 1 || pods.Evidence.Objects[0].Name != "early" {
 		t.Errorf("pods evidence %+v", pods.Evidence)
 	}
-	if c := dr.Status.Control("residency.backup-locations"); c.State != rempartv1.ControlUnknown || c.Reason != "BackupPolicyNotAvailable" {
-		t.Errorf("backup locations control %+v, want Unknown until BackupPolicy exists", c)
+	if c := dr.Status.Control("residency.backup-locations"); c.State != rempartv1.ControlCompliant || c.Reason != "NoBackupPolicy" {
+		t.Errorf("backup locations control %+v without any BackupPolicy", c)
 	}
 	if !strings.Contains(dr.Status.InUseSummary, "us-east-1 (US) NOT ALLOWED") {
 		t.Errorf("in-use summary %q", dr.Status.InUseSummary)
