@@ -251,6 +251,13 @@ func (r *Reconciler) checkRestore(ctx context.Context, bp *rempartv1.BackupPolic
 	for _, c := range checks {
 		total += int(c.InBackup)
 	}
+	if total == 0 {
+		problems = append(problems, fmt.Sprintf("backup %s holds no object of the tested namespaces to verify, so the test proves nothing: check the backup's included namespaces and spec.restoreTest.verify", rec.Backup))
+	}
+	if len(problems) > 0 {
+		r.finish(bp, status, now, false, strings.Join(problems, "; "), checks)
+		return false, nil
+	}
 	if len(problems) > 0 {
 		r.finish(bp, status, now, false, strings.Join(problems, "; "), checks)
 		return false, nil

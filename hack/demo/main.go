@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 
@@ -78,6 +79,14 @@ func run(ctx context.Context, root, operatorBinary, binDir string, oneshot bool)
 	if err := cluster.StartCertManager(startCtx, filepath.Join(certManager, "deploy", "crds")); err != nil {
 		return err
 	}
+	// Velero and its S3 store too: BackupPolicy drives Velero's Schedules, Backups and Restores.
+	veleroCRDs, err := testenv.VeleroCRDDirs(root)
+	if err != nil {
+		return err
+	}
+	if _, err := cluster.StartVelero(startCtx, localcluster.VeleroOptions{CRDDirs: veleroCRDs, Region: "gra"}); err != nil {
+		return err
+	}
 	if _, err := cluster.StartOperator(startCtx, operatorBinary); err != nil {
 		return err
 	}
@@ -100,6 +109,9 @@ func run(ctx context.Context, root, operatorBinary, binDir string, oneshot bool)
 		return err
 	}
 	if err := runShopIngress(startCtx, cluster, dyn); err != nil {
+		return err
+	}
+	if err := runBankBackup(startCtx, cluster, dyn); err != nil {
 		return err
 	}
 	if err := printCompliance(cluster, kinds); err != nil {
@@ -355,4 +367,62 @@ func runShopIngress(ctx context.Context, cluster *localcluster.Cluster, dyn dyna
 		return fmt.Errorf("acme-tls does not report the shop's certificate Ready: %w", err)
 	}
 	return nil
+}
+
+// runBankBackup takes a backup of the bank's ledger now and tests its restore, through the real
+// Velero, as a platform engineer would before an audit.
+func runBankBackup(ctx context.Context, cluster *localcluster.Cluster, dyn dynamic.Interface) error {
+	fmt.Println("==> backing up the bank's ledger with Velero, and testing the restore in a sandbox")
+	gvr := rempartv1.GroupVersion.WithResource("backuppolicies")
+	ask := func(field string) error {
+		patch := []byte(`{"spec":{"` + field + `":"demo"}}`)
+		if _, err := dyn.Resource(gvr).Patch(ctx, "bank-daily", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			return fmt.Errorf("ask bank-daily for %s: %w", field, err)
+		}
+		return nil
+	}
+	if err := ask("backupNow"); err != nil {
+		return err
+	}
+	var last string
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		bp, err := dyn.Resource(gvr).Get(ctx, "bank-daily", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		handled, _, _ := unstructured.NestedString(bp.Object, "status", "backupNowHandled")
+		last, _, _ = unstructured.NestedString(bp.Object, "status", "lastBackup", "name")
+		phase, _, _ := unstructured.NestedString(bp.Object, "status", "lastBackup", "phase")
+		return handled == "demo" && strings.Contains(last, "-now-") && phase == "Completed", nil
+	})
+	if err != nil {
+		return fmt.Errorf("bank-daily: the requested backup did not complete (last %q): %w", last, err)
+	}
+	// Tested once the new backup is there: the test restores the newest good one.
+	if err := ask("restoreTestNow"); err != nil {
+		return err
+	}
+	var result, message string
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		bp, err := dyn.Resource(gvr).Get(ctx, "bank-daily", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		handled, _, _ := unstructured.NestedString(bp.Object, "status", "restoreTestNowHandled")
+		result, _, _ = unstructured.NestedString(bp.Object, "status", "lastRestoreTest", "result")
+		message, _, _ = unstructured.NestedString(bp.Object, "status", "lastRestoreTest", "message")
+		cleaned, _, _ := unstructured.NestedBool(bp.Object, "status", "lastRestoreTest", "cleanedUp")
+		return handled == "demo" && result != "" && result != rempartv1.RestoreTestRunning && cleaned, nil
+	})
+	if err != nil {
+		return fmt.Errorf("bank-daily: no backup and restore test (restore test %q: %s): %w", result, message, err)
+	}
+	if result != rempartv1.RestoreTestPassed {
+		return fmt.Errorf("the bank's restore test failed: %s", message)
+	}
+	fmt.Println("    restore test: " + message)
+	cmd := exec.CommandContext(ctx, cluster.Kubectl(), "--kubeconfig", cluster.Kubeconfig, "get", "backups.velero.io", "-n", localcluster.VeleroNamespace,
+		"-o", "custom-columns=BACKUP:.metadata.name,PHASE:.status.phase,ITEMS:.status.progress.itemsBackedUp,COMPLETED:.status.completionTimestamp")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
 }
