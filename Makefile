@@ -19,7 +19,7 @@ HELM := $(TOOLS)/helm-$(HELM_VERSION)
 CONTROLPLANE_DIR = $(shell bash hack/controlplane.sh --print-dir)
 
 GO_TEST_FLAGS ?=
-UNIT_PACKAGES = $(shell go list ./... | grep -vE '/test/(integration|e2e)$$')
+UNIT_PACKAGES = $(shell go list ./... | grep -vE '/test/(integration|e2e)(/|$$)')
 
 ##@ Everyday
 

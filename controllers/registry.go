@@ -91,6 +91,7 @@ var All = []Controller{
 	{Name: "backuppolicy", Setup: func(mgr ctrl.Manager, o Options) error {
 		return backuppolicy.Setup(mgr, backuppolicy.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock, VeleroNamespace: o.VeleroNamespace,
+			OperatorUser: o.OperatorServiceAccount,
 		})
 	}},
 }

@@ -51,6 +51,8 @@ type Reconciler struct {
 	Velero bool
 	// HTTP downloads backup archives from the signed URLs Velero hands out.
 	HTTP *http.Client
+	// OperatorUser is the operator's own username, bound the verifier role in sandboxes.
+	OperatorUser string
 }
 
 // +kubebuilder:rbac:groups=rempart.io,resources=backuppolicies,verbs=get;list;watch
@@ -64,9 +66,11 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups="",resources=resourcequotas,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create
-// A restore test compares what came back, of any kind, with what the backup holds: it lists
-// (metadata only) in the sandbox namespaces it created.
-// +kubebuilder:rbac:groups=*,resources=*,verbs=list
+// A restore test compares what came back, of any kind, with what the backup holds: it binds
+// itself the rempart-restore-verifier role (list, any kind) in each sandbox it creates, and holds
+// it nowhere else.
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=rempart-restore-verifier
 
 // Reconcile keeps the Velero Schedule in place, starts the first and requested backups, prunes
 // versions beyond the count, runs the restore tests and records the proof in status.

@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -113,8 +114,13 @@ func sandboxName(bp *rempartv1.BackupPolicy, run string, i int) string {
 	return fmt.Sprintf("%s-%04x-%s-%d", bp.Spec.RestoreTest.Prefix(), h.Sum32()&0xffff, run, i)
 }
 
-// sandboxObjects are a sandbox namespace and its isolation: no traffic in or out, no pod may run.
-func sandboxObjects(bp *rempartv1.BackupPolicy, name, source, restore string) []client.Object {
+// RestoreVerifierRole is the ClusterRole the operator binds itself in a sandbox, to list what
+// came back.
+const RestoreVerifierRole = "rempart-restore-verifier"
+
+// sandboxObjects are a sandbox namespace, its isolation (no traffic in or out, no pod may run)
+// and the operator's right to list what Velero restored there.
+func sandboxObjects(bp *rempartv1.BackupPolicy, name, source, restore string, operator rbacv1.Subject) []client.Object {
 	labels := map[string]string{
 		rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelRestoreSandbox: restore,
 	}
@@ -130,7 +136,22 @@ func sandboxObjects(bp *rempartv1.BackupPolicy, name, source, restore string) []
 		ObjectMeta: metav1.ObjectMeta{Name: "rempart-sandbox-no-pods", Namespace: name, Labels: labels},
 		Spec:       corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("0")}},
 	}
-	return []client.Object{ns, deny, quota}
+	verifier := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: RestoreVerifierRole, Namespace: name, Labels: labels},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: RestoreVerifierRole},
+		Subjects:   []rbacv1.Subject{operator},
+	}
+	return []client.Object{ns, deny, quota, verifier}
+}
+
+// subjectOf turns a username into an RBAC subject: a service account when it names one.
+func subjectOf(user string) rbacv1.Subject {
+	if rest, ok := strings.CutPrefix(user, "system:serviceaccount:"); ok {
+		if ns, name, ok := strings.Cut(rest, ":"); ok {
+			return rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}
+		}
+	}
+	return rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}
 }
 
 func (r *Reconciler) startRestore(ctx context.Context, bp *rempartv1.BackupPolicy, status *rempartv1.BackupPolicyStatus, backupName string, now time.Time) error {
@@ -145,7 +166,7 @@ func (r *Reconciler) startRestore(ctx context.Context, bp *rempartv1.BackupPolic
 	var sandboxes []string
 	for i, src := range sources {
 		name := sandboxName(bp, run, i)
-		for _, obj := range sandboxObjects(bp, name, src, restoreName) {
+		for _, obj := range sandboxObjects(bp, name, src, restoreName, subjectOf(r.OperatorUser)) {
 			if err := r.Client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
 				return fmt.Errorf("create sandbox %s: %w", name, err)
 			}

@@ -30,6 +30,8 @@ type Settings struct {
 	Clock                   clock.PassiveClock
 	// VeleroNamespace is where Velero runs; DefaultVeleroNamespace when empty.
 	VeleroNamespace string
+	// OperatorUser is the operator's own username (system:serviceaccount:<ns>:<name>).
+	OperatorUser string
 }
 
 // VeleroInstalled asks the API server whether it serves Velero's Schedules.
@@ -54,7 +56,7 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	r := &Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Mapper: mgr.GetRESTMapper(), Clock: s.Clock,
 		Recorder: mgr.GetEventRecorder("rempart-backuppolicy"), Resync: s.Resync, VeleroNamespace: ns, Velero: installed,
-		HTTP: &http.Client{Timeout: 5 * time.Minute},
+		HTTP: &http.Client{Timeout: 5 * time.Minute}, OperatorUser: s.OperatorUser,
 	}
 	c := mgr.GetClient()
 	b := ctrl.NewControllerManagedBy(mgr).

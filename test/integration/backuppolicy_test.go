@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -439,6 +440,14 @@ func TestBackupPolicyRestoreTestIntoAnIsolatedSandbox(t *testing.T) {
 	}
 	if pods := quota.Spec.Hard[corev1.ResourcePods]; !pods.IsZero() {
 		t.Errorf("sandbox quota allows %s pods", pods.String())
+	}
+	// The operator may list what came back there, and only there.
+	var verifier rbacv1.RoleBinding
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: sandbox, Name: "rempart-restore-verifier"}, &verifier); err != nil {
+		t.Fatal(err)
+	}
+	if verifier.RoleRef.Name != "rempart-restore-verifier" || len(verifier.Subjects) != 1 || verifier.Subjects[0].Name != "rempart" || verifier.Subjects[0].Namespace != operatorNamespace {
+		t.Errorf("verifier binding %+v", verifier)
 	}
 	restore.Object["status"] = map[string]any{"phase": "Failed", "failureReason": "the backup's archive is unreadable"}
 	if err := env.Client.Update(ctx, restore); err != nil {
