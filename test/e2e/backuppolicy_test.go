@@ -197,6 +197,15 @@ func TestBackupPolicyWithRealVelero(t *testing.T) {
 		}
 		return false, fmt.Errorf("none yet")
 	})
+	// Alerting reads the breach from the operator's metrics.
+	waitFor(t, "the RPO breach on /metrics", 30*time.Second, func(ctx context.Context) (bool, error) {
+		code, body := get(t, operator.MetricsURL+"/metrics")
+		want := `rempart_backup_rpo_breached{policy="bk-e2e",tenant="bk-e2e"} 1`
+		if code != 200 || !strings.Contains(body, want) || !strings.Contains(body, `rempart_restore_test_passed{policy="bk-e2e",tenant="bk-e2e"} 1`) {
+			return false, fmt.Errorf("/metrics (%d) lacks %s or the restore test", code, want)
+		}
+		return true, nil
+	})
 	// The tenant's namespace and its data are untouched by all of it.
 	var cm corev1.ConfigMap
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ledger-settings"}, &cm); err != nil {
