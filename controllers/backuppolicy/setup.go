@@ -18,6 +18,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/discovery"
+	"github.com/rempart-io/rempart/controllers/enqueue"
 )
 
 // DefaultVeleroNamespace is where Velero's installer puts it.
@@ -61,14 +62,14 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	c := mgr.GetClient()
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&rempartv1.BackupPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&rempartv1.DataResidency{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c))).
-		Watches(&rempartv1.TenantIsolation{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c)))
+		Watches(&rempartv1.DataResidency{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.BackupPolicyList{}))).
+		Watches(&rempartv1.TenantIsolation{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.BackupPolicyList{})))
 	if installed {
 		byLabel := handler.EnqueueRequestsFromMapFunc(policyOfLabel)
 		for _, gvk := range []struct{ kind string }{{"Schedule"}, {"Backup"}, {"Restore"}, {"DeleteBackupRequest"}, {"DownloadRequest"}} {
 			b = b.Watches(newObject(veleroGroupVersion.WithKind(gvk.kind), "", ""), byLabel)
 		}
-		b = b.Watches(newObject(locationGVK, "", ""), handler.EnqueueRequestsFromMapFunc(allPolicies(c)))
+		b = b.Watches(newObject(locationGVK, "", ""), handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.BackupPolicyList{})))
 	}
 	return b.WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).Complete(r)
 }
@@ -79,19 +80,4 @@ func policyOfLabel(_ context.Context, obj client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
 	}
 	return nil
-}
-
-// allPolicies: every policy. There are few (one per tenant) and the reconcile reads the cache.
-func allPolicies(c client.Client) handler.MapFunc {
-	return func(ctx context.Context, _ client.Object) []reconcile.Request {
-		var list rempartv1.BackupPolicyList
-		if err := c.List(ctx, &list); err != nil {
-			return nil
-		}
-		out := make([]reconcile.Request, 0, len(list.Items))
-		for _, bp := range list.Items {
-			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: bp.Name}})
-		}
-		return out
-	}
 }

@@ -1,26 +1,23 @@
 package certificatepolicy
 
 import (
-	"context"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/discovery"
+	"github.com/rempart-io/rempart/controllers/enqueue"
 )
 
 // Settings are what the manager passes to this controller.
@@ -55,26 +52,10 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&rempartv1.CertificatePolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&admissionv1.ValidatingAdmissionPolicyBinding{}).
-		Watches(&cmapi.Certificate{}, handler.EnqueueRequestsFromMapFunc(policiesFor(c))).
-		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(policiesFor(c)))
+		Watches(&cmapi.Certificate{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.CertificatePolicyList{}))).
+		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.CertificatePolicyList{})))
 	if r.Gateways {
-		b = b.Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(policiesFor(c)))
+		b = b.Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.CertificatePolicyList{})))
 	}
 	return b.WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).Complete(r)
-}
-
-// policiesFor: every policy, for a change in any namespace. There are few policies; the reconcile
-// reads from the cache.
-func policiesFor(c client.Client) handler.MapFunc {
-	return func(ctx context.Context, _ client.Object) []reconcile.Request {
-		var list rempartv1.CertificatePolicyList
-		if err := c.List(ctx, &list); err != nil {
-			return nil
-		}
-		out := make([]reconcile.Request, 0, len(list.Items))
-		for _, cp := range list.Items {
-			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: cp.Name}})
-		}
-		return out
-	}
 }

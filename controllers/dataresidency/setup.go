@@ -25,6 +25,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/discovery"
+	"github.com/rempart-io/rempart/controllers/enqueue"
 )
 
 // Settings are what the manager passes to this controller.
@@ -58,10 +59,10 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&rempartv1.DataResidency{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&admissionv1.ValidatingAdmissionPolicyBinding{}).
-		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c)), builder.WithPredicates(nodeLocationChanged())).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c)), builder.WithPredicates(labelsChanged())).
-		Watches(&rempartv1.TenantIsolation{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c)), builder.WithPredicates(labelsChanged())).
-		Watches(&storagev1.StorageClass{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c))).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.DataResidencyList{})), builder.WithPredicates(nodeLocationChanged())).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.DataResidencyList{})), builder.WithPredicates(labelsChanged())).
+		Watches(&rempartv1.TenantIsolation{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.DataResidencyList{})), builder.WithPredicates(labelsChanged())).
+		Watches(&storagev1.StorageClass{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.DataResidencyList{}))).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(policiesCovering(c, func(o client.Object) string { return o.GetNamespace() })),
 			builder.WithPredicates(podPlacementChanged())).
 		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(policiesCovering(c, func(o client.Object) string { return o.GetNamespace() }))).
@@ -72,8 +73,8 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 			return ""
 		}))).
 		// Another policy's new allow-list changes this one's combination.
-		Watches(&rempartv1.DataResidency{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c)), builder.WithPredicates(allowListChanged())).
-		Watches(&rempartv1.BackupPolicy{}, handler.EnqueueRequestsFromMapFunc(allPolicies(c)), builder.WithPredicates(backupLocationChanged()))
+		Watches(&rempartv1.DataResidency{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.DataResidencyList{})), builder.WithPredicates(allowListChanged())).
+		Watches(&rempartv1.BackupPolicy{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.DataResidencyList{})), builder.WithPredicates(backupLocationChanged()))
 	if mutation {
 		b = b.Owns(&admissionv1.MutatingAdmissionPolicyBinding{})
 	}
@@ -84,21 +85,6 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 
 func request(name string) reconcile.Request {
 	return reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}
-}
-
-// allPolicies: every DataResidency, for changes that may concern any of them. There are few.
-func allPolicies(c client.Client) handler.MapFunc {
-	return func(ctx context.Context, _ client.Object) []reconcile.Request {
-		var list rempartv1.DataResidencyList
-		if err := c.List(ctx, &list); err != nil {
-			return nil
-		}
-		out := make([]reconcile.Request, 0, len(list.Items))
-		for _, dr := range list.Items {
-			out = append(out, request(dr.Name))
-		}
-		return out
-	}
 }
 
 // policiesCovering: the policies whose covered namespaces (as last recorded) hold the object.
