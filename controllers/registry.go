@@ -24,6 +24,7 @@ import (
 	"github.com/rempart-io/rempart/controllers/adminaccess"
 	"github.com/rempart-io/rempart/controllers/backuppolicy"
 	"github.com/rempart-io/rempart/controllers/certificatepolicy"
+	"github.com/rempart-io/rempart/controllers/compliancereport"
 	"github.com/rempart-io/rempart/controllers/dataresidency"
 	"github.com/rempart-io/rempart/controllers/tenantisolation"
 )
@@ -92,6 +93,11 @@ var All = []Controller{
 		return backuppolicy.Setup(mgr, backuppolicy.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock, VeleroNamespace: o.VeleroNamespace,
 			OperatorUser: o.OperatorServiceAccount,
+		})
+	}},
+	{Name: "compliancereport", Setup: func(mgr ctrl.Manager, o Options) error {
+		return compliancereport.Setup(mgr, compliancereport.Settings{
+			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock, OperatorUser: o.OperatorServiceAccount,
 		})
 	}},
 }

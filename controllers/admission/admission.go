@@ -40,3 +40,12 @@ func Actions(mode rempartv1.EnforcementMode) []admissionv1.ValidationAction {
 	}
 	return []admissionv1.ValidationAction{admissionv1.Deny}
 }
+
+// Privileged is a CEL expression true for the requests allowed to change what the operator
+// manages: the operator itself, cluster administrators (system:masters) and the break-glass
+// group, and the controllers that delete objects with their namespace or owner.
+func Privileged(operatorUser, breakGlassGroup string) string {
+	return fmt.Sprintf("request.userInfo.username in [%q, 'system:serviceaccount:kube-system:namespace-controller', 'system:serviceaccount:kube-system:generic-garbage-collector'] || "+
+		"(has(request.userInfo.groups) && ('system:masters' in request.userInfo.groups || %q in request.userInfo.groups))",
+		operatorUser, breakGlassGroup)
+}

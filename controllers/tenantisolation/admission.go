@@ -1,8 +1,6 @@
 package tenantisolation
 
 import (
-	"fmt"
-
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -48,9 +46,7 @@ func paramsKind() *admissionv1.ParamKind {
 // the operator itself, cluster administrators and the break-glass group, and the controllers
 // that delete objects with their namespace or owner.
 func privilegedExpression(cfg AdmissionConfig) string {
-	return fmt.Sprintf("request.userInfo.username in [%q, 'system:serviceaccount:kube-system:namespace-controller', 'system:serviceaccount:kube-system:generic-garbage-collector'] || "+
-		"(has(request.userInfo.groups) && ('system:masters' in request.userInfo.groups || %q in request.userInfo.groups))",
-		cfg.OperatorUser, BreakGlassGroup)
+	return admission.Privileged(cfg.OperatorUser, BreakGlassGroup)
 }
 
 // sharedPolicies are the admission policies every tenant's bindings use.

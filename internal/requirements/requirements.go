@@ -127,3 +127,28 @@ func Strings(ids ...ID) []string {
 	}
 	return out
 }
+
+// Boundary is a group of organisational rules that no cluster can enforce or evidence
+// (committees, training, contracts with third parties, physical security, password rules for
+// people, incident procedures). Reports list them so an auditor sees the boundary; they are never
+// counted as compliant.
+type Boundary struct {
+	IDs  string
+	Rule string
+}
+
+// OutsideCluster lists the organisational rules of the source documents, by range.
+func OutsideCluster() []Boundary {
+	const org = "Organisational rules (governance, training, third-party contracts, physical security, people's passwords, incident procedures): evidenced outside the cluster."
+	return []Boundary{
+		{"FT-CLD-01 to FT-CLD-13", org},
+		{"FT-CLD-22 to FT-CLD-24", org},
+		{"FT-CLD-27", org},
+		{"FT-CLD-31 to FT-CLD-35", org},
+		{"FT-CLD-37", org},
+		{"FT-CLD-39", org},
+		{"FT-CLD-41 to FT-CLD-72 (except FT-CLD-73, FT-CLD-74 and FT-CLD-76)", org},
+		{"ALM (sections other than 5.4, 5.5, 5.6.8, 5.7.3, 5.9.1, 5.10.1)", org},
+		{"FLX (sections other than 3.6)", org},
+	}
+}

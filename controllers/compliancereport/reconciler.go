@@ -1,0 +1,180 @@
+package compliancereport
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
+)
+
+// Reconciler writes the ComplianceReport of each TenantIsolation.
+type Reconciler struct {
+	Client client.Client
+	Clock  clock.PassiveClock
+	Resync time.Duration
+}
+
+// +kubebuilder:rbac:groups=rempart.io,resources=compliancereports,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rempart.io,resources=compliancereports/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations;dataresidencies;certificatepolicies;adminaccesses;backuppolicies,verbs=get;list;watch
+
+// Reconcile gathers the tenant's policies' results into its report.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var ti rempartv1.TenantIsolation
+	if err := r.Client.Get(ctx, req.NamespacedName, &ti); err != nil {
+		// The report is owned by the tenant and goes with it.
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !ti.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	src, err := r.gather(ctx, &ti)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	report := &rempartv1.ComplianceReport{
+		TypeMeta: metav1.TypeMeta{APIVersion: rempartv1.GroupVersion.String(), Kind: "ComplianceReport"},
+		ObjectMeta: metav1.ObjectMeta{Name: ti.Name, Labels: map[string]string{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelTenant: ti.Name},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: rempartv1.GroupVersion.String(), Kind: "TenantIsolation", Name: ti.Name, UID: ti.UID,
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
+		Spec: rempartv1.ComplianceReportSpec{Tenant: rempartv1.TenantName(ti.Name)},
+	}
+	var existing rempartv1.ComplianceReport
+	if err := apply.IfChanged(ctx, r.Client, report, &existing); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(report), &existing); err != nil {
+		return ctrl.Result{}, fmt.Errorf("read report %s: %w", report.Name, err)
+	}
+	status := build(src, metav1.NewTime(r.Clock.Now()))
+	if sameReport(existing.Status, status) {
+		return ctrl.Result{RequeueAfter: r.Resync}, nil
+	}
+	existing.Status = status
+	if err := r.Client.Status().Update(ctx, &existing); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{Requeue: true}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("write report %s: %w", report.Name, err)
+	}
+	return ctrl.Result{RequeueAfter: r.Resync}, nil
+}
+
+// sameReport ignores the evaluation time: a report is rewritten when its content changes.
+func sameReport(a, b rempartv1.ComplianceReportStatus) bool {
+	a.LastEvaluated, b.LastEvaluated = nil, nil
+	return equality.Semantic.DeepEqual(a, b)
+}
+
+func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) (sources, error) {
+	s := sources{Tenant: ti.Name}
+	namespaces := map[string]bool{}
+	for _, ns := range ti.Status.Namespaces {
+		s.Namespaces = append(s.Namespaces, ns.Name)
+		namespaces[ns.Name] = true
+	}
+	s.Policies = append(s.Policies, policyResults{Kind: "TenantIsolation", Name: ti.Name, Controls: ti.Status.Controls, Evaluated: ti.Status.LastEvaluated})
+	inv := &s.Inventory
+	inv.PrivilegedSubjects = capped(ti.Status.PrivilegedSubjects, 200)
+
+	var drs rempartv1.DataResidencyList
+	if err := r.Client.List(ctx, &drs); err != nil {
+		return s, fmt.Errorf("list data residencies: %w", err)
+	}
+	for _, dr := range drs.Items {
+		if !covers(ti.Name, namespaces, dr.Status.Tenants, dr.Status.Namespaces) {
+			continue
+		}
+		s.Policies = append(s.Policies, policyResults{Kind: "DataResidency", Name: dr.Name, Controls: dr.Status.Controls, Evaluated: dr.Status.LastEvaluated})
+		for _, r := range dr.Status.RegionsInUse {
+			if r.Pods > 0 && len(inv.Regions) < 100 {
+				inv.Regions = append(inv.Regions, rempartv1.RegionEntry{Region: r.Region, Country: r.Country, Allowed: r.Allowed, Pods: r.Pods, Policy: dr.Name})
+			}
+		}
+	}
+
+	var cps rempartv1.CertificatePolicyList
+	if err := r.Client.List(ctx, &cps); err != nil {
+		return s, fmt.Errorf("list certificate policies: %w", err)
+	}
+	for _, cp := range cps.Items {
+		if !covers(ti.Name, namespaces, selectedTenants(cp.Spec.Tenants, ti), names(cp.Spec.Namespaces)) {
+			continue
+		}
+		s.Policies = append(s.Policies, policyResults{Kind: "CertificatePolicy", Name: cp.Name, Controls: cp.Status.Controls, Evaluated: cp.Status.LastEvaluated})
+		for _, c := range cp.Status.Certificates {
+			if namespaces[c.Namespace] && len(inv.Certificates) < 200 {
+				inv.Certificates = append(inv.Certificates, rempartv1.CertificateEntry{CertificateSummary: c, Policy: cp.Name})
+			}
+		}
+	}
+
+	var aas rempartv1.AdminAccessList
+	if err := r.Client.List(ctx, &aas); err != nil {
+		return s, fmt.Errorf("list admin accesses: %w", err)
+	}
+	for _, aa := range aas.Items {
+		if !covers(ti.Name, namespaces, names(aa.Spec.Tenants), names(aa.Spec.Namespaces)) {
+			continue
+		}
+		s.Policies = append(s.Policies, policyResults{Kind: "AdminAccess", Name: aa.Name, Controls: aa.Status.Controls, Evaluated: aa.Status.LastEvaluated})
+		if len(inv.AdminGrants) < 200 {
+			inv.AdminGrants = append(inv.AdminGrants, rempartv1.AdminGrantEntry{Name: aa.Name, Subject: subjectText(string(aa.Spec.Subject.Kind), aa.Spec.Subject.Name),
+				Role: aa.Spec.Role, Phase: string(aa.Status.Phase), ApprovedBy: aa.Spec.ApprovedBy, Reason: aa.Spec.Reason, Expires: ptr.To(aa.Spec.Expires)})
+		}
+	}
+
+	var bps rempartv1.BackupPolicyList
+	if err := r.Client.List(ctx, &bps); err != nil {
+		return s, fmt.Errorf("list backup policies: %w", err)
+	}
+	for _, bp := range bps.Items {
+		if !covers(ti.Name, namespaces, []string{string(bp.Spec.Tenant)}, names(bp.Spec.Namespaces)) {
+			continue
+		}
+		s.Policies = append(s.Policies, policyResults{Kind: "BackupPolicy", Name: bp.Name, Controls: bp.Status.Controls, Evaluated: bp.Status.LastEvaluated})
+		entry := rempartv1.BackupEntry{Policy: bp.Name, LastGoodBackup: bp.Status.LastGoodBackup, Versions: bp.Status.VersionCount, RPOMet: bp.Status.RPOMet}
+		if t := bp.Status.LastRestoreTest; t != nil {
+			entry.LastRestoreTest, entry.TestedAt = t.Result, ptr.To(t.Started)
+		}
+		if l := bp.Status.Location; l != nil {
+			entry.Location = fmt.Sprintf("%s (%s, %s)", l.Name, l.Region, l.Country)
+		}
+		if len(inv.Backups) < 50 {
+			inv.Backups = append(inv.Backups, entry)
+		}
+	}
+	return s, nil
+}
+
+// selectedTenants is the tenant's name when a selection names it or its labels match.
+func selectedTenants(sel *rempartv1.TenantSelection, ti *rempartv1.TenantIsolation) []string {
+	if sel == nil {
+		return nil
+	}
+	out := names(sel.Names)
+	if sel.Selector != nil {
+		if s, err := metav1.LabelSelectorAsSelector(sel.Selector); err == nil && s.Matches(labels.Set(ti.Labels)) {
+			out = append(out, ti.Name)
+		}
+	}
+	return out
+}
+
+func capped[T any](in []T, n int) []T {
+	if len(in) > n {
+		return in[:n]
+	}
+	return in
+}

@@ -1,0 +1,56 @@
+package compliancereport
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/enqueue"
+)
+
+// Settings are what the manager passes to this controller.
+type Settings struct {
+	MaxConcurrentReconciles int
+	Resync                  time.Duration
+	Clock                   clock.PassiveClock
+	// OperatorUser is the only identity, with administrators, that may write reports.
+	OperatorUser string
+}
+
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
+
+// Setup registers the controller, and the admission policy that keeps reports as it writes them.
+func Setup(mgr ctrl.Manager, s Settings) error {
+	r := &Reconciler{Client: mgr.GetClient(), Clock: s.Clock, Resync: s.Resync}
+	c := mgr.GetClient()
+	tenants := handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.TenantIsolationList{}))
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named("compliancereport").
+		For(&rempartv1.TenantIsolation{}).
+		Owns(&rempartv1.ComplianceReport{}).
+		Watches(&rempartv1.DataResidency{}, tenants).
+		Watches(&rempartv1.CertificatePolicy{}, tenants).
+		Watches(&rempartv1.AdminAccess{}, tenants).
+		Watches(&rempartv1.BackupPolicy{}, tenants).
+		WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).
+		Complete(r)
+	if err != nil {
+		return err
+	}
+	// The leader puts the admission policy in place once, at start.
+	return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		p, b := reportPolicy(s.OperatorUser)
+		return errors.Join(
+			apply.IfChanged(ctx, c, p, &admissionv1.ValidatingAdmissionPolicy{}),
+			apply.IfChanged(ctx, c, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
+	}))
+}

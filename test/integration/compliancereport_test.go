@@ -1,0 +1,134 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+)
+
+func waitReport(t *testing.T, name string, check func(*rempartv1.ComplianceReport) error) *rempartv1.ComplianceReport {
+	t.Helper()
+	var r rempartv1.ComplianceReport
+	eventually(t, "ComplianceReport "+name, func(ctx context.Context) error {
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, &r); err != nil {
+			return err
+		}
+		return check(&r)
+	})
+	return &r
+}
+
+func reportRequirement(r *rempartv1.ComplianceReport, id string) rempartv1.RequirementResult {
+	for _, req := range r.Status.Requirements {
+		if req.ID == id {
+			return req
+		}
+	}
+	return rempartv1.RequirementResult{}
+}
+
+// A tenant with one failing and one waived control: the report shows both, under their
+// requirements, with the policy they come from and the waiver's approver and expiry.
+func TestComplianceReportShowsFailingAndWaivedControls(t *testing.T) {
+	ns := residencyTenant(t, "rpt")
+	storageLocation(t, "rpt", "gra", nil)
+	bp := newBackupPolicy("rpt-daily", "rpt", "rpt", "gra")
+	expires := metav1.NewTime(time.Now().Add(30 * 24 * time.Hour).Truncate(time.Second))
+	bp.Spec.Exceptions = []rempartv1.Exception{{Control: "backup.encryption", Reason: "store migration, ticket OPS-42",
+		ApprovedBy: "rssi@rpt.example", Expires: expires}}
+	create(t, bp)
+	t.Cleanup(func() { deleteBackupPolicy("rpt-daily") })
+
+	report := waitReport(t, "rpt", func(r *rempartv1.ComplianceReport) error {
+		if !strings.Contains(strings.Join(r.Status.Policies, ","), "BackupPolicy/rpt-daily") {
+			return fmt.Errorf("policies %v", r.Status.Policies)
+		}
+		if reportRequirement(r, "SIS-BACKUP").State != "NonCompliant" {
+			return fmt.Errorf("SIS-BACKUP %+v", reportRequirement(r, "SIS-BACKUP"))
+		}
+		return nil
+	})
+	if refs := report.OwnerReferences; len(refs) != 1 || refs[0].Kind != "TenantIsolation" || refs[0].Name != "rpt" {
+		t.Errorf("owners %+v", refs)
+	}
+	var failing, waived *rempartv1.ReportedControl
+	for i, c := range reportRequirement(report, "SIS-BACKUP").Controls {
+		switch {
+		case c.Control == "backup.rpo" && c.State == rempartv1.ControlNonCompliant:
+			failing = &reportRequirement(report, "SIS-BACKUP").Controls[i]
+		case c.Control == "backup.encryption" && c.State == rempartv1.ControlWaived:
+			waived = &reportRequirement(report, "SIS-BACKUP").Controls[i]
+		}
+	}
+	if failing == nil || failing.Kind != "BackupPolicy" || failing.Policy != "rpt-daily" || !strings.Contains(failing.Message, "RPO") {
+		t.Errorf("failing control %+v", failing)
+	}
+	if waived == nil || waived.Waiver == nil || waived.Waiver.ApprovedBy != "rssi@rpt.example" || !waived.Waiver.Expires.Equal(&expires) {
+		t.Errorf("waived control %+v", waived)
+	}
+	if r := reportRequirement(report, "FT-CLD-20"); r.State != "Compliant" {
+		t.Errorf("FT-CLD-20 from the tenant's isolation: %+v", r)
+	}
+	if r := reportRequirement(report, "SIS-LOCATION"); r.State != rempartv1.RequirementNotCovered {
+		t.Errorf("SIS-LOCATION without a DataResidency for the tenant: %s", r.State)
+	}
+	s := report.Status.Summary
+	if s.NonCompliant == 0 || s.Waived != 0 || s.NotCovered == 0 || s.ScoreText != fmt.Sprintf("%d%%", s.Score) {
+		t.Errorf("summary %+v", s)
+	}
+	if len(report.Status.Inventory.Namespaces) != 1 || report.Status.Inventory.Namespaces[0] != ns ||
+		len(report.Status.Inventory.Backups) != 1 || report.Status.Inventory.Backups[0].Policy != "rpt-daily" {
+		t.Errorf("inventory %+v", report.Status.Inventory)
+	}
+	if len(report.Status.OutsideCluster) == 0 {
+		t.Error("the organisational rules are not listed as outside the cluster")
+	}
+
+	// A DataResidency for the tenant covers SIS-LOCATION within seconds.
+	create(t, newResidency("rpt", []rempartv1.TenantName{"rpt"}, []rempartv1.Jurisdiction{"EU"}))
+	t.Cleanup(func() { deleteResidency(t, "rpt") })
+	waitReport(t, "rpt", func(r *rempartv1.ComplianceReport) error {
+		if got := reportRequirement(r, "SIS-LOCATION").State; got == rempartv1.RequirementNotCovered || got == "" {
+			return fmt.Errorf("SIS-LOCATION still %q", got)
+		}
+		return nil
+	})
+
+	// Nobody but the operator edits a report, even with RBAC rights on it.
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "rpt-report-editor"}, Rules: []rbacv1.PolicyRule{{
+		APIGroups: []string{"rempart.io"}, Resources: []string{"compliancereports", "compliancereports/status"}, Verbs: []string{"get", "update", "patch", "delete"}}}}
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "rpt-report-editor"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory@rpt.example"}}}
+	create(t, role)
+	create(t, binding)
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), binding); _ = env.Client.Delete(context.Background(), role) })
+	mallory := as(t, "mallory@rpt.example")
+	var err error
+	eventually(t, "an edit of the report refused", func(ctx context.Context) error {
+		var r rempartv1.ComplianceReport
+		if err := mallory.Get(ctx, client.ObjectKey{Name: "rpt"}, &r); err != nil {
+			return err
+		}
+		r.Status.Summary.ScoreText = "100%"
+		err = mallory.Status().Update(ctx, &r)
+		if err == nil || !strings.Contains(err.Error(), "is written by Rempart") {
+			return fmt.Errorf("status edit: %v", err)
+		}
+		return nil
+	})
+	if !strings.Contains(err.Error(), "FT-CLD-28") {
+		t.Errorf("refusal %q names no requirement", err)
+	}
+	if err := mallory.Delete(context.Background(), &rempartv1.ComplianceReport{ObjectMeta: metav1.ObjectMeta{Name: "rpt"}}); err == nil || !strings.Contains(err.Error(), "is written by Rempart") {
+		t.Errorf("deleting the report: %v", err)
+	}
+}
