@@ -110,7 +110,10 @@ func TestComplianceReportShowsFailingAndWaivedControls(t *testing.T) {
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory@rpt.example"}}}
 	create(t, role)
 	create(t, binding)
-	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), binding); _ = env.Client.Delete(context.Background(), role) })
+	t.Cleanup(func() {
+		_ = env.Client.Delete(context.Background(), binding)
+		_ = env.Client.Delete(context.Background(), role)
+	})
 	mallory := as(t, "mallory@rpt.example")
 	var err error
 	eventually(t, "an edit of the report refused", func(ctx context.Context) error {
