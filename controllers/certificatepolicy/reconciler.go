@@ -48,9 +48,13 @@ type Reconciler struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var cp rempartv1.CertificatePolicy
 	if err := r.Client.Get(ctx, req.NamespacedName, &cp); err != nil {
+		if apierrors.IsNotFound(err) {
+			recordMetrics(req.Name, nil)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !cp.DeletionTimestamp.IsZero() {
+		recordMetrics(cp.Name, nil)
 		return ctrl.Result{}, nil // what it created is owned by it; the certificates' Secrets stay
 	}
 	now := r.Clock.Now()
@@ -70,6 +74,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	applyErr := errors.Join(errs...)
 	ev := evaluate(obs, now)
+	recordMetrics(cp.Name, ev.summaries)
 	if err := r.writeStatus(ctx, &cp, ev, applyErr, now); err != nil {
 		if apierrors.IsConflict(err) {
 			return ctrl.Result{Requeue: true}, nil

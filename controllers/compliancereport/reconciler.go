@@ -34,9 +34,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	var ti rempartv1.TenantIsolation
 	if err := r.Client.Get(ctx, req.NamespacedName, &ti); err != nil {
 		// The report is owned by the tenant and goes with it.
+		if apierrors.IsNotFound(err) {
+			forgetMetrics(req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !ti.DeletionTimestamp.IsZero() {
+		forgetMetrics(ti.Name)
 		return ctrl.Result{}, nil
 	}
 	src, err := r.gather(ctx, &ti)
@@ -58,6 +62,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, fmt.Errorf("read report %s: %w", report.Name, err)
 	}
 	status := build(src, metav1.NewTime(r.Clock.Now()))
+	recordMetrics(ti.Name, src, status)
 	if sameReport(existing.Status, status) {
 		return ctrl.Result{RequeueAfter: r.Resync}, nil
 	}

@@ -206,6 +206,7 @@ func TestBackupPolicyWithRealVelero(t *testing.T) {
 		}
 		return true, nil
 	})
+	checkAlertsAgainstMetrics(t, "RempartControlNonCompliant", "RempartBackupRPOBreached", "RempartRestoreTestFailed", "RempartReconcileErrors")
 	// The tenant's namespace and its data are untouched by all of it.
 	var cm corev1.ConfigMap
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ledger-settings"}, &cm); err != nil {

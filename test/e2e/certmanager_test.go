@@ -157,6 +157,8 @@ func TestCertificatePolicyWithRealCertManager(t *testing.T) {
 			fmt.Errorf("compliant %+v, controls %+v", cond, got.Status.Controls)
 	})
 
+	checkAlertsAgainstMetrics(t, "RempartCertificateExpiringSoon")
+
 	// Key compromised: rotate every certificate once.
 	waitFor(t, "request a rotation", 30*time.Second, func(ctx context.Context) (bool, error) {
 		var got rempartv1.CertificatePolicy
