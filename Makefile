@@ -76,8 +76,9 @@ verify: $(CONTROLLER_GEN) ## Fail when a generated file is out of date.
 	bash hack/verify-generated.sh "$(CONTROLLER_GEN)"
 
 .PHONY: lint
-lint: ## go vet and a gofmt check on every module.
+lint: $(HELM) ## go vet and a gofmt check on every module, helm lint on the chart.
 	go vet ./...
+	$(HELM) lint --strict charts/rempart
 	@for m in hack/tools/*/; do if ls $$m*.go >/dev/null 2>&1; then (cd $$m && go vet ./...); fi; done
 	@bad=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	  if [ -n "$$bad" ]; then echo "not gofmt-clean:"; echo "$$bad"; exit 1; fi

@@ -35,7 +35,7 @@ func renderKustomize(t *testing.T, dir string) []*unstructured.Unstructured {
 	return objs
 }
 
-func renderHelm(t *testing.T) []*unstructured.Unstructured {
+func renderHelm(t *testing.T, values ...string) []*unstructured.Unstructured {
 	t.Helper()
 	helm := os.Getenv("HELM")
 	if helm == "" {
@@ -44,8 +44,11 @@ func renderHelm(t *testing.T) []*unstructured.Unstructured {
 	if !filepath.IsAbs(helm) && strings.ContainsRune(helm, filepath.Separator) {
 		helm = filepath.Join(repoRoot(t), helm) // a path relative to the checkout, as the README writes it
 	}
-	cmd := exec.Command(helm, "template", "rempart", filepath.Join(repoRoot(t), "charts", "rempart"),
-		"--namespace", "rempart-system", "--include-crds")
+	args := []string{"template", "rempart", filepath.Join(repoRoot(t), "charts", "rempart"), "--namespace", "rempart-system", "--include-crds"}
+	for _, v := range values {
+		args = append(args, "--set", v)
+	}
+	cmd := exec.Command(helm, args...)
 	out, err := cmd.Output()
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -203,6 +206,24 @@ func TestHelmChartMatchesKustomize(t *testing.T) {
 				t.Errorf("the chart lacks %s %s", kind, name)
 			}
 		}
+	}
+
+	if _, ok := byKind(chart, "Service")["rempart-metrics"]; !ok {
+		t.Error("the chart renders no metrics Service rempart-metrics")
+	}
+	if _, ok := byKind(kust, "Service")["rempart-metrics"]; !ok {
+		t.Error("kustomize renders no metrics Service rempart-metrics")
+	}
+	if len(byKind(chart, "PrometheusRule"))+len(byKind(chart, "ServiceMonitor")) != 0 {
+		t.Error("the chart renders Prometheus Operator objects by default, which fail without its CRDs")
+	}
+	monitored := renderHelm(t, "metrics.prometheusRule.enabled=true", "metrics.serviceMonitor.enabled=true")
+	rules := renderKustomize(t, "config/prometheus")
+	if len(rules) != 1 || len(byKind(monitored, "ServiceMonitor")) != 1 {
+		t.Fatalf("config/prometheus renders %d objects, the chart %d ServiceMonitors", len(rules), len(byKind(monitored, "ServiceMonitor")))
+	}
+	if pr := byKind(monitored, "PrometheusRule")["rempart"]; pr == nil || !reflect.DeepEqual(pr.Object["spec"], rules[0].Object["spec"]) {
+		t.Error("the chart's PrometheusRule differs from config/prometheus/rules.yaml: run make manifests")
 	}
 
 	deps := byKind(chart, "Deployment")
