@@ -90,7 +90,11 @@ test-unit: ## Pure tests next to the code.
 	go test $(GO_TEST_FLAGS) $(UNIT_PACKAGES)
 
 .PHONY: test-integration
-test-integration: controlplane $(HELM) ## Controllers and manifests against a real kube-apiserver and etcd (envtest).
+.PHONY: chromium
+chromium: ## Debian's chromium, for the test that renders an exported report in a browser.
+	bash hack/ensure-chromium.sh
+
+test-integration: controlplane $(HELM) chromium ## Controllers and manifests against a real kube-apiserver and etcd (envtest).
 	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) HELM=$(HELM) go test $(GO_TEST_FLAGS) -timeout 20m ./test/integration/...
 
 .PHONY: test-e2e
