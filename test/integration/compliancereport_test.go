@@ -12,6 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/internal/controlcatalog"
+	"github.com/rempart-io/rempart/internal/requirements"
 )
 
 func waitReport(t *testing.T, name string, check func(*rempartv1.ComplianceReport) error) *rempartv1.ComplianceReport {
@@ -87,6 +89,26 @@ func TestComplianceReportShowsFailingAndWaivedControls(t *testing.T) {
 	if len(report.Status.Inventory.Namespaces) != 1 || report.Status.Inventory.Namespaces[0] != ns ||
 		len(report.Status.Inventory.Backups) != 1 || report.Status.Inventory.Backups[0].Policy != "rpt-daily" {
 		t.Errorf("inventory %+v", report.Status.Inventory)
+	}
+	// kubectl rempart explain describes every control the controllers report, with the same
+	// requirements.
+	var ti rempartv1.TenantIsolation
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: "rpt"}, &ti); err != nil {
+		t.Fatal(err)
+	}
+	var bpNow rempartv1.BackupPolicy
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: "rpt-daily"}, &bpNow); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range append(ti.Status.Controls, bpNow.Status.Controls...) {
+		entry, ok := controlcatalog.Lookup(string(c.ID))
+		if !ok {
+			t.Errorf("control %s is not in the control catalog", c.ID)
+			continue
+		}
+		if got := strings.Join(requirements.Strings(entry.Requirements...), ","); got != strings.Join(c.Requirements, ",") {
+			t.Errorf("control %s serves %v, the catalog says %s", c.ID, c.Requirements, got)
+		}
 	}
 	if len(report.Status.OutsideCluster) == 0 {
 		t.Error("the organisational rules are not listed as outside the cluster")
