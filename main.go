@@ -39,6 +39,7 @@ type config struct {
 	adminExtraRoles         []string
 	platformAccounts        []string
 	veleroNamespace         string
+	policyReports           string
 	showVersion             bool
 }
 
@@ -76,6 +77,7 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 		return nil
 	})
 	fs.StringVar(&c.veleroNamespace, "velero-namespace", "velero", "Namespace Velero runs in, where BackupPolicy creates its Schedules, Backups and Restores.")
+	fs.StringVar(&c.policyReports, "policy-reports", "auto", "Write a wgpolicyk8s.io PolicyReport of the controls in each tenant namespace: auto (where the CRD is served), on or off.")
 	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -86,6 +88,8 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 		return c, errors.New("--kube-api-qps and --kube-api-burst cannot be negative")
 	case c.qps > 0 && c.burst < 1:
 		return c, errors.New("--kube-api-burst must be at least 1 when --kube-api-qps is set")
+	case c.policyReports != "auto" && c.policyReports != "on" && c.policyReports != "off":
+		return c, fmt.Errorf("--policy-reports must be auto, on or off, not %q", c.policyReports)
 	case c.maxConcurrentReconciles < 1:
 		return c, errors.New("--max-concurrent-reconciles must be at least 1")
 	case c.resyncPeriod < time.Minute:
@@ -170,6 +174,7 @@ func run(ctx context.Context, cfg config) error {
 		AdminExtraRoles:         cfg.adminExtraRoles,
 		PlatformAccounts:        cfg.platformAccounts,
 		VeleroNamespace:         cfg.veleroNamespace,
+		PolicyReports:           cfg.policyReports,
 		Clock:                   clock.RealClock{},
 	}
 	if err := controllers.SetupAll(mgr, opts); err != nil {

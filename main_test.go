@@ -38,6 +38,7 @@ func TestParseFlagsRefusesBadValues(t *testing.T) {
 		"unknown flag":          {"--no-such-flag"},
 		"malformed duration":    {"--resync-period=soon"},
 		"malformed leader bool": {"--leader-elect=perhaps"},
+		"policy reports maybe":  {"--policy-reports=maybe"},
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) {

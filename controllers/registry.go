@@ -51,6 +51,8 @@ type Options struct {
 	PlatformAccounts []string
 	// VeleroNamespace is where Velero runs and BackupPolicy writes its Velero objects.
 	VeleroNamespace string
+	// PolicyReports is auto, on or off: whether to write wgpolicyk8s.io PolicyReports.
+	PolicyReports string
 }
 
 // Controller is one registered controller: a name for logs and errors, and its setup.
@@ -98,6 +100,7 @@ var All = []Controller{
 	{Name: "compliancereport", Setup: func(mgr ctrl.Manager, o Options) error {
 		return compliancereport.Setup(mgr, compliancereport.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock, OperatorUser: o.OperatorServiceAccount,
+			PolicyReports: o.PolicyReports,
 		})
 	}},
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/rempart-io/rempart/controllers/tenantisolation"
 )
 
-const policyReports = "rempart-compliance-reports"
+const policyReportsAdmission = "rempart-compliance-reports"
 
 // reportPolicy refuses any write to a ComplianceReport, its status included, from anyone but the
 // operator (and cluster administrators, the break-glass group and the garbage collector): a
@@ -20,7 +20,7 @@ func reportPolicy(operatorUser string) (*admissionv1.ValidatingAdmissionPolicy, 
 	rule.Rule.Resources = append(rule.Rule.Resources, "compliancereports/status")
 	p := &admissionv1.ValidatingAdmissionPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
-		ObjectMeta: admission.SharedMeta(policyReports),
+		ObjectMeta: admission.SharedMeta(policyReportsAdmission),
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
 			FailurePolicy:    ptr.To(admissionv1.Fail),
 			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{rule}},
@@ -34,8 +34,8 @@ func reportPolicy(operatorUser string) (*admissionv1.ValidatingAdmissionPolicy, 
 	}
 	b := &admissionv1.ValidatingAdmissionPolicyBinding{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicyBinding"},
-		ObjectMeta: admission.SharedMeta(policyReports),
-		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policyReports, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}},
+		ObjectMeta: admission.SharedMeta(policyReportsAdmission),
+		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policyReportsAdmission, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}},
 	}
 	return p, b
 }

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
@@ -23,11 +24,14 @@ type Reconciler struct {
 	Client client.Client
 	Clock  clock.PassiveClock
 	Resync time.Duration
+	// PolicyReports: also write a wgpolicyk8s.io PolicyReport in each tenant namespace.
+	PolicyReports bool
 }
 
 // +kubebuilder:rbac:groups=rempart.io,resources=compliancereports,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rempart.io,resources=compliancereports/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations;dataresidencies;certificatepolicies;adminaccesses;backuppolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=wgpolicyk8s.io,resources=policyreports,verbs=get;list;watch;create;update;patch;delete
 
 // Reconcile gathers the tenant's policies' results into its report.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -63,6 +67,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	status := build(src, metav1.NewTime(r.Clock.Now()))
 	recordMetrics(ti.Name, src, status)
+	if r.PolicyReports {
+		if err := r.writePolicyReports(ctx, &existing, src); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	if sameReport(existing.Status, status) {
 		return ctrl.Result{RequeueAfter: r.Resync}, nil
 	}
@@ -182,4 +191,31 @@ func capped[T any](in []T, n int) []T {
 		return in[:n]
 	}
 	return in
+}
+
+// writePolicyReports puts the tenant's PolicyReports in place and removes those of namespaces
+// that left the tenant.
+func (r *Reconciler) writePolicyReports(ctx context.Context, report *rempartv1.ComplianceReport, src sources) error {
+	keep := map[string]bool{}
+	for _, pr := range policyReports(report, src) {
+		keep[pr.GetNamespace()] = true
+		existing := &unstructured.Unstructured{}
+		existing.SetGroupVersionKind(PolicyReportGVK)
+		if err := apply.IfChanged(ctx, r.Client, pr, existing); err != nil {
+			return fmt.Errorf("write the PolicyReport of %s: %w", pr.GetNamespace(), err)
+		}
+	}
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(PolicyReportGVK.GroupVersion().WithKind("PolicyReportList"))
+	if err := r.Client.List(ctx, list, client.MatchingLabels{rempartv1.LabelTenant: report.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue}); err != nil {
+		return fmt.Errorf("list PolicyReports: %w", err)
+	}
+	for i := range list.Items {
+		if !keep[list.Items[i].GetNamespace()] {
+			if err := client.IgnoreNotFound(r.Client.Delete(ctx, &list.Items[i])); err != nil {
+				return fmt.Errorf("remove the PolicyReport of %s: %w", list.Items[i].GetNamespace(), err)
+			}
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package compliancereport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
@@ -14,6 +15,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/discovery"
 	"github.com/rempart-io/rempart/controllers/enqueue"
 )
 
@@ -24,16 +26,26 @@ type Settings struct {
 	Clock                   clock.PassiveClock
 	// OperatorUser is the only identity, with administrators, that may write reports.
 	OperatorUser string
+	// PolicyReports is auto (write them where the wgpolicyk8s.io CRD is served), on or off.
+	PolicyReports string
 }
 
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
 
 // Setup registers the controller, and the admission policy that keeps reports as it writes them.
 func Setup(mgr ctrl.Manager, s Settings) error {
-	r := &Reconciler{Client: mgr.GetClient(), Clock: s.Clock, Resync: s.Resync}
+	served, err := discovery.Serves(mgr.GetRESTMapper(), PolicyReportGVK)
+	if err != nil {
+		return err
+	}
+	writeReports := s.PolicyReports == "on" || (s.PolicyReports != "off" && served)
+	if writeReports && !served {
+		return fmt.Errorf("--policy-reports=on, but the API server does not serve %s: install the PolicyReport CRDs", PolicyReportGVK)
+	}
+	r := &Reconciler{Client: mgr.GetClient(), Clock: s.Clock, Resync: s.Resync, PolicyReports: writeReports}
 	c := mgr.GetClient()
 	tenants := handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.TenantIsolationList{}))
-	err := ctrl.NewControllerManagedBy(mgr).
+	err = ctrl.NewControllerManagedBy(mgr).
 		Named("compliancereport").
 		For(&rempartv1.TenantIsolation{}).
 		Owns(&rempartv1.ComplianceReport{}).

@@ -9,6 +9,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
@@ -113,6 +114,33 @@ func TestComplianceReportShowsFailingAndWaivedControls(t *testing.T) {
 	if len(report.Status.OutsideCluster) == 0 {
 		t.Error("the organisational rules are not listed as outside the cluster")
 	}
+
+	// The same results as a wgpolicyk8s.io PolicyReport in the tenant's namespace, for the
+	// dashboards that read Kyverno's format.
+	eventually(t, "the PolicyReport of "+ns, func(ctx context.Context) error {
+		pr := &unstructured.Unstructured{}
+		pr.SetAPIVersion("wgpolicyk8s.io/v1alpha2")
+		pr.SetKind("PolicyReport")
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "rempart"}, pr); err != nil {
+			return err
+		}
+		results, _, _ := unstructured.NestedSlice(pr.Object, "results")
+		found := map[string]string{}
+		for _, r := range results {
+			m := r.(map[string]any)
+			found[m["policy"].(string)+" "+m["rule"].(string)] = m["result"].(string)
+		}
+		if found["BackupPolicy/rpt-daily backup.rpo"] != "fail" || found["BackupPolicy/rpt-daily backup.encryption"] != "skip" || found["TenantIsolation/rpt network.default-deny"] != "pass" {
+			return fmt.Errorf("results %v", found)
+		}
+		if fail, _, _ := unstructured.NestedInt64(pr.Object, "summary", "fail"); fail == 0 {
+			return fmt.Errorf("summary %v", pr.Object["summary"])
+		}
+		if refs := pr.GetOwnerReferences(); len(refs) != 1 || refs[0].Kind != "ComplianceReport" {
+			return fmt.Errorf("owners %+v", refs)
+		}
+		return nil
+	})
 
 	// A DataResidency for the tenant covers SIS-LOCATION within seconds.
 	create(t, newResidency("rpt", []rempartv1.TenantName{"rpt"}, []rempartv1.Jurisdiction{"EU"}))

@@ -91,15 +91,29 @@ func VeleroCRDDirs(root string) ([]string, error) {
 	return []string{filepath.Join(dir, "config", "crd", "v1", "bases"), filepath.Join(dir, "config", "crd", "v2alpha1", "bases")}, nil
 }
 
+// PolicyReportCRDDir is where the wgpolicyk8s.io PolicyReport CRDs are, in Kyverno's module
+// (hack/tools/crds).
+func PolicyReportCRDDir(root string) (string, error) {
+	dir, err := ModuleDir(filepath.Join(root, "hack", "tools", "crds"), "github.com/kyverno/kyverno")
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "config", "crds", "policyreport"), nil
+}
+
 // CRDDirs are the directories whose CRDs every test API server gets: Rempart's generated CRDs,
-// the test-only kinds, and cert-manager's, Gateway API's and Velero's CRDs from their modules
-// (Velero's last two).
+// the test-only kinds, and cert-manager's, Gateway API's, the PolicyReport and Velero's CRDs
+// from their modules (Velero's last two).
 func CRDDirs(root string) ([]string, error) {
 	certManager, err := ModuleDir(root, "github.com/cert-manager/cert-manager")
 	if err != nil {
 		return nil, err
 	}
 	gatewayAPI, err := ModuleDir(root, "sigs.k8s.io/gateway-api")
+	if err != nil {
+		return nil, err
+	}
+	policyReports, err := PolicyReportCRDDir(root)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +126,7 @@ func CRDDirs(root string) ([]string, error) {
 		filepath.Join(root, "test", "apitest", "crd"),
 		filepath.Join(certManager, "deploy", "crds"),
 		filepath.Join(gatewayAPI, "config", "crd", "standard"),
+		policyReports,
 	}, velero...), nil
 }
 
@@ -138,7 +153,7 @@ func StartWith(opts Options) (*Env, error) {
 		return nil, err
 	}
 	if opts.WithoutVelero {
-		dirs = dirs[:4]
+		dirs = dirs[:len(dirs)-2]
 	}
 	scheme := controllers.NewScheme()
 	if err := apitestv1.AddToScheme(scheme); err != nil {

@@ -1,0 +1,7 @@
+// CRDs of other projects the tests install, taken from their Go modules: Kyverno's copy of the
+// wgpolicyk8s.io PolicyReport CRDs (config/crds/policyreport). Nothing here is built.
+module github.com/rempart-io/rempart/hack/tools/crds
+
+go 1.26.0
+
+require github.com/kyverno/kyverno v1.19.1
