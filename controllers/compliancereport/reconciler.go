@@ -63,6 +63,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(report), &existing); err != nil {
+		if apierrors.IsNotFound(err) {
+			// Just created: the cache shows it in a moment, and its watch brings it back here.
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
 		return ctrl.Result{}, fmt.Errorf("read report %s: %w", report.Name, err)
 	}
 	status := build(src, metav1.NewTime(r.Clock.Now()))

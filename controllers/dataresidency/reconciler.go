@@ -92,6 +92,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if apierrors.IsConflict(err) {
 			return ctrl.Result{Requeue: true}, nil
 		}
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, nil // deleted meanwhile: nothing left to report on
+		}
 		return ctrl.Result{}, err
 	}
 	if applyErr != nil {
