@@ -89,13 +89,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	bindings, applyErr := r.applyBindings(ctx, &aa, d.grant, namespaces)
 	if err := r.writeStatus(ctx, &aa, d, bindings, applyErr, now); err != nil {
-		if apierrors.IsConflict(err) {
-			return ctrl.Result{Requeue: true}, nil
-		}
-		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, nil // deleted meanwhile: nothing left to report on
-		}
-		return ctrl.Result{}, err
+		return apply.StatusWriteOutcome(err)
 	}
 	if applyErr != nil {
 		return ctrl.Result{}, applyErr

@@ -124,13 +124,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	r.announce(&bp, obs, ev)
 	recordMetrics(&bp, obs, ev, status)
 	if err := r.writeStatus(ctx, &bp, status, obs, ev, next, paused, applyErr, now); err != nil {
-		if apierrors.IsConflict(err) {
-			return ctrl.Result{Requeue: true}, nil
-		}
-		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, nil // deleted meanwhile: nothing left to report on
-		}
-		return ctrl.Result{}, err
+		return apply.StatusWriteOutcome(err)
 	}
 	if applyErr != nil {
 		return ctrl.Result{}, applyErr

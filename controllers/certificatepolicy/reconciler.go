@@ -76,13 +76,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	ev := evaluate(obs, now)
 	recordMetrics(cp.Name, ev.summaries)
 	if err := r.writeStatus(ctx, &cp, ev, applyErr, now); err != nil {
-		if apierrors.IsConflict(err) {
-			return ctrl.Result{Requeue: true}, nil
-		}
-		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, nil // deleted meanwhile: nothing left to report on
-		}
-		return ctrl.Result{}, err
+		return apply.StatusWriteOutcome(err)
 	}
 	if applyErr != nil {
 		return ctrl.Result{}, applyErr

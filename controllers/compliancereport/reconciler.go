@@ -81,10 +81,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	existing.Status = status
 	if err := r.Client.Status().Update(ctx, &existing); err != nil {
-		if apierrors.IsConflict(err) {
-			return ctrl.Result{Requeue: true}, nil
-		}
-		return ctrl.Result{}, fmt.Errorf("write report %s: %w", report.Name, err)
+		return apply.StatusWriteOutcome(fmt.Errorf("write report %s: %w", report.Name, err))
 	}
 	return ctrl.Result{RequeueAfter: r.Resync}, nil
 }

@@ -89,13 +89,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	st := statusInputs{allow: allow, tenants: cov.Tenants, covered: covered, obs: obs, ev: ev, combined: comb, applyErr: applyErr}
 	if err := r.writeStatus(ctx, &dr, st, now); err != nil {
-		if apierrors.IsConflict(err) {
-			return ctrl.Result{Requeue: true}, nil
-		}
-		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, nil // deleted meanwhile: nothing left to report on
-		}
-		return ctrl.Result{}, err
+		return apply.StatusWriteOutcome(err)
 	}
 	if applyErr != nil {
 		return ctrl.Result{}, applyErr

@@ -98,11 +98,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	now := r.Clock.Now()
 	results, exceptions := evaluate(obs, now)
 	if err := r.writeStatus(ctx, &ti, obs, results, applyErr, now); err != nil {
-		if apierrors.IsConflict(err) {
-			// The object changed since it was read; its new version is already queued.
-			return ctrl.Result{Requeue: true}, nil
-		}
-		return ctrl.Result{}, err
+		return apply.StatusWriteOutcome(err)
 	}
 	if err := r.syncOwnership(ctx, &ti, obs); err != nil {
 		return ctrl.Result{}, err
