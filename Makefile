@@ -30,7 +30,7 @@ help: ## List the targets.
 .PHONY: demo
 demo: build controlplane ## Start the local control plane, install everything, run the operator, apply the samples, show the compliance table.
 	go build -o $(BIN)/demo ./hack/demo
-	$(BIN)/demo --root $(CURDIR) --operator $(BIN)/rempart --controlplane $(CONTROLPLANE_DIR)
+	$(BIN)/demo --root $(CURDIR) --operator $(BIN)/rempart --plugin $(BIN)/kubectl-rempart --controlplane $(CONTROLPLANE_DIR)
 
 .PHONY: test
 test: lint verify test-unit test-integration test-e2e test-demo ## Everything CI runs: lint, generated-code check, unit, integration and end-to-end tests, the demo once.
@@ -38,8 +38,9 @@ test: lint verify test-unit test-integration test-e2e test-demo ## Everything CI
 ##@ Build
 
 .PHONY: build
-build: ## Build the operator into bin/rempart.
+build: ## Build the operator into bin/rempart and the kubectl plugin into bin/kubectl-rempart.
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/rempart .
+	CGO_ENABLED=0 go build -trimpath -o $(BIN)/kubectl-rempart ./cmd/kubectl-rempart
 
 .PHONY: controlplane
 controlplane: ## Build (once, cached in bin/controlplane) kube-apiserver, controller-manager, scheduler, kubectl, etcd and kwok from pinned modules.
@@ -104,8 +105,9 @@ test-e2e: build controlplane ## The operator as its own process against the whol
 .PHONY: test-demo
 test-demo: build controlplane ## Run the demo once, non-interactively, and check it printed the compliance table.
 	go build -o $(BIN)/demo ./hack/demo
-	DEMO_ONESHOT=1 $(BIN)/demo --root $(CURDIR) --operator $(BIN)/rempart --controlplane $(CONTROLPLANE_DIR) | tee $(BIN)/demo.log
+	DEMO_ONESHOT=1 $(BIN)/demo --root $(CURDIR) --operator $(BIN)/rempart --plugin $(BIN)/kubectl-rempart --controlplane $(CONTROLPLANE_DIR) | tee $(BIN)/demo.log
 	grep -q '^==> Rempart compliance' $(BIN)/demo.log
+	grep -q '^TENANT bank-production' $(BIN)/demo.log
 	test ! -e .demo/ready
 
 .PHONY: bench

@@ -34,7 +34,9 @@ func main() {
 	root := flag.String("root", ".", "The checkout's top directory.")
 	operatorBinary := flag.String("operator", "bin/rempart", "The operator binary.")
 	binDir := flag.String("controlplane", "", "The control plane cache built by `make controlplane`.")
+	pluginBinary := flag.String("plugin", "bin/kubectl-rempart", "The kubectl-rempart plugin, to show a tenant's report.")
 	flag.Parse()
+	plugin = *pluginBinary
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -117,6 +119,9 @@ func run(ctx context.Context, root, operatorBinary, binDir string, oneshot bool)
 	if err := printCompliance(cluster, kinds); err != nil {
 		return err
 	}
+	if err := showReport(ctx, cluster, "bank-production"); err != nil {
+		return err
+	}
 	if err := showResidencyRefusal(startCtx, cluster); err != nil {
 		return err
 	}
@@ -129,9 +134,10 @@ The local cluster is up. From another terminal:
 
     export KUBECONFIG=%s
     %s get nodes -L topology.kubernetes.io/region
+    export PATH=%s:$PATH   # kubectl rempart report --tenant bank-production -o html > bank.html
 
 Logs of every process are in %s.
-`, cluster.Kubeconfig, cluster.Kubectl(), cluster.LogDir())
+`, cluster.Kubeconfig, cluster.Kubectl(), filepath.Dir(plugin), cluster.LogDir())
 	if oneshot {
 		return nil
 	}
@@ -425,4 +431,18 @@ func runBankBackup(ctx context.Context, cluster *localcluster.Cluster, dyn dynam
 		"-o", "custom-columns=BACKUP:.metadata.name,PHASE:.status.phase,ITEMS:.status.progress.itemsBackedUp,COMPLETED:.status.completionTimestamp")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	return cmd.Run()
+}
+
+// plugin is the kubectl-rempart binary the demo runs.
+var plugin string
+
+// showReport prints a tenant's ComplianceReport as an auditor reads it, through kubectl-rempart.
+func showReport(ctx context.Context, cluster *localcluster.Cluster, tenant string) error {
+	fmt.Printf("\n$ kubectl rempart report --tenant %s\n", tenant)
+	cmd := exec.CommandContext(ctx, plugin, "report", "--tenant", tenant, "--kubeconfig", cluster.Kubeconfig)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("kubectl rempart report: %w", err)
+	}
+	return nil
 }
