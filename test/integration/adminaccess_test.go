@@ -338,6 +338,7 @@ func TestAdminAccessOverdueReviewIsRefused(t *testing.T) {
 	if !strings.Contains(refused.Status.Message, "more than a year ago") || len(refused.Status.Bindings) != 0 {
 		t.Errorf("refused status %+v", refused.Status)
 	}
+	assertCatalogued(t, refused.Status.Controls)
 	if c := refused.Status.Control("access.review"); c.State != rempartv1.ControlNonCompliant || !strings.Contains(c.Message, "FT-CLD-17") {
 		t.Errorf("review control %+v", c)
 	}

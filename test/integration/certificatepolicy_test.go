@@ -108,6 +108,7 @@ func TestCertificatePolicyProvidesCertificatesForIngressHosts(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(ing), &ingAfter); err != nil || ingAfter.Generation != 1 {
 		t.Errorf("the Ingress was changed (generation %d, %v)", ingAfter.Generation, err)
 	}
+	var evaluated []rempartv1.ControlResult
 	eventually(t, "the policy's status", func(ctx context.Context) error {
 		var got rempartv1.CertificatePolicy
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(cp), &got); err != nil {
@@ -119,8 +120,10 @@ func TestCertificatePolicyProvidesCertificatesForIngressHosts(t *testing.T) {
 			strings.Contains(hosts.Message, "www.acme.example") || readyCtl.State != rempartv1.ControlNonCompliant {
 			return fmt.Errorf("count %d; hosts %s %s; ready %s", got.Status.CertificateCount, hosts.State, hosts.Message, readyCtl.State)
 		}
+		evaluated = got.Status.Controls
 		return nil
 	})
+	assertCatalogued(t, evaluated)
 }
 
 // With Gateway API installed, a terminating HTTPS listener whose Secret no Certificate issues gets

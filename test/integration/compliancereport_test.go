@@ -101,16 +101,7 @@ func TestComplianceReportShowsFailingAndWaivedControls(t *testing.T) {
 	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: "rpt-daily"}, &bpNow); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range append(ti.Status.Controls, bpNow.Status.Controls...) {
-		entry, ok := controlcatalog.Lookup(string(c.ID))
-		if !ok {
-			t.Errorf("control %s is not in the control catalog", c.ID)
-			continue
-		}
-		if got := strings.Join(requirements.Strings(entry.Requirements...), ","); got != strings.Join(c.Requirements, ",") {
-			t.Errorf("control %s serves %v, the catalog says %s", c.ID, c.Requirements, got)
-		}
-	}
+	assertCatalogued(t, append(ti.Status.Controls, bpNow.Status.Controls...))
 	if len(report.Status.OutsideCluster) == 0 {
 		t.Error("the organisational rules are not listed as outside the cluster")
 	}
@@ -183,5 +174,24 @@ func TestComplianceReportShowsFailingAndWaivedControls(t *testing.T) {
 	}
 	if err := mallory.Delete(context.Background(), &rempartv1.ComplianceReport{ObjectMeta: metav1.ObjectMeta{Name: "rpt"}}); err == nil || !strings.Contains(err.Error(), "is written by Rempart") {
 		t.Errorf("deleting the report: %v", err)
+	}
+}
+
+// assertCatalogued checks that kubectl rempart explain describes every control a controller
+// reported, with the same requirements.
+func assertCatalogued(t *testing.T, controls []rempartv1.ControlResult) {
+	t.Helper()
+	if len(controls) == 0 {
+		t.Error("no controls to check against the catalog")
+	}
+	for _, c := range controls {
+		entry, ok := controlcatalog.Lookup(string(c.ID))
+		if !ok {
+			t.Errorf("control %s is not in the control catalog", c.ID)
+			continue
+		}
+		if got := strings.Join(requirements.Strings(entry.Requirements...), ","); got != strings.Join(c.Requirements, ",") {
+			t.Errorf("control %s serves %v, the catalog says %s", c.ID, c.Requirements, got)
+		}
 	}
 }

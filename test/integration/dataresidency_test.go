@@ -109,6 +109,7 @@ func TestResidencyPinsPodsWithTheMutatingPolicy(t *testing.T) {
 		}
 		return nil
 	})
+	assertCatalogued(t, dr.Status.Controls)
 	for _, want := range []string{"eu-west-3", "europe-west9", "francecentral", "eu-central-1"} {
 		if !slices.Contains(dr.Status.AllowedRegions, want) {
 			t.Errorf("allowed regions %v lack %s", dr.Status.AllowedRegions, want)
