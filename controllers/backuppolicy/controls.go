@@ -204,9 +204,7 @@ func locationResult(o observed, ex controls.ExceptionSet, locRef rempartv1.Objec
 		return check(controlLocation, reqs, ex, "", "", "LocationMissing",
 			fmt.Sprintf("The BackupStorageLocation %s does not exist in Velero's namespace: create it or name an existing one (FT-CLD-26).", spec.StorageLocation.Name), &locRef)
 	}
-	if o.residency != nil && o.location.Country != "" && !o.residency.Countries[o.location.Country] {
-		ev.forbidden = fmt.Sprintf("the location is in %s (%s), outside what DataResidency %s allows", o.location.Region, o.location.Country, strings.Join(o.residency.Policies, ", "))
-	}
+	ev.forbidden = forbiddenReason(o)
 	declared := strings.ToLower(string(spec.StorageLocation.Region))
 	if !strings.EqualFold(o.location.Region, declared) {
 		return check(controlLocation, reqs, ex, "", "", "RegionMismatch",
@@ -221,7 +219,7 @@ func locationResult(o observed, ex controls.ExceptionSet, locRef rempartv1.Objec
 		allowed = o.residency.Countries
 	}
 	if err := backups.CheckOffsite(backups.Location{Region: o.location.Region, Provider: o.provider}, nodeRegions, o.catalog, allowed); err != nil {
-		return check(controlLocation, reqs, ex, "", "", "LocationNotAllowed", capitalize(err.Error())+".", &locRef)
+		return check(controlLocation, reqs, ex, "", "", "LocationNotAllowed", controls.Capitalize(err.Error())+".", &locRef)
 	}
 	if o.location.Phase != "" && o.location.Phase != "Available" {
 		return check(controlLocation, reqs, ex, "", "", "LocationUnavailable",
@@ -239,13 +237,6 @@ func locationResult(o observed, ex controls.ExceptionSet, locRef rempartv1.Objec
 		msg += ", within what DataResidency " + strings.Join(o.residency.Policies, ", ") + " allows"
 	}
 	return check(controlLocation, reqs, ex, "LocationOffsiteAndAllowed", msg+" (FT-CLD-26, FT-CLD-74).", "", "", nil)
-}
-
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func versionsResult(o observed, ev evaluation, policyRef rempartv1.ObjectReference) rempartv1.ControlResult {
@@ -335,4 +326,13 @@ func restoreTestResult(o observed, ex controls.ExceptionSet, now time.Time) remp
 		msg += fmt.Sprintf(": backup %s restored and verified in %s, within the RTO of %s", t.Backup, t.Duration.Duration.Round(time.Second), spec.RTODuration())
 	}
 	return check(controlRestoreTest, reqs, ex, "RestoreTestPassed", msg+" (ALM-5.7.3).", "", "", nil)
+}
+
+// forbiddenReason says why backups may not go to the location, when it lies in a country the
+// tenant's DataResidency does not allow; empty otherwise.
+func forbiddenReason(o observed) string {
+	if o.location == nil || o.residency == nil || o.location.Country == "" || o.residency.Countries[o.location.Country] {
+		return ""
+	}
+	return fmt.Sprintf("the location is in %s (%s), outside what DataResidency %s allows", o.location.Region, o.location.Country, strings.Join(o.residency.Policies, ", "))
 }

@@ -23,7 +23,7 @@ func init() {
 	ctrlmetrics.Registry.MustRegister(lastGoodBackup, rpoDeadline, rpoBreached, versionsKept, restoreTestOK, restoreTestTime)
 }
 
-func recordMetrics(bp *rempartv1.BackupPolicy, o observed, ev evaluation, status *rempartv1.BackupPolicyStatus) {
+func recordMetrics(bp *rempartv1.BackupPolicy, ev evaluation, status *rempartv1.BackupPolicyStatus) {
 	l := prometheus.Labels{"policy": bp.Name, "tenant": string(bp.Spec.Tenant)}
 	if len(ev.versions) > 0 {
 		lastGoodBackup.With(l).Set(float64(ev.versions[0].Completed.Unix()))

@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"net/http"
 	"sort"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -103,8 +102,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	ev := evaluate(obs, r.VeleroNamespace, now)
-	paused := ev.forbidden != "" && bp.Spec.Enforcement != rempartv1.EnforcementAudit
+	paused := forbiddenReason(obs) != "" && bp.Spec.Enforcement != rempartv1.EnforcementAudit
 	status := bp.Status.DeepCopy()
 
 	var errs []error
@@ -113,16 +111,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		errs = append(errs, r.startBackups(ctx, &bp, status, obs, s.Namespaces))
 	}
 	errs = append(errs, r.prune(ctx, &bp, obs, now))
-	poll, err := r.restoreTest(ctx, &bp, status, ev.versions, now)
+	poll, err := r.restoreTest(ctx, &bp, status, backups.Versions(obs.backups), now)
 	errs = append(errs, err)
 	applyErr := errors.Join(errs...)
 
-	// The restore test may have moved on: judge again with its record.
+	// Judged once the restore test has moved on, with its record.
 	obs.lastTest, obs.lastPassed = status.LastRestoreTest, status.LastPassedRestoreTest
-	ev = evaluate(obs, r.VeleroNamespace, now)
+	ev := evaluate(obs, r.VeleroNamespace, now)
 	next := r.nextRestoreTest(&bp, status, now)
-	r.announce(&bp, obs, ev)
-	recordMetrics(&bp, obs, ev, status)
+	r.announce(&bp, ev)
+	recordMetrics(&bp, ev, status)
 	if err := r.writeStatus(ctx, &bp, status, obs, ev, next, paused, applyErr, now); err != nil {
 		return apply.StatusWriteOutcome(err)
 	}
@@ -360,18 +358,16 @@ func (r *Reconciler) prune(ctx context.Context, bp *rempartv1.BackupPolicy, o ob
 
 // announce records an Event when the RPO is breached or the newest backup failed, once per
 // occurrence: the status still holds the previous state.
-func (r *Reconciler) announce(bp *rempartv1.BackupPolicy, o observed, ev evaluation) {
-	rpo := findResult(ev.results, controlRPO)
-	if rpo.Reason == "RPOBreached" && bp.Status.Control(controlRPO).Reason != "RPOBreached" {
+func (r *Reconciler) announce(bp *rempartv1.BackupPolicy, ev evaluation) {
+	evaluated := rempartv1.PolicyStatus{Controls: ev.results}
+	if evaluated.Control(controlRPO).Reason == "RPOBreached" && bp.Status.Control(controlRPO).Reason != "RPOBreached" {
 		r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, "RPOBreached", "Evaluate",
 			"No good backup younger than the RPO of %s: the newest completed at %s (FT-CLD-26, SIS-BACKUP).", bp.Spec.RPODuration(), newestStamp(ev.versions))
 	}
-	for _, res := range ev.results {
-		if res.ID == controlLastRun && res.State == rempartv1.ControlNonCompliant && res.Evidence != nil && len(res.Evidence.Objects) > 0 {
-			name := res.Evidence.Objects[0].Name
-			if bp.Status.LastBackup == nil || bp.Status.LastBackup.Name != name || bp.Status.LastBackup.Phase == string(backups.Completed) || bp.Status.LastBackup.Phase == "" || bp.Status.LastBackup.Phase == string(backups.InProgress) {
-				r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, "BackupFailed", "Evaluate", "%s", res.Message)
-			}
+	if res := evaluated.Control(controlLastRun); res.State == rempartv1.ControlNonCompliant && res.Evidence != nil && len(res.Evidence.Objects) > 0 {
+		name := res.Evidence.Objects[0].Name
+		if bp.Status.LastBackup == nil || bp.Status.LastBackup.Name != name || bp.Status.LastBackup.Phase == string(backups.Completed) || bp.Status.LastBackup.Phase == "" || bp.Status.LastBackup.Phase == string(backups.InProgress) {
+			r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, "BackupFailed", "Evaluate", "%s", res.Message)
 		}
 	}
 }
@@ -481,15 +477,4 @@ func newestRun(o observed) *rempartv1.BackupRun {
 	counts := o.errorsOf[newest.Name]
 	run.Errors, run.Warnings = counts[0], counts[1]
 	return run
-}
-
-func joinNames(names []string) string { return strings.Join(names, ", ") }
-
-func findResult(results []rempartv1.ControlResult, id rempartv1.ControlID) rempartv1.ControlResult {
-	for _, r := range results {
-		if r.ID == id {
-			return r
-		}
-	}
-	return rempartv1.ControlResult{}
 }

@@ -3,6 +3,7 @@ package backuppolicy
 import (
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -121,13 +122,10 @@ const RestoreVerifierRole = "rempart-restore-verifier"
 // sandboxObjects are a sandbox namespace, its isolation (no traffic in or out, no pod may run)
 // and the operator's right to list what Velero restored there.
 func sandboxObjects(bp *rempartv1.BackupPolicy, name, source, restore string, operator rbacv1.Subject) []client.Object {
-	labels := map[string]string{
-		rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelRestoreSandbox: restore,
-	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
-		rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelRestoreSandbox: restore,
-		"pod-security.kubernetes.io/enforce": "restricted",
-	}, Annotations: map[string]string{"rempart.io/restored-from": source}}}
+	labels := policyLabels(bp, rempartv1.LabelRestoreSandbox, restore)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name,
+		Labels:      policyLabels(bp, rempartv1.LabelRestoreSandbox, restore, "pod-security.kubernetes.io/enforce", "restricted"),
+		Annotations: map[string]string{"rempart.io/restored-from": source}}}
 	deny := &networkingv1.NetworkPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: "rempart-sandbox-isolation", Namespace: name, Labels: labels},
 		Spec:       networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}},
@@ -183,7 +181,7 @@ func (r *Reconciler) startRestore(ctx context.Context, bp *rempartv1.BackupPolic
 		excluded = append(excluded, e)
 	}
 	restore := newObject(restoreGVK, r.VeleroNamespace, restoreName)
-	restore.SetLabels(map[string]string{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue})
+	restore.SetLabels(policyLabels(bp))
 	restore.Object["spec"] = map[string]any{
 		"backupName":         backupName,
 		"includedNamespaces": included,
@@ -201,10 +199,10 @@ func (r *Reconciler) startRestore(ctx context.Context, bp *rempartv1.BackupPolic
 	}
 	status.LastRestoreTest = &rempartv1.RestoreTestRecord{
 		Restore: restoreName, Backup: backupName, Sandboxes: sandboxes, Started: metav1.NewTime(now), Result: rempartv1.RestoreTestRunning,
-		Message: fmt.Sprintf("Velero is restoring backup %s into %s.", backupName, joinNames(sandboxes)),
+		Message: fmt.Sprintf("Velero is restoring backup %s into %s.", backupName, strings.Join(sandboxes, ", ")),
 	}
 	r.Recorder.Eventf(bp, restore, corev1.EventTypeNormal, "RestoreTestStarted", "RestoreTest",
-		"Restore test started: backup %s into the sandbox %s (ALM-5.7.3).", backupName, joinNames(sandboxes))
+		"Restore test started: backup %s into the sandbox %s (ALM-5.7.3).", backupName, strings.Join(sandboxes, ", "))
 	return nil
 }
 
@@ -315,7 +313,7 @@ func (r *Reconciler) backupContents(ctx context.Context, bp *rempartv1.BackupPol
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.VeleroNamespace, Name: name}, dr)
 	if apierrors.IsNotFound(err) {
 		dr = newObject(downloadRequestGVK, r.VeleroNamespace, name)
-		dr.SetLabels(map[string]string{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue})
+		dr.SetLabels(policyLabels(bp))
 		dr.Object["spec"] = map[string]any{"target": map[string]any{"kind": "BackupContents", "name": rec.Backup}}
 		if err := r.Client.Create(ctx, dr); err != nil && !apierrors.IsAlreadyExists(err) {
 			return nil, false, fmt.Errorf("create download request: %w", err)
@@ -347,7 +345,7 @@ func (r *Reconciler) download(ctx context.Context, bp *rempartv1.BackupPolicy, u
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.VeleroNamespace, Name: bp.Spec.StorageLocation.Name}, loc); err == nil {
 		if ca := stringField(loc, "spec", "objectStorage", "caCert"); ca != "" {
 			pool := x509.NewCertPool()
-			if pem, err := decodeBase64(ca); err == nil && pool.AppendCertsFromPEM(pem) {
+			if pem, err := base64.StdEncoding.DecodeString(ca); err == nil && pool.AppendCertsFromPEM(pem) {
 				hc = clientWithRoots(hc, pool)
 			}
 		}

@@ -3,11 +3,8 @@ package backuppolicy
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"net/http"
 )
-
-func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
 
 // clientWithRoots is hc trusting only the given roots.
 func clientWithRoots(hc *http.Client, roots *x509.CertPool) *http.Client {

@@ -50,9 +50,13 @@ func newList(gvk schema.GroupVersionKind) *unstructured.UnstructuredList {
 // scheduleName is the Velero Schedule of a policy: one per policy, in Velero's namespace.
 func scheduleName(bp *rempartv1.BackupPolicy) string { return "rempart-" + bp.Name }
 
-// policyLabels mark every Velero object the operator creates for a policy.
-func policyLabels(bp *rempartv1.BackupPolicy) map[string]any {
-	return map[string]any{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue}
+// policyLabels mark every object the operator creates for a policy, plus any extra pairs.
+func policyLabels(bp *rempartv1.BackupPolicy, extra ...string) map[string]string {
+	l := map[string]string{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue}
+	for i := 0; i+1 < len(extra); i += 2 {
+		l[extra[i]] = extra[i+1]
+	}
+	return l
 }
 
 // backupTemplate is the Backup spec of every backup of the policy.
@@ -72,7 +76,7 @@ func backupTemplate(bp *rempartv1.BackupPolicy, namespaces []string) map[string]
 		"ttl":                      ttl.String(),
 		"snapshotVolumes":          bp.Spec.IncludeVolumes,
 		"defaultVolumesToFsBackup": bp.Spec.IncludeVolumes,
-		"metadata":                 map[string]any{"labels": policyLabels(bp)},
+		"metadata":                 map[string]any{"labels": map[string]any{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue}},
 	}
 	if len(namespaces) == 0 {
 		// An empty list means every namespace to Velero: a policy that covers nothing backs up
@@ -87,7 +91,7 @@ func backupTemplate(bp *rempartv1.BackupPolicy, namespaces []string) map[string]
 // or the Schedule keeps every backup (nothing lost).
 func desiredSchedule(bp *rempartv1.BackupPolicy, veleroNamespace string, namespaces []string, paused bool) *unstructured.Unstructured {
 	s := newObject(scheduleGVK, veleroNamespace, scheduleName(bp))
-	s.SetLabels(map[string]string{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue})
+	s.SetLabels(policyLabels(bp))
 	s.SetOwnerReferences([]metav1.OwnerReference{ownerRef(bp)})
 	s.Object["spec"] = map[string]any{
 		"schedule":                   bp.Spec.BackupSchedule(),
@@ -110,8 +114,7 @@ func ownerRef(bp *rempartv1.BackupPolicy) metav1.OwnerReference {
 // rather than starting another.
 func backupFromSchedule(bp *rempartv1.BackupPolicy, veleroNamespace string, namespaces []string, suffix string) *unstructured.Unstructured {
 	b := newObject(backupGVK, veleroNamespace, scheduleName(bp)+"-"+suffix)
-	labels := map[string]string{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue, scheduleNameLabel: scheduleName(bp)}
-	b.SetLabels(labels)
+	b.SetLabels(policyLabels(bp, scheduleNameLabel, scheduleName(bp)))
 	spec := backupTemplate(bp, namespaces)
 	delete(spec, "metadata")
 	b.Object["spec"] = spec
@@ -122,7 +125,7 @@ func backupFromSchedule(bp *rempartv1.BackupPolicy, veleroNamespace string, name
 func deleteRequest(bp *rempartv1.BackupPolicy, backup string, veleroNamespace string) *unstructured.Unstructured {
 	d := newObject(deleteBackupRequestGV, veleroNamespace, "")
 	d.SetGenerateName(backup + "-prune-")
-	d.SetLabels(map[string]string{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue, "velero.io/backup-name": backup})
+	d.SetLabels(policyLabels(bp, "velero.io/backup-name", backup))
 	d.Object["spec"] = map[string]any{"backupName": backup}
 	return d
 }

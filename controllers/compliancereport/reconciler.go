@@ -58,10 +58,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
 		Spec: rempartv1.ComplianceReportSpec{Tenant: rempartv1.TenantName(ti.Name)},
 	}
-	var existing rempartv1.ComplianceReport
-	if err := apply.IfChanged(ctx, r.Client, report, &existing); err != nil {
+	if err := apply.IfChanged(ctx, r.Client, report, nil); err != nil {
 		return ctrl.Result{}, err
 	}
+	// Read again, as a copy: its status is written below.
+	var existing rempartv1.ComplianceReport
 	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(report), &existing); err != nil {
 		if apierrors.IsNotFound(err) {
 			// Just created: the cache shows it in a moment, and its watch brings it back here.

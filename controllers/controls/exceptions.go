@@ -69,7 +69,7 @@ func NewExceptionSet(now time.Time, exceptions []rempartv1.Exception, knownContr
 	}
 	if len(problems) > 0 {
 		result.State = rempartv1.ControlNonCompliant
-		result.Message = capitalize(strings.Join(problems, "; ")) + " (PAS-11)."
+		result.Message = Capitalize(strings.Join(problems, "; ")) + " (PAS-11)."
 	}
 	return set, result
 }
@@ -108,7 +108,8 @@ func (s ExceptionSet) NextExpiry() (next time.Time, ok bool) {
 	return next, ok
 }
 
-func capitalize(s string) string {
+// Capitalize starts a sentence built from an error or a list with a capital letter.
+func Capitalize(s string) string {
 	if s == "" {
 		return s
 	}

@@ -133,17 +133,7 @@ func renderCSV(w io.Writer, e Export) error {
 var templates embed.FS
 
 var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
-	"stamp": func(t any) string {
-		switch v := t.(type) {
-		case time.Time:
-			return v.UTC().Format("2006-01-02 15:04 UTC")
-		case interface{ IsZero() bool }:
-			if v.IsZero() {
-				return ""
-			}
-		}
-		return fmt.Sprint(t)
-	},
+	"stamp": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"lower": strings.ToLower,
 }).ParseFS(templates, "templates/*"))
 

@@ -102,8 +102,8 @@ func PolicyReportCRDDir(root string) (string, error) {
 }
 
 // CRDDirs are the directories whose CRDs every test API server gets: Rempart's generated CRDs,
-// the test-only kinds, and cert-manager's, Gateway API's, the PolicyReport and Velero's CRDs
-// from their modules (Velero's last two).
+// the test-only kinds, and cert-manager's, Gateway API's and the PolicyReport CRDs from their
+// modules. Start adds Velero's (VeleroCRDDirs) unless told not to.
 func CRDDirs(root string) ([]string, error) {
 	certManager, err := ModuleDir(root, "github.com/cert-manager/cert-manager")
 	if err != nil {
@@ -117,17 +117,13 @@ func CRDDirs(root string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	velero, err := VeleroCRDDirs(root)
-	if err != nil {
-		return nil, err
-	}
-	return append([]string{
+	return []string{
 		filepath.Join(root, "config", "crd", "bases"),
 		filepath.Join(root, "test", "apitest", "crd"),
 		filepath.Join(certManager, "deploy", "crds"),
 		filepath.Join(gatewayAPI, "config", "crd", "standard"),
 		policyReports,
-	}, velero...), nil
+	}, nil
 }
 
 // Start starts etcd and kube-apiserver from KUBEBUILDER_ASSETS and installs the CRDs.
@@ -152,8 +148,12 @@ func StartWith(opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.WithoutVelero {
-		dirs = dirs[:len(dirs)-2]
+	if !opts.WithoutVelero {
+		velero, err := VeleroCRDDirs(root)
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, velero...)
 	}
 	scheme := controllers.NewScheme()
 	if err := apitestv1.AddToScheme(scheme); err != nil {
