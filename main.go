@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -40,6 +41,8 @@ type config struct {
 	platformAccounts        []string
 	veleroNamespace         string
 	policyReports           string
+	clusterCIDRs            []string
+	clusterDomain           string
 	showVersion             bool
 }
 
@@ -76,6 +79,16 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 		c.platformAccounts = splitList(v)
 		return nil
 	})
+	fs.Func("cluster-cidrs", "Comma-separated pod and service networks of the cluster, which a tenant's own NetworkPolicy may not reach by ipBlock; defaults to every private range.", func(v string) error {
+		c.clusterCIDRs = splitList(v)
+		for _, cidr := range c.clusterCIDRs {
+			if _, err := netip.ParsePrefix(cidr); err != nil {
+				return fmt.Errorf("%q is not a CIDR", cidr)
+			}
+		}
+		return nil
+	})
+	fs.StringVar(&c.clusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS domain: an ExternalName Service may never point inside it.")
 	fs.StringVar(&c.veleroNamespace, "velero-namespace", "velero", "Namespace Velero runs in, where BackupPolicy creates its Schedules, Backups and Restores.")
 	fs.StringVar(&c.policyReports, "policy-reports", "auto", "Write a wgpolicyk8s.io PolicyReport of the controls in each tenant namespace: auto (where the CRD is served), on or off.")
 	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
@@ -175,6 +188,8 @@ func run(ctx context.Context, cfg config) error {
 		PlatformAccounts:        cfg.platformAccounts,
 		VeleroNamespace:         cfg.veleroNamespace,
 		PolicyReports:           cfg.policyReports,
+		ClusterCIDRs:            cfg.clusterCIDRs,
+		ClusterDomain:           cfg.clusterDomain,
 		Clock:                   clock.RealClock{},
 	}
 	if err := controllers.SetupAll(mgr, opts); err != nil {

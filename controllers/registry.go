@@ -53,6 +53,10 @@ type Options struct {
 	VeleroNamespace string
 	// PolicyReports is auto, on or off: whether to write wgpolicyk8s.io PolicyReports.
 	PolicyReports string
+	// ClusterCIDRs are the cluster's pod and service networks; empty means every private range.
+	ClusterCIDRs []string
+	// ClusterDomain is the cluster's DNS domain; empty means cluster.local.
+	ClusterDomain string
 }
 
 // Controller is one registered controller: a name for logs and errors, and its setup.
@@ -70,7 +74,8 @@ var All = []Controller{
 	{Name: "tenantisolation", Setup: func(mgr ctrl.Manager, o Options) error {
 		return tenantisolation.Setup(mgr, tenantisolation.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
-			Admission: tenantisolation.AdmissionConfig{OperatorUser: o.OperatorServiceAccount, PlatformAccounts: o.PlatformAccounts},
+			Admission: tenantisolation.AdmissionConfig{OperatorUser: o.OperatorServiceAccount, PlatformAccounts: o.PlatformAccounts,
+				ClusterCIDRs: o.ClusterCIDRs, ClusterDomain: o.ClusterDomain, ReservedNamespaces: reservedNamespaces(o)},
 		})
 	}},
 	{Name: "adminaccess", Setup: func(mgr ctrl.Manager, o Options) error {
@@ -103,6 +108,18 @@ var All = []Controller{
 			PolicyReports: o.PolicyReports,
 		})
 	}},
+}
+
+// reservedNamespaces are the namespaces no tenant may hold besides default and kube-*: the
+// operator's own and Velero's.
+func reservedNamespaces(o Options) []string {
+	var out []string
+	for _, ns := range []string{o.OperatorNamespace, o.VeleroNamespace} {
+		if ns != "" {
+			out = append(out, ns)
+		}
+	}
+	return out
 }
 
 // SetupAll registers every controller in All with the manager.

@@ -63,6 +63,10 @@ type CIDR string
 type FlowName string
 
 // TenantIsolationSpec declares one tenant and how it is kept apart from the others.
+// +kubebuilder:validation:XValidation:rule="self.namespaces.all(n, !n.startsWith('kube-') && n != 'default')",message="a tenant cannot hold default or a kube-* namespace: they belong to the cluster (FT-CLD-20)"
+// +kubebuilder:validation:XValidation:rule="!has(self.network) || ((!has(self.network.ingress) || self.network.ingress.all(f, !has(f.fromNamespaces) || f.fromNamespaces.all(n, !(n in self.namespaces)))) && (!has(self.network.egress) || self.network.egress.all(f, !has(f.toNamespaces) || f.toNamespaces.all(n, !(n in self.namespaces)))))",message="a namespace named as a flow peer is shared with the tenant, not held by it: remove it from namespaces or from the flow (FT-CLD-20)"
+// +kubebuilder:validation:XValidation:rule="!has(self.exposure) || !has(self.exposure.publicServices) || self.exposure.publicServices.all(s, s.split('/')[0] in self.namespaces)",message="exposure.publicServices must name Services in the tenant's own namespaces, as namespace/name"
+// +kubebuilder:validation:XValidation:rule="!has(self.offboarding) || !has(self.offboarding.deleteAdoptedNamespaces) || self.offboarding.deleteAdoptedNamespaces.all(n, n in self.namespaces)",message="offboarding.deleteAdoptedNamespaces must be namespaces of the tenant"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.environment) || self.environment == oldSelf.environment || self.enforcement == 'Audit'",message="environment cannot change while enforced: production and non-production are separated (FT-CLD-25); create a new tenant instead"
 type TenantIsolationSpec struct {
 	PolicyCommonSpec `json:",inline"`
@@ -108,9 +112,20 @@ type TenantIsolationSpec struct {
 	// +optional
 	AdminInterfaces *AdminInterfaces `json:"adminInterfaces,omitempty"`
 
-	// NodeIsolation dedicates nodes to the tenant (FLX-3.6, FT-CLD-25): its pods must select them.
+	// NodeIsolation dedicates nodes to the tenant (FLX-3.6, FT-CLD-25): its pods must select them,
+	// and no other tenant's pod may select or tolerate its way onto them.
 	// +optional
 	NodeIsolation *NodeIsolation `json:"nodeIsolation,omitempty"`
+
+	// Exposure declares how the tenant may be reached from outside the cluster (FT-CLD-19,
+	// FT-CLD-20). Anything not declared here is refused: Services of type LoadBalancer or
+	// NodePort, externalIPs and ExternalName Services, whatever their labels.
+	// +optional
+	Exposure *Exposure `json:"exposure,omitempty"`
+
+	// Offboarding refines deletionPolicy Delete.
+	// +optional
+	Offboarding *OffboardingPolicy `json:"offboarding,omitempty"`
 
 	// DeletionPolicy is Retain (the default: deleting this object removes what Rempart generated
 	// and its labels, never the namespaces or their data) or Delete (offboarding, FT-CLD-76: the
@@ -118,6 +133,49 @@ type TenantIsolationSpec struct {
 	// +kubebuilder:default=Retain
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// Exposure is the tenant's declared public surface.
+type Exposure struct {
+	// PublicServices are the Services, written namespace/name, that may be of type LoadBalancer or
+	// NodePort and open to every source: the tenant's public endpoints. Any other LoadBalancer must
+	// restrict its sources to adminInterfaces.allowedSourceRanges with allocateLoadBalancerNodePorts
+	// false, and any other NodePort is refused.
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=127
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +listType=set
+	// +optional
+	PublicServices []string `json:"publicServices,omitempty"`
+	// ExternalIPRanges are the networks a Service's spec.externalIPs may take addresses from. Empty
+	// (the default) refuses externalIPs: they let a Service capture traffic meant for any address
+	// (CVE-2020-8554).
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=set
+	// +optional
+	ExternalIPRanges []CIDR `json:"externalIPRanges,omitempty"`
+	// ExternalNames are the DNS names an ExternalName Service may point to, exact (db.example.com)
+	// or by suffix (*.example.com). A name inside the cluster (an IP, a bare name, *.svc, the cluster
+	// domain) is never allowed: it would carry traffic into another tenant's Service without any
+	// NetworkPolicy being involved.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$`
+	// +kubebuilder:validation:items:XValidation:rule="!self.endsWith('.svc') && !self.contains('.svc.') && !self.endsWith('.local') && !self.endsWith('.internal')",message="an ExternalName must point outside the cluster, not to *.svc, *.local or *.internal"
+	// +listType=set
+	// +optional
+	ExternalNames []string `json:"externalNames,omitempty"`
+}
+
+// OffboardingPolicy says which namespaces deletionPolicy Delete may delete.
+type OffboardingPolicy struct {
+	// DeleteAdoptedNamespaces are namespaces that existed before the tenant adopted them and that
+	// deletionPolicy Delete deletes anyway. Without this, offboarding deletes only the namespaces
+	// the operator created, and releases the adopted ones with their data.
+	// +kubebuilder:validation:MaxItems=250
+	// +listType=set
+	// +optional
+	DeleteAdoptedNamespaces []NamespaceName `json:"deleteAdoptedNamespaces,omitempty"`
 }
 
 // NetworkIsolation renders the tenant's NetworkPolicies.
@@ -244,6 +302,15 @@ type StorageIsolation struct {
 	// +listType=set
 	// +optional
 	AllowedStorageClasses []StorageClassName `json:"allowedStorageClasses,omitempty"`
+	// AllowedInlineCSIDrivers are the CSI drivers a pod may mount inline (volumes[].csi), such as
+	// secrets-store.csi.k8s.io. Inline volumes skip StorageClasses, so any other driver is refused
+	// while requireEncryption holds, as are in-tree network volumes (nfs, iscsi, ...).
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +listType=set
+	// +optional
+	AllowedInlineCSIDrivers []string `json:"allowedInlineCSIDrivers,omitempty"`
 }
 
 // StorageClassName is the name of a StorageClass.
@@ -272,6 +339,7 @@ type NodeIsolation struct {
 	// +kubebuilder:validation:MaxProperties=8
 	NodeSelector map[string]string `json:"nodeSelector"`
 	// Tolerations for the taints of the dedicated nodes, documented here for the tenant's workloads.
+	// Pods of other tenants may not tolerate these taints' keys.
 	// +kubebuilder:validation:MaxItems=8
 	// +listType=atomic
 	// +optional
@@ -372,6 +440,11 @@ type Offboarding struct {
 	// DeletedNamespaces are the namespaces deleted with everything in them.
 	// +listType=atomic
 	DeletedNamespaces []string `json:"deletedNamespaces"`
+	// ReleasedNamespaces are the adopted namespaces kept with their data: they existed before the
+	// tenant and spec.offboarding.deleteAdoptedNamespaces does not name them.
+	// +listType=atomic
+	// +optional
+	ReleasedNamespaces []string `json:"releasedNamespaces,omitempty"`
 }
 
 // TenantIsolation declares a tenant: its namespaces and how they are kept apart from other

@@ -1,6 +1,8 @@
 package tenantisolation
 
 import (
+	"strings"
+
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -34,6 +36,28 @@ type AdmissionConfig struct {
 	// PlatformAccounts are the platform's accounts allowed to bind admin-level roles in tenant
 	// namespaces without an AdminAccess.
 	PlatformAccounts []string
+	// ClusterCIDRs are the cluster's pod and service networks, which a tenant's own NetworkPolicy
+	// may not reach by ipBlock; empty means DefaultClusterCIDRs.
+	ClusterCIDRs []string
+	// ClusterDomain is the cluster's DNS domain; empty means cluster.local.
+	ClusterDomain string
+	// ReservedNamespaces are namespaces no tenant may hold besides default and kube-*: the
+	// operator's own, Velero's.
+	ReservedNamespaces []string
+}
+
+func (c AdmissionConfig) clusterCIDRs() []string {
+	if len(c.ClusterCIDRs) == 0 {
+		return DefaultClusterCIDRs
+	}
+	return c.ClusterCIDRs
+}
+
+func (c AdmissionConfig) clusterDomain() string {
+	if c.ClusterDomain == "" {
+		return defaultClusterDomain
+	}
+	return strings.ToLower(strings.TrimSuffix(c.ClusterDomain, "."))
 }
 
 // paramsKind: the TenantIsolation itself carries every parameter the policies read, in its spec
@@ -49,8 +73,10 @@ func privilegedExpression(cfg AdmissionConfig) string {
 	return admission.Privileged(cfg.OperatorUser, BreakGlassGroup)
 }
 
-// sharedPolicies are the admission policies every tenant's bindings use.
-func sharedPolicies(cfg AdmissionConfig, adminRoles []string) []*admissionv1.ValidatingAdmissionPolicy {
+// sharedPolicies are the admission policies every tenant's bindings use. classes maps each
+// IngressClass to the family of its controller (see ingressFamily), so an admin Ingress's source
+// range is read the way its controller reads it.
+func sharedPolicies(cfg AdmissionConfig, adminRoles []string, classes map[string]string) []*admissionv1.ValidatingAdmissionPolicy {
 	fail := ptr.To(admissionv1.Fail)
 	managedLabel := "app.kubernetes.io/managed-by"
 	return []*admissionv1.ValidatingAdmissionPolicy{
@@ -61,6 +87,12 @@ func sharedPolicies(cfg AdmissionConfig, adminRoles []string) []*admissionv1.Val
 				ParamKind:        paramsKind(),
 				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{admission.Rule("", "persistentvolumeclaims", admissionv1.Create)}},
 				Validations: []admissionv1.Validation{{
+					// A claim pre-bound to a volume skips provisioning: only the platform binds by hand.
+					Expression: "!has(object.spec.volumeName) || object.spec.volumeName == '' || " + privilegedExpression(cfg) + " || request.userInfo.username in " + admission.StringList(cfg.PlatformAccounts),
+					MessageExpression: "'PersistentVolumeClaim ' + object.metadata.name + ' is pre-bound to PersistentVolume ' + object.spec.volumeName + " +
+						"': in tenant ' + params.metadata.name + ' volumes are provisioned from an encrypted StorageClass, never bound by hand (FT-CLD-21, FT-CLD-20). Remove spec.volumeName.'",
+					Reason: ptr.To(metav1.StatusReasonForbidden),
+				}, {
 					Expression: "has(object.spec.storageClassName) && has(params.status.allowedStorageClasses) && object.spec.storageClassName in params.status.allowedStorageClasses",
 					MessageExpression: "'PersistentVolumeClaim ' + object.metadata.name + ' uses ' + " +
 						"(has(object.spec.storageClassName) && object.spec.storageClassName != '' ? 'StorageClass ' + object.spec.storageClassName : 'no StorageClass') + " +
@@ -70,53 +102,18 @@ func sharedPolicies(cfg AdmissionConfig, adminRoles []string) []*admissionv1.Val
 				}},
 			},
 		},
-		{
-			ObjectMeta: admission.SharedMeta(policyAdminInterfaces),
-			Spec: admissionv1.ValidatingAdmissionPolicySpec{
-				FailurePolicy: fail,
-				ParamKind:     paramsKind(),
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
-					admission.Rule("", "services", admissionv1.Create, admissionv1.Update),
-					admission.Rule("networking.k8s.io", "ingresses", admissionv1.Create, admissionv1.Update),
-				}},
-				Variables: []admissionv1.Variable{
-					{Name: "allowed", Expression: "has(params.spec.adminInterfaces) && has(params.spec.adminInterfaces.allowedSourceRanges) ? params.spec.adminInterfaces.allowedSourceRanges : []"},
-					{Name: "allowedText", Expression: "size(variables.allowed) > 0 ? variables.allowed.join(', ') : 'no range: none is allowed'"},
-					{Name: "rangeKeys", Expression: "has(object.metadata.annotations) ? " + admission.StringList(sourceRangeAnnotations) + ".filter(k, k in object.metadata.annotations) : []"},
-					{Name: "ranges", Expression: "request.kind.kind == 'Service' ? (has(object.spec.loadBalancerSourceRanges) ? object.spec.loadBalancerSourceRanges : []) : " +
-						"(size(variables.rangeKeys) > 0 ? object.metadata.annotations[variables.rangeKeys[0]].split(',').map(r, r.trim()) : [])"},
-					{Name: "restricted", Expression: "size(variables.ranges) > 0 && variables.ranges.all(r, isCIDR(r) && variables.allowed.exists(a, cidr(a).containsCIDR(r)))"},
-				},
-				Validations: []admissionv1.Validation{
-					{
-						Expression:        "request.kind.kind != 'Service' || object.spec.type != 'NodePort'",
-						MessageExpression: "'Service ' + object.metadata.name + ' is an administration interface of tenant ' + params.metadata.name + ' and cannot be a NodePort, which opens it on every node (FT-CLD-19).'",
-						Reason:            ptr.To(metav1.StatusReasonForbidden),
-					},
-					{
-						Expression: "request.kind.kind != 'Service' || object.spec.type != 'LoadBalancer' || variables.restricted",
-						MessageExpression: "'Service ' + object.metadata.name + ' is an administration interface of tenant ' + params.metadata.name + " +
-							"': a LoadBalancer must set loadBalancerSourceRanges within ' + variables.allowedText + ' (FT-CLD-19).'",
-						Reason: ptr.To(metav1.StatusReasonForbidden),
-					},
-					{
-						Expression: "request.kind.kind != 'Ingress' || variables.restricted",
-						MessageExpression: "'Ingress ' + object.metadata.name + ' is an administration interface of tenant ' + params.metadata.name + " +
-							"': restrict its sources with the annotation nginx.ingress.kubernetes.io/whitelist-source-range within ' + variables.allowedText + ' (FT-CLD-19).'",
-						Reason: ptr.To(metav1.StatusReasonForbidden),
-					},
-				},
-			},
-		},
+		adminInterfacesPolicy(classes),
 		{
 			ObjectMeta: admission.SharedMeta(policyNodeIsolation),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				FailurePolicy:    fail,
 				ParamKind:        paramsKind(),
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{admission.Rule("", "pods", admissionv1.Create)}},
+				MatchConstraints: &admissionv1.MatchResources{ResourceRules: workloadRules()},
+				MatchConditions:  templateChanged(),
+				Variables:        []admissionv1.Variable{{Name: "podSpec", Expression: podSpecExpression}},
 				Validations: []admissionv1.Validation{{
-					Expression: "!has(params.spec.nodeIsolation) || params.spec.nodeIsolation.nodeSelector.all(k, has(object.spec.nodeSelector) && k in object.spec.nodeSelector && object.spec.nodeSelector[k] == params.spec.nodeIsolation.nodeSelector[k])",
-					MessageExpression: "'Pod ' + (object.metadata.name != '' ? object.metadata.name : object.metadata.generateName) + ' must run on the dedicated nodes of tenant ' + params.metadata.name + " +
+					Expression: "!has(params.spec.nodeIsolation) || params.spec.nodeIsolation.nodeSelector.all(k, has(variables.podSpec.nodeSelector) && k in variables.podSpec.nodeSelector && variables.podSpec.nodeSelector[k] == params.spec.nodeIsolation.nodeSelector[k])",
+					MessageExpression: podNameExpression + " + ' must run on the dedicated nodes of tenant ' + params.metadata.name + " +
 						"': set spec.nodeSelector to ' + params.spec.nodeIsolation.nodeSelector.map(k, k + '=' + params.spec.nodeIsolation.nodeSelector[k]).join(', ') + ' (FLX-3.6, FT-CLD-25).'",
 					Reason: ptr.To(metav1.StatusReasonForbidden),
 				}},
@@ -161,8 +158,20 @@ func sharedPolicies(cfg AdmissionConfig, adminRoles []string) []*admissionv1.Val
 					{Name: "oldLabels", Expression: "has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}"},
 					{Name: "newLabels", Expression: "object != null && has(object.metadata.labels) ? object.metadata.labels : {}"},
 					{Name: "tenantKeys", Expression: admission.StringList(protectedNamespaceLabels())},
+					{Name: "oldOwners", Expression: "has(oldObject.metadata.ownerReferences) ? oldObject.metadata.ownerReferences : []"},
+					{Name: "newOwners", Expression: "object != null && has(object.metadata.ownerReferences) ? object.metadata.ownerReferences : []"},
+					{Name: "oldFinalizers", Expression: "has(oldObject.metadata.finalizers) ? oldObject.metadata.finalizers : []"},
+					{Name: "newFinalizers", Expression: "object != null && has(object.metadata.finalizers) ? object.metadata.finalizers : []"},
 				},
 				Validations: []admissionv1.Validation{
+					{
+						// An owner reference to a missing object makes the garbage collector, which
+						// is trusted, delete the namespace and its data; a finalizer blocks its end.
+						Expression: "variables.privileged || request.operation == 'DELETE' || (variables.oldOwners == variables.newOwners && variables.oldFinalizers == variables.newFinalizers)",
+						MessageExpression: "'Namespace ' + request.name + ' belongs to tenant ' + variables.oldLabels['rempart.io/tenant'] + " +
+							"': its owner references and finalizers are changed only by Rempart and the cluster\\'s controllers, since an owner reference hands its deletion to the garbage collector (FT-CLD-20, FT-CLD-76).'",
+						Reason: ptr.To(metav1.StatusReasonForbidden),
+					},
 					{
 						// Holds for everyone, the operator included, so two tenants can never both claim a namespace.
 						Expression: "request.operation == 'DELETE' || !('rempart.io/tenant' in variables.oldLabels) || !('rempart.io/tenant' in variables.newLabels) || variables.oldLabels['rempart.io/tenant'] == variables.newLabels['rempart.io/tenant']",
@@ -215,8 +224,16 @@ func sharedPolicies(cfg AdmissionConfig, adminRoles []string) []*admissionv1.Val
 					{Name: "added", Expression: "object.spec.namespaces.filter(n, oldObject == null || !(n in oldObject.spec.namespaces))"},
 					{Name: "owners", Expression: "has(params.spec.owners) ? params.spec.owners : {}"},
 					{Name: "taken", Expression: "variables.added.filter(n, n in variables.owners && variables.owners[n] != object.metadata.name)"},
+					{Name: "peers", Expression: "has(params.spec.peers) ? params.spec.peers : {}"},
+					{Name: "reserved", Expression: "variables.added.filter(n, n in " + admission.StringList(cfg.ReservedNamespaces) + " || (n in variables.peers && variables.peers[n] != object.metadata.name))"},
 				},
 				Validations: []admissionv1.Validation{{
+					Expression: "size(variables.reserved) == 0",
+					MessageExpression: "'TenantIsolation ' + object.metadata.name + ' claims namespaces shared by the platform: ' + " +
+						"variables.reserved.map(n, n in variables.peers ? n + ' (a flow peer of tenant ' + variables.peers[n] + ')' : n + ' (reserved)').join(', ') + " +
+						"'. A tenant holds only its own namespaces, never the cluster\\'s, the operator\\'s or shared infrastructure (FT-CLD-20).'",
+					Reason: ptr.To(metav1.StatusReasonForbidden),
+				}, {
 					Expression: "size(variables.taken) == 0",
 					MessageExpression: "'TenantIsolation ' + object.metadata.name + ' claims namespaces that belong to another tenant: ' + " +
 						"variables.taken.map(n, n + ' (tenant ' + variables.owners[n] + ')').join(', ') + '. A namespace belongs to one tenant only (FT-CLD-20).'",
@@ -224,6 +241,11 @@ func sharedPolicies(cfg AdmissionConfig, adminRoles []string) []*admissionv1.Val
 				}},
 			},
 		},
+		exposurePolicy(cfg),
+		networkPolicyPolicy(cfg),
+		workloadStoragePolicy(),
+		namespaceLabelsPolicy(cfg),
+		dedicatedNodesPolicy(),
 	}
 }
 
@@ -248,7 +270,7 @@ func claimsBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
 // protectionBindings bind the protection policies cluster-wide: no parameters needed.
 func protectionBindings() []*admissionv1.ValidatingAdmissionPolicyBinding {
 	var out []*admissionv1.ValidatingAdmissionPolicyBinding
-	for _, p := range []string{policyProtectManaged, policyProtectNS} {
+	for _, p := range []string{policyProtectManaged, policyProtectNS, policyNamespaceLabels} {
 		out = append(out, &admissionv1.ValidatingAdmissionPolicyBinding{
 			ObjectMeta: admission.SharedMeta(p),
 			Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
@@ -257,7 +279,7 @@ func protectionBindings() []*admissionv1.ValidatingAdmissionPolicyBinding {
 			},
 		})
 	}
-	return out
+	return append(out, dedicatedNodesBinding())
 }
 
 // tenantBindings bind the shared policies to the tenant's namespaces, with the tenant's
@@ -280,8 +302,9 @@ func tenantBindings(ti *rempartv1.TenantIsolation) []*admissionv1.ValidatingAdmi
 	}
 	var out []*admissionv1.ValidatingAdmissionPolicyBinding
 	if enabled(ti.Spec.Storage.RequireEncryption) || len(ti.Spec.Storage.AllowedStorageClasses) > 0 {
-		out = append(out, binding(policyStorage, nil))
+		out = append(out, binding(policyStorage, nil), binding(policyWorkloadStorage, nil))
 	}
+	out = append(out, binding(policyExposure, nil), binding(policyNetworkPolicies, nil))
 	if ai := ti.Spec.AdminInterfaces; ai != nil {
 		out = append(out, binding(policyAdminInterfaces, ai.Selector.DeepCopy()))
 	}
@@ -293,10 +316,10 @@ func tenantBindings(ti *rempartv1.TenantIsolation) []*admissionv1.ValidatingAdmi
 }
 
 // namespaceOwnership is the index of which tenant holds which namespace, from every tenant.
-func namespaceOwnership(owners map[string]string) *rempartv1.NamespaceOwnership {
+func namespaceOwnership(owners, peers map[string]string, pools []rempartv1.DedicatedNodePool) *rempartv1.NamespaceOwnership {
 	return &rempartv1.NamespaceOwnership{
 		TypeMeta:   metav1.TypeMeta{APIVersion: rempartv1.GroupVersion.String(), Kind: "NamespaceOwnership"},
 		ObjectMeta: admission.SharedMeta(rempartv1.NamespaceOwnershipName),
-		Spec:       rempartv1.NamespaceOwnershipSpec{Owners: owners},
+		Spec:       rempartv1.NamespaceOwnershipSpec{Owners: owners, Peers: peers, DedicatedNodes: pools},
 	}
 }

@@ -21,14 +21,14 @@ func bindingNames(bs []*admissionv1.ValidatingAdmissionPolicyBinding) string {
 
 func TestTenantBindingsFollowTheSpec(t *testing.T) {
 	ti := tenant("acme", rempartv1.EnvironmentProduction, "acme-web")
-	if got := bindingNames(tenantBindings(ti)); got != "rempart-tenant-storage.acme,rempart-tenant-admin-bindings.acme" {
+	if got := bindingNames(tenantBindings(ti)); got != "rempart-tenant-storage.acme,rempart-tenant-workload-storage.acme,rempart-tenant-exposure.acme,rempart-tenant-network-policies.acme,rempart-tenant-admin-bindings.acme" {
 		t.Errorf("default bindings = %s", got)
 	}
 	ti.Spec.Storage.RequireEncryption = ptr.To(false)
 	ti.Spec.AdminInterfaces = &rempartv1.AdminInterfaces{Selector: metav1.LabelSelector{MatchLabels: map[string]string{"admin": "true"}}}
 	ti.Spec.NodeIsolation = &rempartv1.NodeIsolation{NodeSelector: map[string]string{"pool": "acme"}}
 	bs := tenantBindings(ti)
-	if got := bindingNames(bs); got != "rempart-tenant-admin-interfaces.acme,rempart-tenant-node-isolation.acme,rempart-tenant-admin-bindings.acme" {
+	if got := bindingNames(bs); got != "rempart-tenant-exposure.acme,rempart-tenant-network-policies.acme,rempart-tenant-admin-interfaces.acme,rempart-tenant-node-isolation.acme,rempart-tenant-admin-bindings.acme" {
 		t.Fatalf("bindings = %s", got)
 	}
 	for _, b := range bs {
@@ -42,7 +42,7 @@ func TestTenantBindingsFollowTheSpec(t *testing.T) {
 			t.Errorf("%s is not owned by the tenant", b.Name)
 		}
 	}
-	if bs[0].Spec.MatchResources.ObjectSelector.MatchLabels["admin"] != "true" {
+	if bs[2].Spec.MatchResources.ObjectSelector.MatchLabels["admin"] != "true" {
 		t.Error("the admin interface binding does not select the tenant's admin interfaces")
 	}
 
@@ -58,9 +58,10 @@ func TestSharedPoliciesNameTheirRequirements(t *testing.T) {
 	want := map[string]string{
 		policyStorage: "FT-CLD-21", policyAdminInterfaces: "FT-CLD-19", policyNodeIsolation: "FLX-3.6",
 		policyProtectManaged: "FT-CLD-20", policyProtectNS: "FT-CLD-20", policyClaims: "FT-CLD-20",
-		policyAdminBindings: "FT-CLD-16",
+		policyAdminBindings: "FT-CLD-16", policyExposure: "FT-CLD-", policyNetworkPolicies: "FT-CLD-20",
+		policyWorkloadStorage: "FT-CLD-21", policyNamespaceLabels: "FT-CLD-20", policyDedicatedNodes: "FLX-3.6",
 	}
-	policies := sharedPolicies(AdmissionConfig{OperatorUser: "system:serviceaccount:rempart-system:rempart"}, BuiltinPrivilegedRoles)
+	policies := sharedPolicies(AdmissionConfig{OperatorUser: "system:serviceaccount:rempart-system:rempart"}, BuiltinPrivilegedRoles, nil)
 	if len(policies) != len(want) {
 		t.Fatalf("%d policies, want %d", len(policies), len(want))
 	}

@@ -18,17 +18,10 @@ import (
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/controls"
 	"github.com/rempart-io/rempart/internal/encryption"
+	"github.com/rempart-io/rempart/internal/netpol"
 	"github.com/rempart-io/rempart/internal/privileges"
 	"github.com/rempart-io/rempart/internal/requirements"
 )
-
-// Annotations ingress controllers read to restrict client source ranges.
-var sourceRangeAnnotations = []string{
-	"nginx.ingress.kubernetes.io/whitelist-source-range",
-	"nginx.ingress.kubernetes.io/allowlist-source-range",
-	"haproxy.org/allow-list",
-	"traefik.ingress.kubernetes.io/whitelist-source-range",
-}
 
 // observed is everything the controls read, gathered by the reconciler.
 type observed struct {
@@ -45,6 +38,12 @@ type observed struct {
 	quotas          []corev1.ResourceQuota
 	limitRanges     []corev1.LimitRange
 	storageClasses  []storagev1.StorageClass
+	// ingressClasses maps each IngressClass whose controller Rempart knows to its family.
+	ingressClasses map[string]string
+	// clusterCIDRs are the cluster's pod and service networks.
+	clusterCIDRs []string
+	// clusterDomain is the cluster's DNS domain.
+	clusterDomain string
 	// rbac holds the Roles and RoleBindings of the tenant's namespaces and every ClusterRole and
 	// ClusterRoleBinding; trustedUsers hold their rights without an AdminAccess (the operator, the
 	// platform accounts of its settings).
@@ -91,6 +90,11 @@ var (
 		PassReason: "AdminInterfacesPrivate", PassMessage: "No administration interface of the tenant is reachable from outside the allowed source ranges (FT-CLD-19).",
 		FailReason: "PublicAdminInterface", FailMessage: "Administration interfaces are reachable from public networks: restrict their source ranges to spec.adminInterfaces.allowedSourceRanges, and never use NodePort (FT-CLD-19).",
 	}
+	controlExposure = controls.Control{
+		ID: "exposure.declared", Requirements: []requirements.ID{requirements.FTCLD19, requirements.FTCLD20},
+		PassReason: "ExposureDeclared", PassMessage: "Every Service that publishes the tenant (LoadBalancer, NodePort, externalIPs, ExternalName) is declared in spec.exposure or restricted to the allowed source ranges (FT-CLD-19, FT-CLD-20).",
+		FailReason: "UndeclaredExposure", FailMessage: "Services publish the tenant outside what spec.exposure declares: declare them, restrict them, or make them ClusterIP (FT-CLD-19, FT-CLD-20).",
+	}
 	controlQuota = controls.Control{
 		ID: "quota.in-place", Requirements: []requirements.ID{requirements.FTCLD20, requirements.FLX36},
 		PassReason: "QuotaInPlace", PassMessage: "Every namespace carries the tenant's ResourceQuota and LimitRange (FT-CLD-20).",
@@ -101,7 +105,7 @@ var (
 // controlIDs are the controls an exception may name.
 var controlIDs = []rempartv1.ControlID{
 	controlNamespaces.ID, controlDefaultDeny.ID, controlTenantBoundary.ID, controlEnvironments.ID,
-	controlPodSecurity.ID, controlStorage.ID, controlAdminInterfaces.ID, controlQuota.ID, controlPrivileged.ID,
+	controlPodSecurity.ID, controlStorage.ID, controlAdminInterfaces.ID, controlQuota.ID, controlPrivileged.ID, controlExposure.ID,
 }
 
 func ref(kind, namespace, name string) rempartv1.ObjectReference {
@@ -119,6 +123,7 @@ func evaluate(o observed, now time.Time) ([]rempartv1.ControlResult, controls.Ex
 		controls.Judge(controlPodSecurity, podSecurityOffenders(o), exceptions),
 		controls.Judge(controlStorage, storageOffenders(o), exceptions),
 		controls.Judge(controlAdminInterfaces, adminInterfaceOffenders(o), exceptions),
+		controls.Judge(controlExposure, exposureOffenders(o), exceptions),
 		controls.Judge(controlQuota, quotaOffenders(o), exceptions),
 		judgePrivileges(o.privileges, exceptions),
 	}
@@ -262,37 +267,136 @@ func adminInterfaceOffenders(o observed) []rempartv1.ObjectReference {
 		return nil // refused by the API server's validation of the selector
 	}
 	var out []rempartv1.ObjectReference
+	adminServices := map[string]bool{}
 	for _, svc := range o.services {
 		if !selector.Matches(labels.Set(svc.Labels)) {
 			continue
 		}
+		adminServices[svc.Namespace+"/"+svc.Name] = true
 		switch svc.Spec.Type {
 		case corev1.ServiceTypeNodePort:
 			out = append(out, ref("Service", svc.Namespace, svc.Name))
 		case corev1.ServiceTypeLoadBalancer:
-			if !withinRanges(svc.Spec.LoadBalancerSourceRanges, ai.AllowedSourceRanges) {
+			if !withinRanges(svc.Spec.LoadBalancerSourceRanges, ai.AllowedSourceRanges) || allocatesNodePorts(&svc) {
 				out = append(out, ref("Service", svc.Namespace, svc.Name))
 			}
 		}
 	}
-	for _, ing := range o.ingresses {
-		if !selector.Matches(labels.Set(ing.Labels)) {
+	for i := range o.ingresses {
+		ing := &o.ingresses[i]
+		// An Ingress is an administration interface by its label or by what it routes to (E7).
+		if !selector.Matches(labels.Set(ing.Labels)) && !routesTo(ing, adminServices) {
 			continue
 		}
-		if !withinRanges(ingressSourceRanges(&ing), ai.AllowedSourceRanges) {
+		ranges, known, conflict := ingressSourceRanges(ing, o.ingressClasses)
+		if !known || conflict || !withinRanges(ranges, ai.AllowedSourceRanges) {
 			out = append(out, ref("Ingress", ing.Namespace, ing.Name))
 		}
 	}
 	return out
 }
 
-func ingressSourceRanges(ing *networkingv1.Ingress) []string {
-	for _, a := range sourceRangeAnnotations {
-		if v, ok := ing.Annotations[a]; ok {
-			return strings.Split(v, ",")
+// allocatesNodePorts: a LoadBalancer opens NodePorts on every node unless told not to.
+func allocatesNodePorts(svc *corev1.Service) bool {
+	return svc.Spec.AllocateLoadBalancerNodePorts == nil || *svc.Spec.AllocateLoadBalancerNodePorts
+}
+
+// routesTo reports whether an Ingress sends traffic to one of services (namespace/name).
+func routesTo(ing *networkingv1.Ingress, services map[string]bool) bool {
+	hit := func(b *networkingv1.IngressBackend) bool {
+		return b != nil && b.Service != nil && services[ing.Namespace+"/"+b.Service.Name]
+	}
+	if hit(ing.Spec.DefaultBackend) {
+		return true
+	}
+	for _, r := range ing.Spec.Rules {
+		if r.HTTP == nil {
+			continue
+		}
+		for i := range r.HTTP.Paths {
+			if hit(&r.HTTP.Paths[i].Backend) {
+				return true
+			}
 		}
 	}
-	return nil
+	return false
+}
+
+// exposureOffenders are the Services that publish the tenant beyond spec.exposure (E1-E4).
+func exposureOffenders(o observed) []rempartv1.ObjectReference {
+	var exposure rempartv1.Exposure
+	if o.tenant.Spec.Exposure != nil {
+		exposure = *o.tenant.Spec.Exposure
+	}
+	var allowedSources []rempartv1.CIDR
+	if ai := o.tenant.Spec.AdminInterfaces; ai != nil {
+		allowedSources = ai.AllowedSourceRanges
+	}
+	var out []rempartv1.ObjectReference
+	for i := range o.services {
+		svc := &o.services[i]
+		public := slices.Contains(exposure.PublicServices, svc.Namespace+"/"+svc.Name)
+		bad := !externalIPsDeclared(svc.Spec.ExternalIPs, exposure.ExternalIPRanges)
+		switch svc.Spec.Type {
+		case corev1.ServiceTypeNodePort:
+			bad = bad || !public
+		case corev1.ServiceTypeLoadBalancer:
+			bad = bad || (!public && (!withinRanges(svc.Spec.LoadBalancerSourceRanges, allowedSources) || allocatesNodePorts(svc)))
+		case corev1.ServiceTypeExternalName:
+			bad = bad || !externalNameAllowed(svc.Spec.ExternalName, exposure.ExternalNames, o.domain())
+		}
+		if bad {
+			out = append(out, ref("Service", svc.Namespace, svc.Name))
+		}
+	}
+	return out
+}
+
+func (o observed) domain() string {
+	if o.clusterDomain == "" {
+		return defaultClusterDomain
+	}
+	return o.clusterDomain
+}
+
+func externalIPsDeclared(ips []string, ranges []rempartv1.CIDR) bool {
+	for _, ip := range ips {
+		addr, err := netip.ParseAddr(strings.TrimSpace(ip))
+		if err != nil {
+			return false
+		}
+		inside := false
+		for _, r := range ranges {
+			if p, err := netip.ParsePrefix(string(r)); err == nil && p.Contains(addr) {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			return false
+		}
+	}
+	return true
+}
+
+// externalNameAllowed mirrors the exposure admission policy: never inside the cluster, and only
+// a declared name.
+func externalNameAllowed(name string, declared []string, domain string) bool {
+	target := strings.TrimSuffix(strings.ToLower(name), ".")
+	if _, err := netip.ParseAddr(target); err == nil || !strings.Contains(target, ".") ||
+		strings.HasSuffix(target, ".svc") || strings.Contains(target, ".svc.") || target == domain || strings.HasSuffix(target, "."+domain) {
+		return false
+	}
+	for _, d := range declared {
+		if suffix, ok := strings.CutPrefix(d, "*"); ok {
+			if strings.HasSuffix(target, suffix) {
+				return true
+			}
+		} else if target == d {
+			return true
+		}
+	}
+	return false
 }
 
 func quotaOffenders(o observed) []rempartv1.ObjectReference {
@@ -345,6 +449,13 @@ func flowOffenders(o observed) (crossTenant, crossEnvironment []rempartv1.Object
 		}
 		tenantHit, envHit := false, false
 		for _, peers := range peerLists {
+			// An ipBlock that reaches the cluster's networks reaches every tenant's pods, of
+			// either environment, whatever the namespace labels say (N3).
+			if slices.ContainsFunc(peers, func(p networkingv1.NetworkPolicyPeer) bool {
+				return p.IPBlock != nil && netpol.BlockReachesAny(p.IPBlock, o.clusterCIDRs)
+			}) {
+				tenantHit, envHit = true, true
+			}
 			for _, ns := range peersNamespaces(peers, p.Namespace, allNamespaces) {
 				other := ns.Labels[rempartv1.LabelTenant]
 				if other != "" && other != o.tenant.Name {

@@ -257,37 +257,128 @@ func TestStorageControl(t *testing.T) {
 func TestAdminInterfacesControl(t *testing.T) {
 	admin := map[string]string{"rempart.io/admin": "true"}
 	svc := func(name string, typ corev1.ServiceType, l map[string]string, ranges ...string) corev1.Service {
-		return corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: name, Labels: l},
+		s := corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: name, Labels: l},
 			Spec: corev1.ServiceSpec{Type: typ, LoadBalancerSourceRanges: ranges}}
+		if typ == corev1.ServiceTypeLoadBalancer {
+			s.Spec.AllocateLoadBalancerNodePorts = ptr.To(false)
+		}
+		return s
 	}
-	ing := func(name string, l map[string]string, ranges string) networkingv1.Ingress {
-		i := networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: name, Labels: l}}
-		if ranges != "" {
-			i.Annotations = map[string]string{"nginx.ingress.kubernetes.io/whitelist-source-range": ranges}
+	ing := func(name, class string, l map[string]string, annotations ...string) networkingv1.Ingress {
+		i := networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: name, Labels: l, Annotations: map[string]string{}},
+			Spec: networkingv1.IngressSpec{IngressClassName: ptr.To(class)}}
+		for k := 0; k+1 < len(annotations); k += 2 {
+			i.Annotations[annotations[k]] = annotations[k+1]
 		}
 		return i
 	}
+	const white, allow = "nginx.ingress.kubernetes.io/whitelist-source-range", "nginx.ingress.kubernetes.io/allowlist-source-range"
 	o := world()
+	o.ingressClasses = map[string]string{"nginx": familyNginx, "haproxy": familyHAProxy}
 	o.tenant.Spec.AdminInterfaces = &rempartv1.AdminInterfaces{
 		Selector: metav1.LabelSelector{MatchLabels: admin}, AllowedSourceRanges: []rempartv1.CIDR{"10.0.0.0/8", "192.0.2.0/24"}}
+	nodePortsOpen := svc("console-lb-nodeports", corev1.ServiceTypeLoadBalancer, admin, "10.1.0.0/16")
+	nodePortsOpen.Spec.AllocateLoadBalancerNodePorts = nil
 	o.services = []corev1.Service{
 		svc("console-internal", corev1.ServiceTypeClusterIP, admin),
 		svc("console-lb-restricted", corev1.ServiceTypeLoadBalancer, admin, "10.1.0.0/16", "192.0.2.10/32"),
 		svc("console-lb-open", corev1.ServiceTypeLoadBalancer, admin),
 		svc("console-lb-too-wide", corev1.ServiceTypeLoadBalancer, admin, "10.0.0.0/7"),
+		nodePortsOpen,
 		svc("console-nodeport", corev1.ServiceTypeNodePort, admin),
 		svc("shop-lb", corev1.ServiceTypeLoadBalancer, nil),
 	}
+	unlabelled := ing("console-by-backend", "nginx", nil)
+	unlabelled.Spec.DefaultBackend = &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "console-internal"}}
 	o.ingresses = []networkingv1.Ingress{
-		ing("console", admin, "10.2.0.0/16"),
-		ing("console-public", admin, ""),
-		ing("console-world", admin, "0.0.0.0/0"),
-		ing("shop", nil, ""),
+		ing("console", "nginx", admin, white, "10.2.0.0/16"),
+		ing("console-allowlist", "nginx", admin, allow, "10.2.0.0/16", white, "10.2.0.0/16"),
+		ing("console-conflict", "nginx", admin, allow, "10.2.0.0/16", white, "0.0.0.0/0"),
+		ing("console-haproxy", "haproxy", admin, "haproxy.org/allow-list", "192.0.2.0/25"),
+		ing("console-haproxy-nginx-annotation", "haproxy", admin, white, "10.2.0.0/16"),
+		ing("console-unknown-class", "traefik", admin, white, "10.2.0.0/16"),
+		ing("console-public", "nginx", admin),
+		ing("console-world", "nginx", admin, white, "0.0.0.0/0"),
+		unlabelled,
+		ing("shop", "nginx", nil),
 	}
 	r := resultByID(mustEvaluate(o), controlAdminInterfaces.ID)
-	want := "Ingress:acme-web/console-public,Ingress:acme-web/console-world,Service:acme-web/console-lb-open,Service:acme-web/console-lb-too-wide,Service:acme-web/console-nodeport"
+	want := "Ingress:acme-web/console-by-backend,Ingress:acme-web/console-conflict,Ingress:acme-web/console-haproxy-nginx-annotation," +
+		"Ingress:acme-web/console-public,Ingress:acme-web/console-unknown-class,Ingress:acme-web/console-world," +
+		"Service:acme-web/console-lb-nodeports,Service:acme-web/console-lb-open,Service:acme-web/console-lb-too-wide,Service:acme-web/console-nodeport"
 	if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != want {
 		t.Errorf("admin interfaces = %s\n got  %s\n want %s", r.State, evidenceNames(r), want)
+	}
+}
+
+func TestExposureControl(t *testing.T) {
+	svc := func(name string, mutate func(*corev1.ServiceSpec)) corev1.Service {
+		s := corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: name}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP}}
+		mutate(&s.Spec)
+		return s
+	}
+	o := world()
+	if r := resultByID(mustEvaluate(o), controlExposure.ID); r.State != rempartv1.ControlCompliant {
+		t.Fatalf("exposure with no Service = %s", r.State)
+	}
+	o.tenant.Spec.Exposure = &rempartv1.Exposure{PublicServices: []string{"acme-web/shop", "acme-web/shop-nodeport"},
+		ExternalIPRanges: []rempartv1.CIDR{"203.0.113.0/28"}, ExternalNames: []string{"db.example.com", "*.saas.example"}}
+	o.tenant.Spec.AdminInterfaces = &rempartv1.AdminInterfaces{Selector: metav1.LabelSelector{MatchLabels: map[string]string{"admin": "true"}},
+		AllowedSourceRanges: []rempartv1.CIDR{"10.0.0.0/8"}}
+	o.services = []corev1.Service{
+		svc("plain", func(s *corev1.ServiceSpec) {}),
+		svc("shop", func(s *corev1.ServiceSpec) { s.Type = corev1.ServiceTypeLoadBalancer }),
+		svc("shop-nodeport", func(s *corev1.ServiceSpec) { s.Type = corev1.ServiceTypeNodePort }),
+		svc("lb-undeclared", func(s *corev1.ServiceSpec) { s.Type = corev1.ServiceTypeLoadBalancer }),
+		svc("lb-restricted", func(s *corev1.ServiceSpec) {
+			s.Type, s.LoadBalancerSourceRanges, s.AllocateLoadBalancerNodePorts = corev1.ServiceTypeLoadBalancer, []string{"10.1.0.0/16"}, ptr.To(false)
+		}),
+		svc("lb-restricted-nodeports", func(s *corev1.ServiceSpec) {
+			s.Type, s.LoadBalancerSourceRanges = corev1.ServiceTypeLoadBalancer, []string{"10.1.0.0/16"}
+		}),
+		svc("nodeport-undeclared", func(s *corev1.ServiceSpec) { s.Type = corev1.ServiceTypeNodePort }),
+		svc("external-ip-declared", func(s *corev1.ServiceSpec) { s.ExternalIPs = []string{"203.0.113.5"} }),
+		svc("external-ip-stolen", func(s *corev1.ServiceSpec) { s.ExternalIPs = []string{"8.8.8.8"} }),
+		svc("name-declared", func(s *corev1.ServiceSpec) { s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "DB.example.com." }),
+		svc("name-suffix", func(s *corev1.ServiceSpec) { s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "api.saas.example" }),
+		svc("name-other-tenant", func(s *corev1.ServiceSpec) {
+			s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "billing.globex-web.svc.cluster.local"
+		}),
+		svc("name-svc", func(s *corev1.ServiceSpec) { s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "billing.globex-web.svc" }),
+		svc("name-bare", func(s *corev1.ServiceSpec) { s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "billing" }),
+		svc("name-ip", func(s *corev1.ServiceSpec) { s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "10.96.0.10" }),
+		svc("name-undeclared", func(s *corev1.ServiceSpec) { s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "evil.example.org" }),
+	}
+	r := resultByID(mustEvaluate(o), controlExposure.ID)
+	want := "Service:acme-web/external-ip-stolen,Service:acme-web/lb-restricted-nodeports,Service:acme-web/lb-undeclared," +
+		"Service:acme-web/name-bare,Service:acme-web/name-ip,Service:acme-web/name-other-tenant,Service:acme-web/name-svc,Service:acme-web/name-undeclared," +
+		"Service:acme-web/nodeport-undeclared"
+	if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != want {
+		t.Errorf("exposure = %s\n got  %s\n want %s", r.State, evidenceNames(r), want)
+	}
+}
+
+func TestIPBlocksReachingTheClusterCrossTheBoundary(t *testing.T) {
+	block := func(name, cidr string, except ...string) networkingv1.NetworkPolicy {
+		return tenantPolicy("acme-web", name, networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: cidr, Except: except}}}}}})
+	}
+	o := world()
+	o.clusterCIDRs = []string{"10.244.0.0/16", "10.96.0.0/12"}
+	o.networkPolicies = append(o.networkPolicies,
+		block("internet", "0.0.0.0/0", "10.0.0.0/8"),
+		block("partner", "198.51.100.0/24"),
+		block("everything", "0.0.0.0/0"),
+		block("one-pod", "10.244.3.7/32"),
+		block("half-excepted", "10.0.0.0/8", "10.244.0.0/17", "10.96.0.0/12"),
+	)
+	r := resultByID(mustEvaluate(o), controlTenantBoundary.ID)
+	want := "NetworkPolicy:acme-web/everything,NetworkPolicy:acme-web/half-excepted,NetworkPolicy:acme-web/one-pod"
+	if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != want {
+		t.Errorf("tenant boundary = %s\n got  %s\n want %s", r.State, evidenceNames(r), want)
+	}
+	if r := resultByID(mustEvaluate(o), controlEnvironments.ID); evidenceNames(r) != want {
+		t.Errorf("environment separation evidence = %s, want %s", evidenceNames(r), want)
 	}
 }
 

@@ -72,10 +72,11 @@ func namespaceLabels(ti *rempartv1.TenantIsolation) map[string]string {
 	}
 }
 
-// namespaceObject is a namespace of the tenant as the operator applies it: its name and labels.
-func namespaceObject(ti *rempartv1.TenantIsolation, name string) *corev1.Namespace {
+// namespaceObject is a namespace of the tenant as the operator applies it: its name, labels, and
+// whether the operator created or adopted it (originCreated or originAdopted).
+func namespaceObject(ti *rempartv1.TenantIsolation, name, origin string) *corev1.Namespace {
 	return &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: namespaceLabels(ti)}}
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: namespaceLabels(ti), Annotations: map[string]string{annotationOrigin: origin}}}
 }
 
 // managedLabels are carried by every object generated for the tenant.
@@ -328,7 +329,7 @@ func Desired(ti *rempartv1.TenantIsolation) []client.Object {
 	var out []client.Object
 	for _, n := range ti.Spec.Namespaces {
 		ns := string(n)
-		out = append(out, namespaceObject(ti, ns))
+		out = append(out, namespaceObject(ti, ns, originCreated))
 		for _, p := range networkPolicies(ti, ns) {
 			out = append(out, p)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -42,9 +43,17 @@ func (r *Reconciler) finalize(ctx context.Context, ti *rempartv1.TenantIsolation
 		return ctrl.Result{}, err
 	}
 	if ti.Spec.DeletionPolicy == rempartv1.DeletionDelete {
-		done, err := r.offboard(ctx, ti, held)
+		doomed, kept := offboardingSplit(ti, held)
+		done, err := r.offboard(ctx, ti, doomed, kept)
 		if err != nil || !done {
 			return ctrl.Result{RequeueAfter: offboardingPoll}, err
+		}
+		var errs []error
+		for _, ns := range kept {
+			errs = append(errs, r.release(ctx, ti, ns.Name))
+		}
+		if err := errors.Join(errs...); err != nil {
+			return ctrl.Result{}, err
 		}
 	} else {
 		var errs []error
@@ -72,21 +81,48 @@ func (r *Reconciler) finalize(ctx context.Context, ti *rempartv1.TenantIsolation
 	return ctrl.Result{}, r.syncOwnership(ctx, nil, observed{})
 }
 
-// offboard deletes the tenant's namespaces with everything in them (FT-CLD-76), records what and
-// when in status and in an Event, and reports done once they are gone.
-func (r *Reconciler) offboard(ctx context.Context, ti *rempartv1.TenantIsolation, held []corev1.Namespace) (bool, error) {
-	if ti.Status.Offboarding == nil {
-		names := make([]string, len(held))
-		for i, ns := range held {
-			names[i] = ns.Name
+// offboardingSplit separates the namespaces offboarding deletes, those the operator created and
+// the adopted ones the spec names, from the adopted ones it releases with their data (S5).
+func offboardingSplit(ti *rempartv1.TenantIsolation, held []corev1.Namespace) (doomed, kept []corev1.Namespace) {
+	var named []rempartv1.NamespaceName
+	if ti.Spec.Offboarding != nil {
+		named = ti.Spec.Offboarding.DeleteAdoptedNamespaces
+	}
+	for _, ns := range held {
+		if ns.Annotations[annotationOrigin] == originCreated || slices.Contains(named, rempartv1.NamespaceName(ns.Name)) {
+			doomed = append(doomed, ns)
+		} else {
+			kept = append(kept, ns)
 		}
+	}
+	return doomed, kept
+}
+
+func namespaceNames(list []corev1.Namespace) []string {
+	names := make([]string, len(list))
+	for i, ns := range list {
+		names[i] = ns.Name
+	}
+	return names
+}
+
+// offboard deletes the tenant's namespaces with everything in them (FT-CLD-76), records what and
+// when in status and in an Event, and reports done once they are gone. Adopted namespaces the spec
+// does not name are kept and released.
+func (r *Reconciler) offboard(ctx context.Context, ti *rempartv1.TenantIsolation, held, kept []corev1.Namespace) (bool, error) {
+	if ti.Status.Offboarding == nil {
+		names, keptNames := namespaceNames(held), namespaceNames(kept)
 		patch := client.MergeFrom(ti.DeepCopy())
-		ti.Status.Offboarding = &rempartv1.Offboarding{StartedAt: metav1.NewTime(r.Clock.Now()), DeletedNamespaces: names}
+		ti.Status.Offboarding = &rempartv1.Offboarding{StartedAt: metav1.NewTime(r.Clock.Now()), DeletedNamespaces: names, ReleasedNamespaces: keptNames}
 		if err := r.Client.Status().Patch(ctx, ti, patch); err != nil {
 			return false, fmt.Errorf("record offboarding: %w", err)
 		}
 		r.Recorder.Eventf(ti, nil, corev1.EventTypeWarning, "Offboarding", "Delete",
 			"Tenant %s deleted with deletionPolicy Delete: deleting namespaces %s and everything in them (FT-CLD-76).", ti.Name, strings.Join(names, ", "))
+		if len(keptNames) > 0 {
+			r.Recorder.Eventf(ti, nil, corev1.EventTypeNormal, "AdoptedNamespacesKept", "Delete",
+				"Tenant %s: namespaces %s existed before the tenant adopted them and are not named in spec.offboarding.deleteAdoptedNamespaces: kept with their data and released (FT-CLD-76).", ti.Name, strings.Join(keptNames, ", "))
+		}
 	}
 	var errs []error
 	for i := range held {

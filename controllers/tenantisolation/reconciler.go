@@ -15,6 +15,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,7 +43,10 @@ const Finalizer = "rempart.io/tenant-cleanup"
 
 // Reconciler reconciles TenantIsolation objects.
 type Reconciler struct {
-	Client    client.Client
+	Client client.Client
+	// APIReader reads from the API server, not the cache: whether a namespace exists before the
+	// operator records that it created it.
+	APIReader client.Reader
 	Clock     clock.PassiveClock
 	Recorder  events.EventRecorder
 	Admission AdmissionConfig
@@ -60,7 +64,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=resourcequotas;limitranges,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims;services,verbs=get;list;watch
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;ingressclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
@@ -183,6 +187,13 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		return o, fmt.Errorf("list storage classes: %w", err)
 	}
 	o.storageClasses = classes.Items
+	var ingressClasses networkingv1.IngressClassList
+	if err := r.Client.List(ctx, &ingressClasses, client.UnsafeDisableDeepCopy); err != nil {
+		return o, fmt.Errorf("list ingress classes: %w", err)
+	}
+	o.ingressClasses = ingressClassFamilies(ingressClasses.Items)
+	o.clusterCIDRs = r.Admission.clusterCIDRs()
+	o.clusterDomain = r.Admission.clusterDomain()
 	return o, nil
 }
 
@@ -216,7 +227,7 @@ func (r *Reconciler) syncOwnership(ctx context.Context, ti *rempartv1.TenantIsol
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("get namespace ownership: %w", err)
 		}
-		if err == nil && ownershipCurrent(current.Spec.Owners, ti, o) {
+		if err == nil && ownershipCurrent(current.Spec, ti, o) {
 			return nil
 		}
 	}
@@ -241,12 +252,13 @@ func (r *Reconciler) syncOwnership(ctx context.Context, ti *rempartv1.TenantIsol
 			}
 		}
 	}
-	return r.applyIfChanged(ctx, namespaceOwnership(owners), &rempartv1.NamespaceOwnership{}, &applyStats{})
+	return r.applyIfChanged(ctx, namespaceOwnership(owners, sharedPeers(tenants.Items, owners), dedicatedPools(tenants.Items)), &rempartv1.NamespaceOwnership{}, &applyStats{})
 }
 
-// ownershipCurrent reports whether owners already holds exactly ti's namespaces, those another
-// tenant holds aside.
-func ownershipCurrent(owners map[string]string, ti *rempartv1.TenantIsolation, o observed) bool {
+// ownershipCurrent reports whether the ownership index already holds exactly ti's namespaces
+// (those another tenant holds aside), its flow peers that no tenant holds, and its node pool.
+func ownershipCurrent(spec rempartv1.NamespaceOwnershipSpec, ti *rempartv1.TenantIsolation, o observed) bool {
+	owners := spec.Owners
 	own := o.ownNamespaces()
 	for _, n := range own {
 		if owners[n] != ti.Name {
@@ -259,7 +271,28 @@ func ownershipCurrent(owners map[string]string, ti *rempartv1.TenantIsolation, o
 			count++
 		}
 	}
-	return count == len(own)
+	if count != len(own) {
+		return false
+	}
+	peers := sharedPeers([]rempartv1.TenantIsolation{*ti}, owners)
+	for n := range peers {
+		if _, ok := spec.Peers[n]; !ok {
+			return false
+		}
+	}
+	for n, tenant := range spec.Peers {
+		if _, ok := peers[n]; tenant == ti.Name && !ok {
+			return false
+		}
+	}
+	want := dedicatedPools([]rempartv1.TenantIsolation{*ti})
+	var have []rempartv1.DedicatedNodePool
+	for _, p := range spec.DedicatedNodes {
+		if p.Tenant == ti.Name {
+			have = append(have, p)
+		}
+	}
+	return equality.Semantic.DeepEqual(want, have)
 }
 
 // applyIfChanged applies desired unless the cached object already matches it, and counts the
@@ -267,6 +300,11 @@ func ownershipCurrent(owners map[string]string, ti *rempartv1.TenantIsolation, o
 func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing client.Object, stats *applyStats) error {
 	err := r.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
 	if err == nil {
+		if np, ok := desired.(*networkingv1.NetworkPolicy); ok && !equality.Semantic.DeepEqual(np.Spec, existing.(*networkingv1.NetworkPolicy).Spec) {
+			// A NetworkPolicy is replaced whole: an apply would keep rules another writer added
+			// (drift that widens), or that a same-named object held before adoption (S6, N5).
+			return r.replace(ctx, np, existing.GetResourceVersion(), stats)
+		}
 		upToDate, err := apply.UpToDate(desired, existing, r.Client.Scheme())
 		if err != nil {
 			return err
@@ -291,12 +329,67 @@ func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing clien
 	return nil
 }
 
+// replace writes desired over the object at resourceVersion, every field of it, as the operator's
+// field manager.
+func (r *Reconciler) replace(ctx context.Context, desired client.Object, resourceVersion string, stats *applyStats) error {
+	if wait, recent := r.recentApplies.pending(desired, r.Client.Scheme()); recent {
+		stats.waitAtLeast(wait)
+		return nil
+	}
+	obj := desired.DeepCopyObject().(client.Object)
+	obj.SetResourceVersion(resourceVersion)
+	stats.writes++
+	if err := r.Client.Update(ctx, obj, client.FieldOwner(apply.FieldManager)); err != nil {
+		return fmt.Errorf("replace %T %s: %w", desired, client.ObjectKeyFromObject(desired), err)
+	}
+	log.FromContext(ctx).V(1).Info("replaced drifted object", "kind", fmt.Sprintf("%T", desired), "object", client.ObjectKeyFromObject(desired))
+	r.recentApplies.record(desired, r.Client.Scheme())
+	return nil
+}
+
+// setUpNamespace creates a namespace of the tenant, recording that the operator created it, or
+// adopts an existing one, recording that too: offboarding deletes only what the operator
+// created unless the spec names an adopted namespace (S5).
+func (r *Reconciler) setUpNamespace(ctx context.Context, ti *rempartv1.TenantIsolation, name string, o observed, stats *applyStats) error {
+	origin := originAdopted
+	if existing, ok := o.namespaces[name]; ok {
+		if existing.Labels[rempartv1.LabelTenant] == ti.Name && existing.Annotations[annotationOrigin] == originCreated {
+			origin = originCreated
+		}
+		return r.applyIfChanged(ctx, namespaceObject(ti, name, origin), &corev1.Namespace{}, stats)
+	}
+	// Not in the cache: ask the API server, so a namespace someone created a moment ago is
+	// adopted, never recorded as the operator's.
+	err := r.APIReader.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{})
+	switch {
+	case err == nil:
+		return r.applyIfChanged(ctx, namespaceObject(ti, name, originAdopted), &corev1.Namespace{}, stats)
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("get namespace %s: %w", name, err)
+	}
+	if wait, recent := r.recentApplies.pending(namespaceObject(ti, name, originCreated), r.Client.Scheme()); recent {
+		stats.waitAtLeast(wait)
+		return nil
+	}
+	stats.writes++
+	ns := namespaceObject(ti, name, originCreated)
+	if err := r.Client.Create(ctx, ns, client.FieldOwner(apply.FieldManager)); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			stats.waitAtLeast(settleDelay) // created meanwhile by someone else: adopt it next time
+			return nil
+		}
+		return fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	r.recentApplies.record(namespaceObject(ti, name, originCreated), r.Client.Scheme())
+	return nil
+}
+
 // applyDesired sets up the namespaces and applies every generated object. In Audit mode nothing
 // but the warning bindings is written.
 func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsolation, o observed) (applyStats, error) {
 	stats := &applyStats{}
 	var errs []error
-	for _, p := range sharedPolicies(r.Admission, privilegedRoles(o.rbac.ClusterRoles)) {
+	for _, p := range sharedPolicies(r.Admission, privilegedRoles(o.rbac.ClusterRoles), o.ingressClasses) {
 		errs = append(errs, r.applyIfChanged(ctx, p, &admissionv1.ValidatingAdmissionPolicy{}, stats))
 	}
 	for _, b := range append(protectionBindings(), claimsBinding()) {
@@ -332,7 +425,7 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 		}
 		g.Go(func() error {
 			local := &applyStats{}
-			if err := r.applyIfChanged(ctx, namespaceObject(ti, ns), &corev1.Namespace{}, local); err != nil {
+			if err := r.setUpNamespace(ctx, ti, ns, o, local); err != nil {
 				collect(local, fmt.Errorf("set up namespace %s: %w", ns, err))
 				return nil
 			}

@@ -49,6 +49,7 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	}
 	r := &Reconciler{
 		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
 		Clock:     s.Clock,
 		Recorder:  mgr.GetEventRecorder("rempart-tenantisolation"),
 		Admission: s.Admission,
@@ -70,6 +71,7 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
 		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
 		Watches(&storagev1.StorageClass{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
+		Watches(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
 		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
 		Watches(&rbacv1.Role{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
 		Watches(&rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).

@@ -143,3 +143,34 @@ func portsMatch(ports []networkingv1.NetworkPolicyPort, port Port) bool {
 	}
 	return false
 }
+
+// BlockReachesAny reports whether an ipBlock admits at least one address of any of the networks:
+// it overlaps one of them and no exception removes that network whole. A malformed block or
+// network is taken to reach (fail closed).
+func BlockReachesAny(block *networkingv1.IPBlock, networks []string) bool {
+	b, err := netip.ParsePrefix(block.CIDR)
+	if err != nil {
+		return true
+	}
+	for _, n := range networks {
+		net, err := netip.ParsePrefix(n)
+		if err != nil {
+			return true
+		}
+		if !b.Overlaps(net) {
+			continue
+		}
+		excluded := false
+		for _, e := range block.Except {
+			ex, err := netip.ParsePrefix(e)
+			if err == nil && ex.Bits() <= net.Bits() && ex.Contains(net.Masked().Addr()) {
+				excluded = true
+				break
+			}
+		}
+		if !excluded {
+			return true
+		}
+	}
+	return false
+}

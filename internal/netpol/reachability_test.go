@@ -65,3 +65,37 @@ func TestAllowed(t *testing.T) {
 		})
 	}
 }
+
+// The controls judge an ipBlock by BlockReachesAny; Allowed judges one pod at a time. They must
+// agree: a block said not to reach the pod network admits no pod of it.
+func TestBlockReachesAnyAgreesWithAllowed(t *testing.T) {
+	podNetwork := "10.244.0.0/16"
+	pods := []string{"10.244.0.1", "10.244.3.7", "10.244.128.9", "10.244.255.254"}
+	blocks := []networkingv1.IPBlock{
+		{CIDR: "0.0.0.0/0"},
+		{CIDR: "0.0.0.0/0", Except: []string{"10.0.0.0/8"}},
+		{CIDR: "10.244.3.7/32"},
+		{CIDR: "10.0.0.0/8", Except: []string{"10.244.0.0/17"}},
+		{CIDR: "198.51.100.0/24"},
+		{CIDR: "10.244.0.0/16", Except: []string{"10.244.0.0/16"}},
+	}
+	wantReach := []bool{true, false, true, true, false, false}
+	for i, b := range blocks {
+		reaches := BlockReachesAny(&b, []string{podNetwork})
+		if reaches != wantReach[i] {
+			t.Errorf("block %v reaches %s = %v, want %v", b, podNetwork, reaches, wantReach[i])
+		}
+		admitted := false
+		for _, ip := range pods {
+			if ipInBlock(ip, &b) {
+				admitted = true
+			}
+		}
+		if admitted && !reaches {
+			t.Errorf("block %v admits a pod of %s but BlockReachesAny says it does not", b, podNetwork)
+		}
+	}
+	if !BlockReachesAny(&networkingv1.IPBlock{CIDR: "not-a-cidr"}, []string{podNetwork}) {
+		t.Error("a malformed block must count as reaching (fail closed)")
+	}
+}
