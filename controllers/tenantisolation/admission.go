@@ -158,6 +158,7 @@ func sharedPolicies(cfg AdmissionConfig, adminRoles []string, classes map[string
 					{Name: "oldLabels", Expression: "has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}"},
 					{Name: "newLabels", Expression: "object != null && has(object.metadata.labels) ? object.metadata.labels : {}"},
 					{Name: "tenantKeys", Expression: admission.StringList(protectedNamespaceLabels())},
+					{Name: "tenant", Expression: "'rempart.io/tenant' in variables.oldLabels ? variables.oldLabels['rempart.io/tenant'] : variables.newLabels['rempart.io/tenant']"},
 					{Name: "oldOwners", Expression: "has(oldObject.metadata.ownerReferences) ? oldObject.metadata.ownerReferences : []"},
 					{Name: "newOwners", Expression: "object != null && has(object.metadata.ownerReferences) ? object.metadata.ownerReferences : []"},
 					{Name: "oldFinalizers", Expression: "has(oldObject.metadata.finalizers) ? oldObject.metadata.finalizers : []"},
@@ -168,20 +169,20 @@ func sharedPolicies(cfg AdmissionConfig, adminRoles []string, classes map[string
 						// An owner reference to a missing object makes the garbage collector, which
 						// is trusted, delete the namespace and its data; a finalizer blocks its end.
 						Expression: "variables.privileged || request.operation == 'DELETE' || (variables.oldOwners == variables.newOwners && variables.oldFinalizers == variables.newFinalizers)",
-						MessageExpression: "'Namespace ' + request.name + ' belongs to tenant ' + variables.oldLabels['rempart.io/tenant'] + " +
+						MessageExpression: "'Namespace ' + request.name + ' belongs to tenant ' + variables.tenant + " +
 							"': its owner references and finalizers are changed only by Rempart and the cluster\\'s controllers, since an owner reference hands its deletion to the garbage collector (FT-CLD-20, FT-CLD-76).'",
 						Reason: ptr.To(metav1.StatusReasonForbidden),
 					},
 					{
 						// Holds for everyone, the operator included, so two tenants can never both claim a namespace.
 						Expression: "request.operation == 'DELETE' || !('rempart.io/tenant' in variables.oldLabels) || !('rempart.io/tenant' in variables.newLabels) || variables.oldLabels['rempart.io/tenant'] == variables.newLabels['rempart.io/tenant']",
-						MessageExpression: "'Namespace ' + request.name + ' belongs to tenant ' + variables.oldLabels['rempart.io/tenant'] + " +
+						MessageExpression: "'Namespace ' + request.name + ' belongs to tenant ' + variables.tenant + " +
 							"' and cannot be moved to another tenant: a namespace belongs to one tenant only (FT-CLD-20).'",
 						Reason: ptr.To(metav1.StatusReasonForbidden),
 					},
 					{
 						Expression: "variables.privileged || (request.operation == 'UPDATE' && variables.tenantKeys.all(k, (k in variables.oldLabels) == (k in variables.newLabels) && (!(k in variables.oldLabels) || variables.oldLabels[k] == variables.newLabels[k])))",
-						MessageExpression: "'Namespace ' + request.name + ' belongs to tenant ' + variables.oldLabels['rempart.io/tenant'] + " +
+						MessageExpression: "'Namespace ' + request.name + ' belongs to tenant ' + variables.tenant + " +
 							"': its tenant, environment and Pod Security labels, and the namespace itself, are managed by Rempart; change the TenantIsolation instead (FT-CLD-20).'",
 						Reason: ptr.To(metav1.StatusReasonForbidden),
 					},

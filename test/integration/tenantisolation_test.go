@@ -327,19 +327,31 @@ func TestStorageAdmission(t *testing.T) {
 
 func TestAdminInterfaceAdmission(t *testing.T) {
 	ctx := context.Background()
+	create(t, &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "it-nginx"}, Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}})
+	create(t, &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "it-unknown"}, Spec: networkingv1.IngressClassSpec{Controller: "example.com/edge"}})
+	t.Cleanup(func() {
+		for _, name := range []string{"it-nginx", "it-unknown"} {
+			_ = env.Client.Delete(context.Background(), &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name}})
+		}
+	})
 	ti := newTenant("admin-ui", rempartv1.EnvironmentProduction, "admin-ui-app")
 	ti.Spec.AdminInterfaces = &rempartv1.AdminInterfaces{
 		Selector:            metav1.LabelSelector{MatchLabels: map[string]string{"rempart.io/admin-interface": "true"}},
 		AllowedSourceRanges: []rempartv1.CIDR{"10.0.0.0/8"},
 	}
+	ti.Spec.Exposure = &rempartv1.Exposure{PublicServices: []string{"admin-ui-app/shop"}}
 	create(t, ti)
 	t.Cleanup(func() { deleteTenant(t, "admin-ui") })
 	waitCompliant(t, "admin-ui", "True")
 
 	admin := map[string]string{"rempart.io/admin-interface": "true"}
 	svc := func(name string, typ corev1.ServiceType, l map[string]string, ranges ...string) *corev1.Service {
-		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "admin-ui-app", Name: name, Labels: l},
+		s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "admin-ui-app", Name: name, Labels: l},
 			Spec: corev1.ServiceSpec{Type: typ, LoadBalancerSourceRanges: ranges, Ports: []corev1.ServicePort{{Port: 443}}}}
+		if typ == corev1.ServiceTypeLoadBalancer {
+			s.Spec.AllocateLoadBalancerNodePorts = ptr.To(false)
+		}
+		return s
 	}
 	eventually(t, "a restricted admin LoadBalancer to be accepted", func(ctx context.Context) error {
 		return env.Client.Create(ctx, svc("console-private", corev1.ServiceTypeLoadBalancer, admin, "10.1.0.0/16"))
@@ -347,16 +359,41 @@ func TestAdminInterfaceAdmission(t *testing.T) {
 	eventuallyRefused(t, env.Client, svc("console-open", corev1.ServiceTypeLoadBalancer, admin), "FT-CLD-19", "loadBalancerSourceRanges within 10.0.0.0/8")
 	eventuallyRefused(t, env.Client, svc("console-wide", corev1.ServiceTypeLoadBalancer, admin, "0.0.0.0/0"), "FT-CLD-19")
 	eventuallyRefused(t, env.Client, svc("console-nodeport", corev1.ServiceTypeNodePort, admin), "FT-CLD-19", "NodePort")
+	nodePorts := svc("console-nodeports", corev1.ServiceTypeLoadBalancer, admin, "10.1.0.0/16")
+	nodePorts.Spec.AllocateLoadBalancerNodePorts = nil
+	eventuallyRefused(t, env.Client, nodePorts, "FT-CLD-19", "allocateLoadBalancerNodePorts")
 	if err := env.Client.Create(ctx, svc("shop", corev1.ServiceTypeLoadBalancer, nil)); err != nil {
-		t.Errorf("a public Service that is not an admin interface was refused: %v", err)
+		t.Errorf("a declared public Service that is not an admin interface was refused: %v", err)
 	}
-	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "admin-ui-app", Name: "console", Labels: admin},
-		Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "console-private", Port: networkingv1.ServiceBackendPort{Number: 443}}}}}
-	eventuallyRefused(t, env.Client, ing, "FT-CLD-19", "whitelist-source-range")
-	ing.Annotations = map[string]string{"nginx.ingress.kubernetes.io/whitelist-source-range": "10.2.0.0/16, 10.3.0.0/16"}
-	if err := env.Client.Create(ctx, ing); err != nil {
+
+	// E5: an admin interface cannot shed its label, then be widened.
+	var private corev1.Service
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "admin-ui-app", Name: "console-private"}, &private); err != nil {
+		t.Fatal(err)
+	}
+	delete(private.Labels, "rempart.io/admin-interface")
+	if err := env.Client.Update(ctx, &private); err == nil || !strings.Contains(err.Error(), "stays one") {
+		t.Errorf("removing the admin label: %v, want a refusal", err)
+	}
+
+	// E6: the source range is read as the class's controller reads it.
+	ing := func(name, class string, annotations map[string]string) *networkingv1.Ingress {
+		return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "admin-ui-app", Name: name, Labels: admin, Annotations: annotations},
+			Spec: networkingv1.IngressSpec{IngressClassName: ptr.To(class),
+				DefaultBackend: &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "console-private", Port: networkingv1.ServiceBackendPort{Number: 443}}}}}
+	}
+	const white, allow = "nginx.ingress.kubernetes.io/whitelist-source-range", "nginx.ingress.kubernetes.io/allowlist-source-range"
+	eventuallyRefused(t, env.Client, ing("console", "it-nginx", nil), "FT-CLD-19", "allowlist-source-range")
+	eventuallyRefused(t, env.Client, ing("console-conflict", "it-nginx", map[string]string{allow: "0.0.0.0/0", white: "10.2.0.0/16"}), "FT-CLD-19", "two source-range annotations")
+	eventuallyRefused(t, env.Client, ing("console-unknown", "it-unknown", map[string]string{white: "10.2.0.0/16"}), "FT-CLD-19", "does not know")
+	eventuallyRefused(t, env.Client, ing("console-haproxy-annotation", "it-nginx", map[string]string{"haproxy.org/allow-list": "10.2.0.0/16"}), "FT-CLD-19")
+	if err := env.Client.Create(ctx, ing("console", "it-nginx", map[string]string{white: "10.2.0.0/16, 10.3.0.0/16"})); err != nil {
 		t.Errorf("admin Ingress restricted to allowed ranges was refused: %v", err)
 	}
+	if err := env.Client.Create(ctx, ing("console-allow", "it-nginx", map[string]string{allow: "10.2.0.0/16", white: "10.2.0.0/16"})); err != nil {
+		t.Errorf("admin Ingress with agreeing annotations was refused: %v", err)
+	}
+	waitCompliant(t, "admin-ui", "True")
 }
 
 func TestNodeIsolationAdmission(t *testing.T) {
