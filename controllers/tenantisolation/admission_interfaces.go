@@ -113,7 +113,7 @@ func celFamilies(classes map[string]string) string {
 	return "{" + strings.Join(entries, ", ") + "}"
 }
 
-// annotationRangeExpression reads the winning annotation of a family, '' when none is set.
+// annotationRangeExpression reads the winning annotation of a family, ” when none is set.
 func annotationRangeExpression(family string) string {
 	out := "''"
 	keys := sourceRangeAnnotations[family]
@@ -201,7 +201,7 @@ func adminInterfacesPolicy(classes map[string]string) *admissionv1.ValidatingAdm
 					Reason: ptr.To(metav1.StatusReasonForbidden),
 				},
 				{
-					Expression: "request.kind.kind != 'Ingress' || !(" + conflict + ")",
+					Expression:        "request.kind.kind != 'Ingress' || !(" + conflict + ")",
 					MessageExpression: "'Ingress ' + object.metadata.name + ' sets two source-range annotations with different values; its controller would read only one: keep one (FT-CLD-19).'",
 					Reason:            ptr.To(metav1.StatusReasonForbidden),
 				},

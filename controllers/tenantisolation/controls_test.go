@@ -339,15 +339,23 @@ func TestExposureControl(t *testing.T) {
 		svc("nodeport-undeclared", func(s *corev1.ServiceSpec) { s.Type = corev1.ServiceTypeNodePort }),
 		svc("external-ip-declared", func(s *corev1.ServiceSpec) { s.ExternalIPs = []string{"203.0.113.5"} }),
 		svc("external-ip-stolen", func(s *corev1.ServiceSpec) { s.ExternalIPs = []string{"8.8.8.8"} }),
-		svc("name-declared", func(s *corev1.ServiceSpec) { s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "DB.example.com." }),
-		svc("name-suffix", func(s *corev1.ServiceSpec) { s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "api.saas.example" }),
+		svc("name-declared", func(s *corev1.ServiceSpec) {
+			s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "DB.example.com."
+		}),
+		svc("name-suffix", func(s *corev1.ServiceSpec) {
+			s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "api.saas.example"
+		}),
 		svc("name-other-tenant", func(s *corev1.ServiceSpec) {
 			s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "billing.globex-web.svc.cluster.local"
 		}),
-		svc("name-svc", func(s *corev1.ServiceSpec) { s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "billing.globex-web.svc" }),
+		svc("name-svc", func(s *corev1.ServiceSpec) {
+			s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "billing.globex-web.svc"
+		}),
 		svc("name-bare", func(s *corev1.ServiceSpec) { s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "billing" }),
 		svc("name-ip", func(s *corev1.ServiceSpec) { s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "10.96.0.10" }),
-		svc("name-undeclared", func(s *corev1.ServiceSpec) { s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "evil.example.org" }),
+		svc("name-undeclared", func(s *corev1.ServiceSpec) {
+			s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "evil.example.org"
+		}),
 	}
 	r := resultByID(mustEvaluate(o), controlExposure.ID)
 	want := "Service:acme-web/external-ip-stolen,Service:acme-web/lb-restricted-nodeports,Service:acme-web/lb-undeclared," +

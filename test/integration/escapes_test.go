@@ -83,7 +83,9 @@ func TestExposureIsDeclaredOrRefused(t *testing.T) {
 		return s
 	}
 	external := func(target string) func(*corev1.ServiceSpec) {
-		return func(s *corev1.ServiceSpec) { s.Type, s.ExternalName, s.Ports = corev1.ServiceTypeExternalName, target, nil }
+		return func(s *corev1.ServiceSpec) {
+			s.Type, s.ExternalName, s.Ports = corev1.ServiceTypeExternalName, target, nil
+		}
 	}
 	// E1: externalIPs outside the declared ranges, CVE-2020-8554.
 	eventuallyRefused(t, mallory, svc("intercept", func(s *corev1.ServiceSpec) { s.ExternalIPs = []string{"8.8.8.8"} }), "CVE-2020-8554", "FT-CLD-19")
@@ -369,7 +371,9 @@ func TestDedicatedNodesStayDedicated(t *testing.T) {
 	waitCompliant(t, "pool-intruder", "True")
 	mallory := tenantUser(t, "pool-intruder-app", "mallory@intruder.example")
 
-	pod := func(name string, mutate func(*corev1.PodSpec)) *corev1.Pod { return baselinePod("pool-intruder-app", name, mutate) }
+	pod := func(name string, mutate func(*corev1.PodSpec)) *corev1.Pod {
+		return baselinePod("pool-intruder-app", name, mutate)
+	}
 	routes := map[string]func(*corev1.PodSpec){
 		"by-selector": func(s *corev1.PodSpec) { s.NodeSelector = map[string]string{"rempart.io/pool": "owner"} },
 		"by-affinity": func(s *corev1.PodSpec) {
