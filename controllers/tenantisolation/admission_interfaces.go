@@ -113,7 +113,7 @@ func celFamilies(classes map[string]string) string {
 	return "{" + strings.Join(entries, ", ") + "}"
 }
 
-// annotationRangeExpression reads the winning annotation of a family, ” when none is set.
+// annotationRangeExpression reads the winning annotation of a family, empty when none is set.
 func annotationRangeExpression(family string) string {
 	out := "''"
 	keys := sourceRangeAnnotations[family]
