@@ -4,13 +4,18 @@ package controllers
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -150,7 +155,56 @@ func CacheOptions(resync time.Duration) cache.Options {
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}: {Transform: slimPod},
+			// Objects a tenant's edit user may write by the thousand: kept without the parts no
+			// control reads, so large annotations cannot push the operator out of memory.
+			&networkingv1.NetworkPolicy{}: {Transform: keepAnnotations()},
+			&corev1.Service{}:             {Transform: keepAnnotations()},
+			&networkingv1.Ingress{}:       {Transform: keepAnnotations(ingressAnnotationsRead...)},
+			&rbacv1.Role{}:                {Transform: keepAnnotations()},
+			&rbacv1.RoleBinding{}:         {Transform: keepAnnotations()},
 		},
+	}
+}
+
+// ingressAnnotationsRead are the Ingress annotations the controls read: the legacy class and the
+// source ranges of the ingress controllers Rempart knows.
+var ingressAnnotationsRead = []string{
+	"kubernetes.io/ingress.class",
+	"nginx.ingress.kubernetes.io/allowlist-source-range",
+	"nginx.ingress.kubernetes.io/whitelist-source-range",
+	"haproxy.org/allow-list",
+	"haproxy.org/whitelist",
+}
+
+// maxKeptAnnotation bounds the size of a rempart.io annotation kept in the cache.
+const maxKeptAnnotation = 4096
+
+// keepAnnotations drops managed fields and every annotation but those named and, on the objects
+// Rempart generates, its own rempart.io annotations (which the apply compares).
+func keepAnnotations(keys ...string) toolscache.TransformFunc {
+	return func(obj any) (any, error) {
+		o, ok := obj.(client.Object)
+		if !ok {
+			return obj, nil
+		}
+		o.SetManagedFields(nil)
+		a := o.GetAnnotations()
+		if len(a) == 0 {
+			return o, nil
+		}
+		generated := o.GetLabels()[rempartv1.LabelManagedBy] == rempartv1.ManagedByValue
+		var kept map[string]string
+		for k, v := range a {
+			own := generated && strings.HasPrefix(k, "rempart.io/") && len(v) <= maxKeptAnnotation
+			if own || slices.Contains(keys, k) {
+				if kept == nil {
+					kept = map[string]string{}
+				}
+				kept[k] = v
+			}
+		}
+		o.SetAnnotations(kept)
+		return o, nil
 	}
 }
 
