@@ -160,6 +160,9 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		"--kubeconfig=" + c.Kubeconfig, "--leader-elect=false", "--secure-port=0",
 		"--service-account-private-key-file=" + p.ServiceAccountKey, "--root-ca-file=" + p.CACert,
 		"--cluster-name=rempart-local",
+		// As kubeadm runs it: every controller acts under its own service account, so the
+		// admission policies see the identities real clusters show them.
+		"--use-service-account-credentials=true",
 	}); err != nil {
 		return nil, err
 	}
