@@ -2,6 +2,7 @@ package tenantisolation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,7 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -553,14 +554,20 @@ func (r *Reconciler) release(ctx context.Context, ti *rempartv1.TenantIsolation,
 	if err := r.deleteManaged(ctx, ti, ns, nil, &applyStats{}); err != nil {
 		return err
 	}
-	// Applying the namespace with no labels under the operator's field manager removes exactly
-	// the labels the operator set, and nothing anyone else set.
-	u := &unstructured.Unstructured{}
-	u.SetAPIVersion("v1")
-	u.SetKind("Namespace")
-	u.SetName(ns)
-	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(apply.FieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("release namespace %s: %w", ns, client.IgnoreNotFound(err))
+	// The operator's labels and its origin record go; every other label stays. A merge patch
+	// rather than an apply: a namespace the operator created was written by a create, whose
+	// fields an empty apply would not release.
+	remove := map[string]any{}
+	for k := range namespaceLabels(ti) {
+		remove[k] = nil
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": remove, "annotations": map[string]any{annotationOrigin: nil}}})
+	if err != nil {
+		return fmt.Errorf("release namespace %s: %w", ns, err)
+	}
+	target := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+	if err := r.Client.Patch(ctx, target, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(apply.FieldManager)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("release namespace %s: %w", ns, err)
 	}
 	return nil
 }
