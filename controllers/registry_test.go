@@ -15,7 +15,7 @@ import (
 func TestCacheKeepsOnlyTheAnnotationsRead(t *testing.T) {
 	big := strings.Repeat("x", 200_000)
 	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "console", Annotations: map[string]string{
-		"kubectl.kubernetes.io/last-applied-configuration": big,
+		"kubectl.kubernetes.io/last-applied-configuration":   big,
 		"nginx.ingress.kubernetes.io/allowlist-source-range": "10.0.0.0/8",
 		"kubernetes.io/ingress.class":                        "nginx",
 		"rempart.io/padding":                                 big,
