@@ -48,7 +48,11 @@ func TestTenantAdminCannotEscape(t *testing.T) {
 	attacker.Name = "raider"
 	attacker.Spec = rempartv1.TenantIsolationSpec{Environment: rempartv1.EnvironmentStaging, Namespaces: []rempartv1.NamespaceName{"raider-app"},
 		PodSecurity: rempartv1.PodSecurity{Level: rempartv1.PodSecurityBaseline}}
-	for _, ti := range []*rempartv1.TenantIsolation{victim, attacker} {
+	// A bystander of the other environment, so the reachability check covers more pairs.
+	bystander := &rempartv1.TenantIsolation{}
+	bystander.Name = "bystander"
+	bystander.Spec = rempartv1.TenantIsolationSpec{Environment: rempartv1.EnvironmentDevelopment, Namespaces: []rempartv1.NamespaceName{"bystander-web", "bystander-db"}}
+	for _, ti := range []*rempartv1.TenantIsolation{victim, attacker, bystander} {
 		if err := c.Create(ctx, ti); err != nil {
 			t.Fatal(err)
 		}
@@ -56,6 +60,7 @@ func TestTenantAdminCannotEscape(t *testing.T) {
 	}
 	tenantCompliant(t, c, "vault")
 	tenantCompliant(t, c, "raider")
+	tenantCompliant(t, c, "bystander")
 	const eve = "eve@raider.example"
 	access := grant("eve-raider", eve, "raider", time.Now().Add(30*time.Minute))
 	if err := c.Create(ctx, access); err != nil {
@@ -123,4 +128,30 @@ func TestTenantAdminCannotEscape(t *testing.T) {
 		t.Errorf("refused Services exist in raider-app: %d", len(services.Items))
 	}
 	tenantCompliant(t, c, "vault")
+	reachabilityAgrees(t, c)
+
+	// What Audit mode admits is reported within seconds, naming the object, and the independent
+	// evaluator still agrees with the controls once the bridge is live.
+	waitFor(t, "raider in Audit mode", 30*time.Second, func(ctx context.Context) (bool, error) {
+		var ti rempartv1.TenantIsolation
+		if err := c.Get(ctx, client.ObjectKey{Name: "raider"}, &ti); err != nil {
+			return false, err
+		}
+		ti.Spec.Enforcement = rempartv1.EnforcementAudit
+		return c.Update(ctx, &ti) == nil, nil
+	})
+	bridge := netpol("let-vault", "[{namespaceSelector: {matchLabels: {rempart.io/tenant: vault}}}]")
+	waitFor(t, "the bridge admitted with a warning in Audit mode", time.Minute, func(ctx context.Context) (bool, error) {
+		out, err := kubectlAs(ctx, eve, bridge)
+		return err == nil && strings.Contains(out, "FT-CLD-20"), fmt.Errorf("%s", out)
+	})
+	waitFor(t, "the bridge reported", 30*time.Second, func(ctx context.Context) (bool, error) {
+		var ti rempartv1.TenantIsolation
+		if err := c.Get(ctx, client.ObjectKey{Name: "raider"}, &ti); err != nil {
+			return false, err
+		}
+		r := ti.Status.Control("network.tenant-boundary")
+		return r.State == rempartv1.ControlNonCompliant && strings.Contains(r.Message, "raider-app/let-vault"), fmt.Errorf("%s: %s", r.State, r.Message)
+	})
+	reachabilityAgrees(t, c)
 }
