@@ -44,6 +44,10 @@ type observed struct {
 	clusterCIDRs []string
 	// clusterDomain is the cluster's DNS domain.
 	clusterDomain string
+	// poolIntruders are pods of other tenants bound to the tenant's dedicated nodes.
+	poolIntruders []rempartv1.ObjectReference
+	// routes are the Gateway API routes of the tenant's namespaces, with the Services they send to.
+	routes []gatewayRoute
 	// rbac holds the Roles and RoleBindings of the tenant's namespaces and every ClusterRole and
 	// ClusterRoleBinding; trustedUsers hold their rights without an AdminAccess (the operator, the
 	// platform accounts of its settings).
@@ -95,6 +99,11 @@ var (
 		PassReason: "ExposureDeclared", PassMessage: "Every Service that publishes the tenant (LoadBalancer, NodePort, externalIPs, ExternalName) is declared in spec.exposure or restricted to the allowed source ranges (FT-CLD-19, FT-CLD-20).",
 		FailReason: "UndeclaredExposure", FailMessage: "Services publish the tenant outside what spec.exposure declares: declare them, restrict them, or make them ClusterIP (FT-CLD-19, FT-CLD-20).",
 	}
+	controlDedicatedNodes = controls.Control{
+		ID: "nodes.dedicated", Requirements: []requirements.ID{requirements.FLX36, requirements.FTCLD25},
+		PassReason: "NodesDedicated", PassMessage: "No pod of another tenant runs on the tenant's dedicated nodes (FLX-3.6, FT-CLD-25).",
+		FailReason: "DedicatedNodesShared", FailMessage: "Pods of other tenants run on the tenant's dedicated nodes: move them off (they were admitted before the nodes were dedicated, or by an administrator) and taint the nodes (FLX-3.6, FT-CLD-25).",
+	}
 	controlQuota = controls.Control{
 		ID: "quota.in-place", Requirements: []requirements.ID{requirements.FTCLD20, requirements.FLX36},
 		PassReason: "QuotaInPlace", PassMessage: "Every namespace carries the tenant's ResourceQuota and LimitRange (FT-CLD-20).",
@@ -105,7 +114,7 @@ var (
 // controlIDs are the controls an exception may name.
 var controlIDs = []rempartv1.ControlID{
 	controlNamespaces.ID, controlDefaultDeny.ID, controlTenantBoundary.ID, controlEnvironments.ID,
-	controlPodSecurity.ID, controlStorage.ID, controlAdminInterfaces.ID, controlQuota.ID, controlPrivileged.ID, controlExposure.ID,
+	controlPodSecurity.ID, controlStorage.ID, controlAdminInterfaces.ID, controlQuota.ID, controlPrivileged.ID, controlExposure.ID, controlDedicatedNodes.ID,
 }
 
 func ref(kind, namespace, name string) rempartv1.ObjectReference {
@@ -124,6 +133,7 @@ func evaluate(o observed, now time.Time) ([]rempartv1.ControlResult, controls.Ex
 		controls.Judge(controlStorage, storageOffenders(o), exceptions),
 		controls.Judge(controlAdminInterfaces, adminInterfaceOffenders(o), exceptions),
 		controls.Judge(controlExposure, exposureOffenders(o), exceptions),
+		controls.Judge(controlDedicatedNodes, o.poolIntruders, exceptions),
 		controls.Judge(controlQuota, quotaOffenders(o), exceptions),
 		judgePrivileges(o.privileges, exceptions),
 	}
@@ -293,7 +303,21 @@ func adminInterfaceOffenders(o observed) []rempartv1.ObjectReference {
 			out = append(out, ref("Ingress", ing.Namespace, ing.Name))
 		}
 	}
+	// A Gateway listener carries no source range a policy could check: a route to an admin
+	// Service publishes it (E8).
+	for _, r := range o.routes {
+		if slices.ContainsFunc(r.services, func(s string) bool { return adminServices[r.namespace+"/"+s] }) {
+			out = append(out, ref(r.kind, r.namespace, r.name))
+		}
+	}
 	return out
+}
+
+// gatewayRoute is a Gateway API route reduced to what the controls read.
+type gatewayRoute struct {
+	kind, namespace, name string
+	// services are the names of the Services of its own namespace it sends traffic to.
+	services []string
 }
 
 // allocatesNodePorts: a LoadBalancer opens NodePorts on every node unless told not to.

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 )
@@ -411,4 +412,42 @@ func TestExceptionWaivesAControlUntilItExpires(t *testing.T) {
 func resourceQuantity(s string) *resource.Quantity {
 	q := resource.MustParse(s)
 	return &q
+}
+
+func TestGatewayRoutesToAdminServicesAreReported(t *testing.T) {
+	o := world()
+	o.tenant.Spec.AdminInterfaces = &rempartv1.AdminInterfaces{Selector: metav1.LabelSelector{MatchLabels: map[string]string{"admin": "true"}}}
+	o.services = []corev1.Service{{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: "console", Labels: map[string]string{"admin": "true"}}}}
+	svcKind, other := gwapiv1.Kind("Service"), gwapiv1.Namespace("globex-web")
+	refs := func(names ...string) []gwapiv1.HTTPBackendRef {
+		var out []gwapiv1.HTTPBackendRef
+		for _, n := range names {
+			out = append(out, gwapiv1.HTTPBackendRef{BackendRef: gwapiv1.BackendRef{BackendObjectReference: gwapiv1.BackendObjectReference{Name: gwapiv1.ObjectName(n), Kind: &svcKind}}})
+		}
+		return out
+	}
+	toConsole := &gwapiv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: "console"},
+		Spec: gwapiv1.HTTPRouteSpec{Rules: []gwapiv1.HTTPRouteRule{{BackendRefs: refs("shop")}, {BackendRefs: refs("console")}}}}
+	toShop := &gwapiv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: "shop"},
+		Spec: gwapiv1.HTTPRouteSpec{Rules: []gwapiv1.HTTPRouteRule{{BackendRefs: refs("shop")}}}}
+	elsewhere := refs("console")
+	elsewhere[0].Namespace = &other
+	toOtherNamespace := &gwapiv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: "other"},
+		Spec: gwapiv1.HTTPRouteSpec{Rules: []gwapiv1.HTTPRouteRule{{BackendRefs: elsewhere}}}}
+	o.routes = []gatewayRoute{httpRoute(toConsole), httpRoute(toShop), httpRoute(toOtherNamespace)}
+	r := resultByID(mustEvaluate(o), controlAdminInterfaces.ID)
+	if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "HTTPRoute:acme-web/console" {
+		t.Errorf("admin interfaces with routes = %s %s, want the route to console only", r.State, evidenceNames(r))
+	}
+}
+
+func TestPodsOfOtherTenantsOnDedicatedNodesAreReported(t *testing.T) {
+	o := world()
+	if r := resultByID(mustEvaluate(o), controlDedicatedNodes.ID); r.State != rempartv1.ControlCompliant {
+		t.Fatalf("dedicated nodes with no intruder = %s", r.State)
+	}
+	o.poolIntruders = []rempartv1.ObjectReference{ref("Pod", "globex-web", "squatter")}
+	if r := resultByID(mustEvaluate(o), controlDedicatedNodes.ID); r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "Pod:globex-web/squatter" {
+		t.Errorf("dedicated nodes = %s %s", r.State, evidenceNames(r))
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
@@ -53,6 +54,8 @@ type Reconciler struct {
 	Admission AdmissionConfig
 	// Resync is the safety-net period after which a tenant is evaluated again.
 	Resync time.Duration
+	// GatewayRoutes is true where the API server serves Gateway API routes.
+	GatewayRoutes bool
 
 	recentApplies recentApplies
 }
@@ -67,6 +70,8 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims;services,verbs=get;list;watch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;ingressclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=nodes;pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;grpcroutes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
 
@@ -193,9 +198,73 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		return o, fmt.Errorf("list ingress classes: %w", err)
 	}
 	o.ingressClasses = ingressClassFamilies(ingressClasses.Items)
+	if err := r.gatherRoutes(ctx, &o); err != nil {
+		return o, err
+	}
+	if err := r.gatherPoolIntruders(ctx, &o); err != nil {
+		return o, err
+	}
 	o.clusterCIDRs = r.Admission.clusterCIDRs()
 	o.clusterDomain = r.Admission.clusterDomain()
 	return o, nil
+}
+
+// gatherRoutes reads the Gateway API routes of the tenant's namespaces, where the API server
+// serves them.
+func (r *Reconciler) gatherRoutes(ctx context.Context, o *observed) error {
+	if !r.GatewayRoutes {
+		return nil
+	}
+	for _, ns := range o.ownNamespaces() {
+		var http gwapiv1.HTTPRouteList
+		var grpc gwapiv1.GRPCRouteList
+		for _, l := range []client.ObjectList{&http, &grpc} {
+			if err := r.Client.List(ctx, l, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+				return fmt.Errorf("list %T in %s: %w", l, ns, err)
+			}
+		}
+		for i := range http.Items {
+			o.routes = append(o.routes, httpRoute(&http.Items[i]))
+		}
+		for i := range grpc.Items {
+			o.routes = append(o.routes, grpcRoute(&grpc.Items[i]))
+		}
+	}
+	return nil
+}
+
+// gatherPoolIntruders finds the pods of other tenants bound to the tenant's dedicated nodes:
+// admitted before the nodes were dedicated, or by an administrator. Pods of namespaces that
+// belong to no tenant are the platform's (DaemonSets of the CNI, monitoring) and are left out.
+func (r *Reconciler) gatherPoolIntruders(ctx context.Context, o *observed) error {
+	ni := o.tenant.Spec.NodeIsolation
+	if ni == nil || len(ni.NodeSelector) == 0 {
+		return nil
+	}
+	var nodes corev1.NodeList
+	if err := r.Client.List(ctx, &nodes, client.MatchingLabels(ni.NodeSelector), client.UnsafeDisableDeepCopy); err != nil {
+		return fmt.Errorf("list dedicated nodes: %w", err)
+	}
+	for _, node := range nodes.Items {
+		var pods corev1.PodList
+		if err := r.Client.List(ctx, &pods, client.MatchingFields{indexPodNode: node.Name}, client.UnsafeDisableDeepCopy); err != nil {
+			return fmt.Errorf("list pods on node %s: %w", node.Name, err)
+		}
+		for _, p := range pods.Items {
+			ns, ok := o.namespaces[p.Namespace]
+			if !ok {
+				continue
+			}
+			if other := ns.Labels[rempartv1.LabelTenant]; other != "" && other != o.tenant.Name {
+				o.poolIntruders = append(o.poolIntruders, ref("Pod", p.Namespace, p.Name))
+			}
+		}
+	}
+	sort.Slice(o.poolIntruders, func(i, j int) bool {
+		a, b := o.poolIntruders[i], o.poolIntruders[j]
+		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+	})
+	return nil
 }
 
 // holder decides which tenant holds a namespace: the tenant whose label it carries, otherwise the

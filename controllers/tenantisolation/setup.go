@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -17,14 +18,20 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/discovery"
 )
 
 // indexNamespaces indexes TenantIsolations by the namespaces they list.
 const indexNamespaces = "spec.namespaces"
+
+// indexPodNode indexes pods by the node they are bound to.
+const indexPodNode = "spec.nodeName"
 
 // Settings are what the manager passes to this controller.
 type Settings struct {
@@ -47,6 +54,18 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		}); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Pod{}, indexPodNode, func(obj client.Object) []string {
+		if node := obj.(*corev1.Pod).Spec.NodeName; node != "" {
+			return []string{node}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	routes, err := discovery.Serves(mgr.GetRESTMapper(), gwapiv1.SchemeGroupVersion.WithKind("HTTPRoute"))
+	if err != nil {
+		return err
+	}
 	r := &Reconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
@@ -54,9 +73,11 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		Recorder:  mgr.GetEventRecorder("rempart-tenantisolation"),
 		Admission: s.Admission,
 		Resync:    s.Resync,
+		// GRPCRoute is served with HTTPRoute in the Gateway API's standard channel.
+		GatewayRoutes: routes,
 	}
 	c := mgr.GetClient()
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		// Status writes, the operator's own, need no reconcile: spec changes and deletion do.
 		For(&rempartv1.TenantIsolation{}, builder.WithPredicates(predicate.Or[client.Object](
 			predicate.GenerationChangedPredicate{},
@@ -76,8 +97,64 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		Watches(&rbacv1.Role{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
 		Watches(&rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
 		Watches(&rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
-		WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).
-		Complete(r)
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(poolOwnersForPod(c)), builder.WithPredicates(podPlacementChanged())).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(allTenants(c)), builder.WithPredicates(nodeLabelsChanged())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles})
+	if routes {
+		b = b.Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
+			Watches(&gwapiv1.GRPCRoute{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c)))
+	}
+	return b.Complete(r)
+}
+
+// podPlacementChanged lets through the pod events that can change who runs on a node: a pod
+// bound, or gone.
+func podPlacementChanged() predicate.Funcs {
+	return predicate.Funcs{
+		CreateFunc: func(e event.CreateEvent) bool { return e.Object.(*corev1.Pod).Spec.NodeName != "" },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.(*corev1.Pod).Spec.NodeName != e.ObjectNew.(*corev1.Pod).Spec.NodeName
+		},
+		DeleteFunc:  func(e event.DeleteEvent) bool { return true },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+// nodeLabelsChanged: a node joins or leaves a dedicated pool by its labels.
+func nodeLabelsChanged() predicate.Funcs {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return !labels.Equals(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+// poolOwnersForPod: the tenants whose dedicated nodes the pod is bound to, when it is not theirs.
+func poolOwnersForPod(c client.Client) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		nodeName := obj.(*corev1.Pod).Spec.NodeName
+		if nodeName == "" {
+			return nil
+		}
+		var node corev1.Node
+		if err := c.Get(ctx, client.ObjectKey{Name: nodeName}, &node); err != nil {
+			return nil
+		}
+		var list rempartv1.TenantIsolationList
+		if err := c.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
+			log.FromContext(ctx).Error(err, "list tenants for a pod's node", "node", nodeName)
+			return nil
+		}
+		var out []reconcile.Request
+		for _, ti := range list.Items {
+			ni := ti.Spec.NodeIsolation
+			if ni != nil && len(ni.NodeSelector) > 0 && labels.SelectorFromSet(ni.NodeSelector).Matches(labels.Set(node.Labels)) {
+				out = append(out, request(ti.Name))
+			}
+		}
+		return out
+	}
 }
 
 func request(name string) reconcile.Request {

@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 )
@@ -460,4 +461,61 @@ func TestPodsAndTemplatesFollowTheStorageRule(t *testing.T) {
 			t.Errorf("Deployment %s with allowed volumes was refused: %v", name, err)
 		}
 	}
+}
+
+// D1 reported: a pod admitted onto nodes before they were dedicated is named by the pool owner's
+// nodes.dedicated control until it goes.
+func TestPodsOnDedicatedNodesAreReported(t *testing.T) {
+	ctx := context.Background()
+	create(t, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "it-node-pool", Labels: map[string]string{"rempart.io/pool": "it-pool"}}})
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "it-node-pool"}}) })
+	early := newTenant("early", rempartv1.EnvironmentStaging, "early-app")
+	early.Spec.PodSecurity.Level = rempartv1.PodSecurityBaseline
+	create(t, early)
+	t.Cleanup(func() { deleteTenant(t, "early") })
+	waitCompliant(t, "early", "True")
+	squatter := baselinePod("early-app", "squatter", func(s *corev1.PodSpec) { s.NodeName = "it-node-pool" })
+	eventually(t, "a pod bound before any pool is declared", func(ctx context.Context) error {
+		return env.Client.Create(ctx, squatter.DeepCopy())
+	})
+
+	owner := newTenant("pooled", rempartv1.EnvironmentProduction, "pooled-app")
+	owner.Spec.NodeIsolation = &rempartv1.NodeIsolation{NodeSelector: map[string]string{"rempart.io/pool": "it-pool"}}
+	create(t, owner)
+	t.Cleanup(func() { deleteTenant(t, "pooled") })
+	r := waitControl(t, "pooled", "nodes.dedicated", rempartv1.ControlNonCompliant)
+	if r.Evidence == nil || r.Evidence.Total != 1 || r.Evidence.Objects[0].Name != "squatter" || !strings.Contains(r.Message, "FLX-3.6") {
+		t.Errorf("nodes.dedicated = %+v, want the squatter named", r)
+	}
+	if err := env.Client.Delete(ctx, squatter, client.GracePeriodSeconds(0)); err != nil {
+		t.Fatal(err)
+	}
+	waitControl(t, "pooled", "nodes.dedicated", rempartv1.ControlCompliant)
+}
+
+// E8: a Gateway API route to an administration Service publishes it; no listener field can
+// restrict its sources, so the route is reported.
+func TestGatewayRoutesToAdminServicesAreReported(t *testing.T) {
+	ctx := context.Background()
+	ti := newTenant("gw-admin", rempartv1.EnvironmentProduction, "gw-admin-app")
+	ti.Spec.AdminInterfaces = &rempartv1.AdminInterfaces{Selector: metav1.LabelSelector{MatchLabels: map[string]string{"rempart.io/admin-interface": "true"}},
+		AllowedSourceRanges: []rempartv1.CIDR{"10.0.0.0/8"}}
+	create(t, ti)
+	t.Cleanup(func() { deleteTenant(t, "gw-admin") })
+	waitCompliant(t, "gw-admin", "True")
+	create(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "gw-admin-app", Name: "console", Labels: map[string]string{"rempart.io/admin-interface": "true"}},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 8443}}}})
+	route := &gwapiv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: "gw-admin-app", Name: "console"},
+		Spec: gwapiv1.HTTPRouteSpec{CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{{Name: "shared-edge", Namespace: ptr.To(gwapiv1.Namespace("gw-edge"))}}},
+			Rules: []gwapiv1.HTTPRouteRule{{BackendRefs: []gwapiv1.HTTPBackendRef{{BackendRef: gwapiv1.BackendRef{BackendObjectReference: gwapiv1.BackendObjectReference{
+				Name: "console", Port: ptr.To(gwapiv1.PortNumber(8443))}}}}}}}}
+	create(t, route)
+	r := waitControl(t, "gw-admin", "admin-interfaces.private", rempartv1.ControlNonCompliant)
+	if r.Evidence == nil || r.Evidence.Objects[0].Kind != "HTTPRoute" || r.Evidence.Objects[0].Name != "console" {
+		t.Errorf("admin-interfaces.private = %+v, want the HTTPRoute named", r)
+	}
+	if err := env.Client.Delete(ctx, route); err != nil {
+		t.Fatal(err)
+	}
+	waitControl(t, "gw-admin", "admin-interfaces.private", rempartv1.ControlCompliant)
 }
