@@ -468,7 +468,9 @@ func TestPodsAndTemplatesFollowTheStorageRule(t *testing.T) {
 func TestPodsOnDedicatedNodesAreReported(t *testing.T) {
 	ctx := context.Background()
 	create(t, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "it-node-pool", Labels: map[string]string{"rempart.io/pool": "it-pool"}}})
-	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "it-node-pool"}}) })
+	t.Cleanup(func() {
+		_ = env.Client.Delete(context.Background(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "it-node-pool"}})
+	})
 	early := newTenant("early", rempartv1.EnvironmentStaging, "early-app")
 	early.Spec.PodSecurity.Level = rempartv1.PodSecurityBaseline
 	create(t, early)
