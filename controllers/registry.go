@@ -208,7 +208,39 @@ func keepAnnotations(keys ...string) toolscache.TransformFunc {
 	}
 }
 
-// slimPod keeps of a pod its identity, labels, owners, node, phase and deletion mark.
+// slimVolumes keeps of a pod's volumes what the storage control reads: the type, the inline CSI
+// driver, an ephemeral claim's class; the contents of config and secret projections go.
+func slimVolumes(in []corev1.Volume) []corev1.Volume {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]corev1.Volume, len(in))
+	for i, v := range in {
+		src := v.VolumeSource
+		slim := corev1.VolumeSource{}
+		switch {
+		case src.ConfigMap != nil:
+			slim.ConfigMap = &corev1.ConfigMapVolumeSource{}
+		case src.Secret != nil:
+			slim.Secret = &corev1.SecretVolumeSource{}
+		case src.Projected != nil:
+			slim.Projected = &corev1.ProjectedVolumeSource{}
+		case src.DownwardAPI != nil:
+			slim.DownwardAPI = &corev1.DownwardAPIVolumeSource{}
+		case src.CSI != nil:
+			slim.CSI = &corev1.CSIVolumeSource{Driver: src.CSI.Driver}
+		case src.Ephemeral != nil && src.Ephemeral.VolumeClaimTemplate != nil:
+			slim.Ephemeral = &corev1.EphemeralVolumeSource{VolumeClaimTemplate: &corev1.PersistentVolumeClaimTemplate{
+				Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: src.Ephemeral.VolumeClaimTemplate.Spec.StorageClassName}}}
+		default:
+			slim = src // the other sources are a few fields each
+		}
+		out[i] = corev1.Volume{Name: v.Name, VolumeSource: slim}
+	}
+	return out
+}
+
+// slimPod keeps of a pod its identity, labels, owners, node, volume types, phase and deletion mark.
 func slimPod(obj any) (any, error) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
@@ -221,7 +253,7 @@ func slimPod(obj any) (any, error) {
 			Labels: pod.Labels, OwnerReferences: pod.OwnerReferences, DeletionTimestamp: pod.DeletionTimestamp,
 			CreationTimestamp: pod.CreationTimestamp,
 		},
-		Spec:   corev1.PodSpec{NodeName: pod.Spec.NodeName},
+		Spec:   corev1.PodSpec{NodeName: pod.Spec.NodeName, Volumes: slimVolumes(pod.Spec.Volumes)},
 		Status: corev1.PodStatus{Phase: pod.Status.Phase},
 	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,5 +41,26 @@ func TestCacheKeepsOnlyTheAnnotationsRead(t *testing.T) {
 	out, _ = keepAnnotations()(forged)
 	if a := out.(*rbacv1.RoleBinding).Annotations; len(a) != 0 {
 		t.Errorf("a tenant's RoleBinding kept %d annotations", len(a))
+	}
+}
+
+// The cached pod keeps every volume's type, so the storage control can judge it, but not the
+// contents of projections.
+func TestSlimPodKeepsVolumeTypes(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "i"}},
+		Volumes: []corev1.Volume{
+			{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{Items: []corev1.KeyToPath{{Key: "k", Path: "p"}}}}},
+			{Name: "csi", VolumeSource: corev1.VolumeSource{CSI: &corev1.CSIVolumeSource{Driver: "ebs.csi.aws.com", VolumeAttributes: map[string]string{"a": "b"}}}},
+			{Name: "nfs", VolumeSource: corev1.VolumeSource{NFS: &corev1.NFSVolumeSource{Server: "s", Path: "/"}}},
+		}}}
+	out, err := slimPod(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(*corev1.Pod)
+	v := got.Spec.Volumes
+	if len(got.Spec.Containers) != 0 || got.Spec.NodeName != "n1" || len(v) != 3 ||
+		v[0].ConfigMap == nil || len(v[0].ConfigMap.Items) != 0 || v[1].CSI == nil || v[1].CSI.Driver != "ebs.csi.aws.com" || v[1].CSI.VolumeAttributes != nil || v[2].NFS == nil {
+		t.Errorf("slim pod = %+v", got.Spec)
 	}
 }

@@ -33,11 +33,13 @@ type observed struct {
 	// The objects in the tenant's namespaces.
 	networkPolicies []networkingv1.NetworkPolicy
 	pvcs            []corev1.PersistentVolumeClaim
-	services        []corev1.Service
-	ingresses       []networkingv1.Ingress
-	quotas          []corev1.ResourceQuota
-	limitRanges     []corev1.LimitRange
-	storageClasses  []storagev1.StorageClass
+	// pods of the tenant's namespaces, as the cache keeps them (placement and volumes).
+	pods           []corev1.Pod
+	services       []corev1.Service
+	ingresses      []networkingv1.Ingress
+	quotas         []corev1.ResourceQuota
+	limitRanges    []corev1.LimitRange
+	storageClasses []storagev1.StorageClass
 	// ingressClasses maps each IngressClass whose controller Rempart knows to its family.
 	ingressClasses map[string]string
 	// clusterCIDRs are the cluster's pod and service networks.
@@ -87,7 +89,7 @@ var (
 	controlStorage = controls.Control{
 		ID: "storage.encrypted", Requirements: []requirements.ID{requirements.FTCLD21, requirements.ALM5101},
 		PassReason: "VolumesEncrypted", PassMessage: "Every PersistentVolumeClaim of the tenant uses an allowed StorageClass encrypted at rest (FT-CLD-21).",
-		FailReason: "UnencryptedVolumes", FailMessage: "PersistentVolumeClaims use StorageClasses that are not encrypted at rest or not allowed: move their data to an encrypted class (FT-CLD-21); existing claims are reported, never deleted.",
+		FailReason: "UnencryptedVolumes", FailMessage: "PersistentVolumeClaims use StorageClasses that are not encrypted at rest or not allowed, or pods mount volumes that skip them (in-tree or inline CSI): move their data to an encrypted class (FT-CLD-21); existing claims and pods are reported, never deleted.",
 	}
 	controlAdminInterfaces = controls.Control{
 		ID: "admin-interfaces.private", Requirements: []requirements.ID{requirements.FTCLD19, requirements.FTCLD36},
@@ -239,7 +241,30 @@ func storageOffenders(o observed) []rempartv1.ObjectReference {
 			out = append(out, ref("PersistentVolumeClaim", pvc.Namespace, pvc.Name))
 		}
 	}
+	// Pods admitted before the tenant existed may mount volumes that skip the classes (V3).
+	for i := range o.pods {
+		if slices.ContainsFunc(o.pods[i].Spec.Volumes, func(v corev1.Volume) bool { return !volumeStoresEncrypted(v, allowed, storage.AllowedInlineCSIDrivers) }) {
+			out = append(out, ref("Pod", o.pods[i].Namespace, o.pods[i].Name))
+		}
+	}
 	return out
+}
+
+// volumeStoresEncrypted mirrors the workload storage admission policy: the volume types that
+// hold no data of their own or go through an allowed class, and inline CSI of allowed drivers.
+func volumeStoresEncrypted(v corev1.Volume, classes map[string]bool, drivers []string) bool {
+	src := v.VolumeSource
+	switch {
+	case src.ConfigMap != nil, src.Secret != nil, src.DownwardAPI != nil, src.EmptyDir != nil, src.Projected != nil,
+		src.PersistentVolumeClaim != nil, src.Image != nil:
+		return true
+	case src.Ephemeral != nil:
+		t := src.Ephemeral.VolumeClaimTemplate
+		return t != nil && t.Spec.StorageClassName != nil && classes[*t.Spec.StorageClassName]
+	case src.CSI != nil:
+		return slices.Contains(drivers, src.CSI.Driver)
+	}
+	return false
 }
 
 // withinRanges reports whether every CIDR in ranges lies inside one of the allowed networks.

@@ -451,3 +451,27 @@ func TestPodsOfOtherTenantsOnDedicatedNodesAreReported(t *testing.T) {
 		t.Errorf("dedicated nodes = %s %s", r.State, evidenceNames(r))
 	}
 }
+
+func TestPodsMountingVolumesOutsideTheClassesAreReported(t *testing.T) {
+	o := world()
+	o.tenant.Spec.Storage.AllowedInlineCSIDrivers = []string{"secrets-store.csi.k8s.io"}
+	pod := func(name string, src corev1.VolumeSource) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: name},
+			Spec: corev1.PodSpec{Volumes: []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}}, {Name: "v", VolumeSource: src}}}}
+	}
+	o.pods = []corev1.Pod{
+		pod("nfs", corev1.VolumeSource{NFS: &corev1.NFSVolumeSource{Server: "nfs.example", Path: "/"}}),
+		pod("hostpath", corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var"}}),
+		pod("inline-ebs", corev1.VolumeSource{CSI: &corev1.CSIVolumeSource{Driver: "ebs.csi.aws.com"}}),
+		pod("inline-secrets", corev1.VolumeSource{CSI: &corev1.CSIVolumeSource{Driver: "secrets-store.csi.k8s.io"}}),
+		pod("scratch", corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}),
+		pod("claim", corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}),
+		pod("ephemeral-unknown-class", corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{VolumeClaimTemplate: &corev1.PersistentVolumeClaimTemplate{
+			Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("plain")}}}}),
+	}
+	r := resultByID(mustEvaluate(o), controlStorage.ID)
+	want := "Pod:acme-web/ephemeral-unknown-class,Pod:acme-web/hostpath,Pod:acme-web/inline-ebs,Pod:acme-web/nfs"
+	if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != want {
+		t.Errorf("storage = %s\n got  %s\n want %s", r.State, evidenceNames(r), want)
+	}
+}

@@ -163,14 +163,16 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 			limits    corev1.LimitRangeList
 			roles     rbacv1.RoleList
 			bindings  rbacv1.RoleBindingList
+			pods      corev1.PodList
 		)
-		for _, l := range []client.ObjectList{&policies, &pvcs, &services, &ingresses, &quotas, &limits, &roles, &bindings} {
+		for _, l := range []client.ObjectList{&policies, &pvcs, &services, &ingresses, &quotas, &limits, &roles, &bindings, &pods} {
 			if err := r.Client.List(ctx, l, in, client.UnsafeDisableDeepCopy); err != nil {
 				return o, fmt.Errorf("list %T in %s: %w", l, ns, err)
 			}
 		}
 		o.networkPolicies = append(o.networkPolicies, policies.Items...)
 		o.pvcs = append(o.pvcs, pvcs.Items...)
+		o.pods = append(o.pods, pods.Items...)
 		o.services = append(o.services, services.Items...)
 		o.ingresses = append(o.ingresses, ingresses.Items...)
 		o.quotas = append(o.quotas, quotas.Items...)

@@ -98,6 +98,9 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		Watches(&rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
 		Watches(&rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(poolOwnersForPod(c)), builder.WithPredicates(podPlacementChanged())).
+		// A pod's volumes never change: its creation and deletion are what storage.encrypted sees.
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c)), builder.WithPredicates(predicate.Funcs{
+			UpdateFunc: func(event.UpdateEvent) bool { return false }, GenericFunc: func(event.GenericEvent) bool { return false }})).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(allTenants(c)), builder.WithPredicates(nodeLabelsChanged())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles})
 	if routes {

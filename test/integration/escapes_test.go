@@ -521,3 +521,25 @@ func TestGatewayRoutesToAdminServicesAreReported(t *testing.T) {
 	}
 	waitControl(t, "gw-admin", "admin-interfaces.private", rempartv1.ControlCompliant)
 }
+
+// V3 reported: a pod that mounted an in-tree network volume before its namespace was adopted is
+// named by storage.encrypted, since admission cannot refuse what already runs.
+func TestPodsAdmittedBeforeAdoptionAreReported(t *testing.T) {
+	ctx := context.Background()
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "legacy-share"}})
+	create(t, baselinePod("legacy-share", "old-nfs", func(s *corev1.PodSpec) {
+		s.Volumes = []corev1.Volume{{Name: "share", VolumeSource: corev1.VolumeSource{NFS: &corev1.NFSVolumeSource{Server: "nfs.example", Path: "/exports"}}}}
+	}))
+	ti := newTenant("legacy", rempartv1.EnvironmentProduction, "legacy-share")
+	ti.Spec.PodSecurity.Level = rempartv1.PodSecurityBaseline
+	create(t, ti)
+	t.Cleanup(func() { deleteTenant(t, "legacy") })
+	r := waitControl(t, "legacy", "storage.encrypted", rempartv1.ControlNonCompliant)
+	if r.Evidence == nil || r.Evidence.Objects[0].Kind != "Pod" || r.Evidence.Objects[0].Name != "old-nfs" {
+		t.Errorf("storage.encrypted = %+v, want the old pod named", r)
+	}
+	if err := env.Client.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "legacy-share", Name: "old-nfs"}}, client.GracePeriodSeconds(0)); err != nil {
+		t.Fatal(err)
+	}
+	waitControl(t, "legacy", "storage.encrypted", rempartv1.ControlCompliant)
+}
