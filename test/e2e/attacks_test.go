@@ -4,27 +4,42 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 )
 
-// attack is one route of docs/threat-model.md, written as the tenant would apply it.
+// rbacRefusal is how the API server words a refusal by RBAC, which an attack must get past to test
+// Rempart at all.
+var rbacRefusal = regexp.MustCompile(`cannot \w+ resource`)
+
+// attack is one route of docs/threat-model.md, written as the attacker would run it.
 type attack struct {
 	route    string
 	manifest string
 	// want are fragments of the refusal, the requirement ID among them.
 	want []string
+	// user runs the attack; the tenant admin when empty.
+	user string
+	// args are kubectl's arguments; create -f - (the manifest) when empty.
+	args []string
 }
 
-// kubectlAs applies a manifest as user through impersonation, the way the tenant meets a refusal.
-func kubectlAs(ctx context.Context, user, manifest string) (string, error) {
-	cmd := exec.CommandContext(ctx, cluster.Kubectl(), "--kubeconfig", cluster.Kubeconfig, "--as", user, "create", "-f", "-")
+// kubectlAs runs kubectl as user through impersonation, the way the attacker meets a refusal;
+// without args it creates the manifest.
+func kubectlAs(ctx context.Context, user, manifest string, args ...string) (string, error) {
+	if len(args) == 0 {
+		args = []string{"create", "-f", "-"}
+	}
+	cmd := exec.CommandContext(ctx, cluster.Kubectl(), append([]string{"--kubeconfig", cluster.Kubeconfig, "--as", user}, args...)...)
 	cmd.Stdin = strings.NewReader(manifest)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -47,7 +62,9 @@ func TestTenantAdminCannotEscape(t *testing.T) {
 	attacker := &rempartv1.TenantIsolation{}
 	attacker.Name = "raider"
 	attacker.Spec = rempartv1.TenantIsolationSpec{Environment: rempartv1.EnvironmentStaging, Namespaces: []rempartv1.NamespaceName{"raider-app"},
-		PodSecurity: rempartv1.PodSecurity{Level: rempartv1.PodSecurityBaseline}}
+		PodSecurity: rempartv1.PodSecurity{Level: rempartv1.PodSecurityBaseline},
+		AdminInterfaces: &rempartv1.AdminInterfaces{Selector: metav1.LabelSelector{MatchLabels: map[string]string{"rempart.io/admin-interface": "true"}},
+			AllowedSourceRanges: []rempartv1.CIDR{"10.0.0.0/8"}}}
 	// A bystander of the other environment, so the reachability check covers more pairs.
 	bystander := &rempartv1.TenantIsolation{}
 	bystander.Name = "bystander"
@@ -69,6 +86,24 @@ func TestTenantAdminCannotEscape(t *testing.T) {
 	t.Cleanup(func() { _ = c.Delete(context.Background(), access) })
 	waitFor(t, "eve's grant", time.Minute, func(context.Context) (bool, error) { return canCreateDeployments(t, c, eve, "raider-app"), nil })
 
+	// A bot allowed to create and patch namespaces, nothing else.
+	const bot = "labeller-bot"
+	botRole := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "e2e-namespace-bot"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list", "create", "update", "patch"}}}}
+	botBinding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "e2e-namespace-bot"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: botRole.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: bot}}}
+	for _, obj := range []client.Object{botRole, botBinding} {
+		if err := c.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Delete(context.Background(), obj) })
+	}
+	// An admin interface of the raider, which its admin may not relabel out of the rule.
+	if out, err := kubectlAs(ctx, eve, "apiVersion: v1\nkind: Service\nmetadata: {name: console, namespace: raider-app, labels: {rempart.io/admin-interface: \"true\"}}\nspec:\n  ports: [{port: 8443}]\n"); err != nil {
+		t.Fatalf("the tenant admin cannot create a private admin Service: %s", out)
+	}
+
 	pod := func(name, spec string) string {
 		return fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: raider-app}\nspec:\n  containers: [{name: app, image: registry.example/app:1}]\n%s", name, spec)
 	}
@@ -79,38 +114,45 @@ func TestTenantAdminCannotEscape(t *testing.T) {
 		return fmt.Sprintf("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: %s, namespace: raider-app}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - from: %s\n", name, from)
 	}
 	attacks := []attack{
-		{"E1 externalIPs", service("intercept", "  externalIPs: [8.8.8.8]\n  ports: [{port: 53}]\n"), []string{"CVE-2020-8554", "FT-CLD-19"}},
-		{"E2 ExternalName into another tenant", service("bridge", "  type: ExternalName\n  externalName: web.vault-app.svc.cluster.local\n"), []string{"FT-CLD-20"}},
-		{"E3 LoadBalancer", service("publish", "  type: LoadBalancer\n  ports: [{port: 443}]\n"), []string{"FT-CLD-19"}},
-		{"E3 NodePort", service("nodeport", "  type: NodePort\n  ports: [{port: 443}]\n"), []string{"FT-CLD-19"}},
-		{"N1 selector of another tenant", netpol("let-vault", "[{namespaceSelector: {matchLabels: {rempart.io/tenant: vault}}}]"), []string{"FT-CLD-20"}},
-		{"N1 every namespace", netpol("let-all", "[{namespaceSelector: {}}]"), []string{"FT-CLD-20"}},
-		{"N3 ipBlock over the pods", netpol("let-pods", "[{ipBlock: {cidr: 10.244.0.0/16}}]"), []string{"FT-CLD-20"}},
-		{"D1 dedicated nodes by selector", pod("squat", "  nodeSelector: {rempart.io/pool: vault}\n"), []string{"FLX-3.6"}},
-		{"D2 dedicated nodes by toleration", pod("tolerate", "  tolerations: [{operator: Exists}]\n"), []string{"FLX-3.6"}},
-		{"D3 nodeName", pod("pinned", "  nodeName: anywhere\n"), []string{"FLX-3.6"}},
-		{"V3 in-tree network volume", pod("nfs", "  volumes: [{name: share, nfs: {server: nfs.example, path: /exports}}]\n"), []string{"FT-CLD-21"}},
-		{"V3 inline CSI", pod("csi", "  volumes: [{name: data, csi: {driver: ebs.csi.aws.com}}]\n"), []string{"FT-CLD-21"}},
-		{"V2 pre-bound claim", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: stolen, namespace: raider-app}\nspec:\n  volumeName: pv-of-vault\n  storageClassName: e2e-encrypted\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n", []string{"FT-CLD-21"}},
-		{"N4 delete the default deny", "", []string{"FT-CLD-20"}},
+		{"E1 externalIPs", service("intercept", "  externalIPs: [8.8.8.8]\n  ports: [{port: 53}]\n"), []string{"CVE-2020-8554", "FT-CLD-19"}, "", nil},
+		{"E2 ExternalName into another tenant", service("bridge", "  type: ExternalName\n  externalName: web.vault-app.svc.cluster.local\n"), []string{"FT-CLD-20"}, "", nil},
+		{"E3 LoadBalancer", service("publish", "  type: LoadBalancer\n  ports: [{port: 443}]\n"), []string{"FT-CLD-19"}, "", nil},
+		{"E3 NodePort", service("nodeport", "  type: NodePort\n  ports: [{port: 443}]\n"), []string{"FT-CLD-19"}, "", nil},
+		{"N1 selector of another tenant", netpol("let-vault", "[{namespaceSelector: {matchLabels: {rempart.io/tenant: vault}}}]"), []string{"FT-CLD-20"}, "", nil},
+		{"N1 every namespace", netpol("let-all", "[{namespaceSelector: {}}]"), []string{"FT-CLD-20"}, "", nil},
+		{"N3 ipBlock over the pods", netpol("let-pods", "[{ipBlock: {cidr: 10.244.0.0/16}}]"), []string{"FT-CLD-20"}, "", nil},
+		{"D1 dedicated nodes by selector", pod("squat", "  nodeSelector: {rempart.io/pool: vault}\n"), []string{"FLX-3.6"}, "", nil},
+		{"D2 dedicated nodes by toleration", pod("tolerate", "  tolerations: [{operator: Exists}]\n"), []string{"FLX-3.6"}, "", nil},
+		{"D3 nodeName", pod("pinned", "  nodeName: anywhere\n"), []string{"FLX-3.6"}, "", nil},
+		{"V3 in-tree network volume", pod("nfs", "  volumes: [{name: share, nfs: {server: nfs.example, path: /exports}}]\n"), []string{"FT-CLD-21"}, "", nil},
+		{"V3 inline CSI", pod("csi", "  volumes: [{name: data, csi: {driver: ebs.csi.aws.com}}]\n"), []string{"FT-CLD-21"}, "", nil},
+		{"V2 pre-bound claim", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: stolen, namespace: raider-app}\nspec:\n  volumeName: pv-of-vault\n  storageClassName: e2e-encrypted\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n", []string{"FT-CLD-21"}, "", nil},
+		{"N4 delete the default deny", "", []string{"FT-CLD-20"}, "", []string{"delete", "networkpolicy", "-n", "raider-app", "rempart-default-deny"}},
+		{"N2 a rule without peers", netpol("let-any", "[]"), []string{"FT-CLD-20"}, "", nil},
+		{"E5 an admin interface drops its label", "", []string{"FT-CLD-19", "stays one"}, "", []string{"label", "service", "-n", "raider-app", "console", "rempart.io/admin-interface-"}},
+		{"V4 a Deployment whose pods could never run", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: share, namespace: raider-app}\nspec:\n  selector: {matchLabels: {app: share}}\n  template:\n    metadata: {labels: {app: share}}\n    spec:\n      containers: [{name: app, image: registry.example/app:1}]\n      volumes: [{name: share, nfs: {server: nfs.example, path: /exports}}]\n",
+			[]string{"FT-CLD-21", "Deployment share"}, "", nil},
+		{"S1 a namespace born into a tenant", "apiVersion: v1\nkind: Namespace\nmetadata: {name: vault-annex, labels: {rempart.io/tenant: vault}}\n", []string{"FT-CLD-20"}, bot, nil},
+		{"S1 a namespace labelled into a tenant", "", []string{"FT-CLD-20"}, bot, []string{"label", "namespace", "default", "rempart.io/tenant=vault"}},
+		{"S3 an owner reference hands a tenant namespace to the garbage collector", "", []string{"FT-CLD-20", "garbage collector"}, bot,
+			[]string{"patch", "namespace", "vault-app", "--type=merge", "-p", `{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"gone","uid":"00000000-0000-0000-0000-000000000001"}]}}`}},
+		{"S3 a finalizer on a tenant namespace", "", []string{"FT-CLD-20"}, bot, []string{"patch", "namespace", "vault-app", "--type=merge", "-p", `{"metadata":{"finalizers":["example.com/hold"]}}`}},
 	}
 	for _, a := range attacks {
 		t.Run(a.route, func(t *testing.T) {
 			var out string
 			var err error
+			user := a.user
+			if user == "" {
+				user = eve
+			}
 			waitFor(t, a.route+" refused", time.Minute, func(ctx context.Context) (bool, error) {
-				if a.manifest == "" {
-					cmd := exec.CommandContext(ctx, cluster.Kubectl(), "--kubeconfig", cluster.Kubeconfig, "--as", eve, "delete", "networkpolicy", "-n", "raider-app", "rempart-default-deny")
-					b, e := cmd.CombinedOutput()
-					out, err = string(b), e
-				} else {
-					out, err = kubectlAs(ctx, eve, a.manifest)
-				}
+				out, err = kubectlAs(ctx, user, a.manifest, a.args...)
 				if err == nil {
 					return false, fmt.Errorf("admitted: %s", out)
 				}
 				// RBAC must not be what refuses: the route has to reach admission.
-				return !strings.Contains(out, "cannot create resource") && !strings.Contains(out, "cannot delete resource"), fmt.Errorf("%s", out)
+				return !rbacRefusal.MatchString(out), fmt.Errorf("%s", out)
 			})
 			for _, w := range a.want {
 				if !strings.Contains(out, w) {
@@ -119,13 +161,24 @@ func TestTenantAdminCannotEscape(t *testing.T) {
 			}
 		})
 	}
-	// Nothing a refused attack tried is in the cluster, and both tenants are still compliant.
+	// Nothing a refused attack tried is in the cluster, and once the bot (which may rewrite every
+	// namespace, so every tenant reports it) is gone, the victim is compliant.
 	var services corev1.ServiceList
 	if err := c.List(ctx, &services, client.InNamespace("raider-app")); err != nil {
 		t.Fatal(err)
 	}
-	if len(services.Items) != 0 {
-		t.Errorf("refused Services exist in raider-app: %d", len(services.Items))
+	for _, svc := range services.Items {
+		if svc.Name != "console" {
+			t.Errorf("refused Service %s exists in raider-app", svc.Name)
+		}
+	}
+	if err := c.Get(ctx, client.ObjectKey{Name: "vault-annex"}, &corev1.Namespace{}); err == nil {
+		t.Error("the refused namespace vault-annex exists")
+	}
+	for _, obj := range []client.Object{botBinding, botRole} {
+		if err := c.Delete(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tenantCompliant(t, c, "vault")
 	reachabilityAgrees(t, c)
