@@ -45,10 +45,7 @@ const Finalizer = "rempart.io/tenant-cleanup"
 
 // Reconciler reconciles TenantIsolation objects.
 type Reconciler struct {
-	Client client.Client
-	// APIReader reads from the API server, not the cache: whether a namespace exists before the
-	// operator records that it created it.
-	APIReader client.Reader
+	Client    client.Client
 	Clock     clock.PassiveClock
 	Recorder  events.EventRecorder
 	Admission AdmissionConfig
@@ -430,29 +427,22 @@ func (r *Reconciler) setUpNamespace(ctx context.Context, ti *rempartv1.TenantIso
 		}
 		return r.applyIfChanged(ctx, namespaceObject(ti, name, origin), &corev1.Namespace{}, stats)
 	}
-	// Not in the cache: ask the API server, so a namespace someone created a moment ago is
-	// adopted, never recorded as the operator's.
-	err := r.APIReader.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{})
-	switch {
-	case err == nil:
-		return r.applyIfChanged(ctx, namespaceObject(ti, name, originAdopted), &corev1.Namespace{}, stats)
-	case !apierrors.IsNotFound(err):
-		return fmt.Errorf("get namespace %s: %w", name, err)
-	}
-	if wait, recent := r.recentApplies.pending(namespaceObject(ti, name, originCreated), r.Client.Scheme()); recent {
+	// Not in the cache: create it. The API server decides: a namespace someone created a moment
+	// ago makes the create fail, and is adopted, never recorded as the operator's.
+	created := namespaceObject(ti, name, originCreated)
+	if wait, recent := r.recentApplies.pending(created, r.Client.Scheme()); recent {
 		stats.waitAtLeast(wait)
 		return nil
 	}
 	stats.writes++
-	ns := namespaceObject(ti, name, originCreated)
-	if err := r.Client.Create(ctx, ns, client.FieldOwner(apply.FieldManager)); err != nil {
-		if apierrors.IsAlreadyExists(err) {
-			stats.waitAtLeast(settleDelay) // created meanwhile by someone else: adopt it next time
-			return nil
-		}
+	err := r.Client.Create(ctx, created.DeepCopy(), client.FieldOwner(apply.FieldManager))
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		return r.applyIfChanged(ctx, namespaceObject(ti, name, originAdopted), &corev1.Namespace{}, stats)
+	case err != nil:
 		return fmt.Errorf("create namespace %s: %w", name, err)
 	}
-	r.recentApplies.record(namespaceObject(ti, name, originCreated), r.Client.Scheme())
+	r.recentApplies.record(created, r.Client.Scheme())
 	return nil
 }
 

@@ -68,7 +68,6 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	}
 	r := &Reconciler{
 		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
 		Clock:     s.Clock,
 		Recorder:  mgr.GetEventRecorder("rempart-tenantisolation"),
 		Admission: s.Admission,

@@ -543,3 +543,20 @@ func TestPodsAdmittedBeforeAdoptionAreReported(t *testing.T) {
 	}
 	waitControl(t, "legacy", "storage.encrypted", rempartv1.ControlCompliant)
 }
+
+// S5: what the operator records about a namespace decides what offboarding may delete.
+func TestNamespaceOriginIsRecorded(t *testing.T) {
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "origin-old"}})
+	create(t, newTenant("origin", rempartv1.EnvironmentStaging, "origin-old", "origin-new"))
+	t.Cleanup(func() { deleteTenant(t, "origin") })
+	waitCompliant(t, "origin", "True")
+	for name, want := range map[string]string{"origin-old": "adopted", "origin-new": "created"} {
+		var ns corev1.Namespace
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Name: name}, &ns); err != nil {
+			t.Fatal(err)
+		}
+		if got := ns.Annotations["rempart.io/origin"]; got != want {
+			t.Errorf("namespace %s recorded as %q, want %q", name, got, want)
+		}
+	}
+}
