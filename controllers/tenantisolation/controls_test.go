@@ -434,9 +434,12 @@ func TestGatewayRoutesToAdminServicesAreReported(t *testing.T) {
 	elsewhere[0].Namespace = &other
 	toOtherNamespace := &gwapiv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: "other"},
 		Spec: gwapiv1.HTTPRouteSpec{Rules: []gwapiv1.HTTPRouteRule{{BackendRefs: elsewhere}}}}
-	o.routes = []gatewayRoute{httpRoute(toConsole), httpRoute(toShop), httpRoute(toOtherNamespace)}
+	o.routes = routeKinds[0].routes(&gwapiv1.HTTPRouteList{Items: []gwapiv1.HTTPRoute{*toConsole, *toShop, *toOtherNamespace}})
+	tls := gwapiv1.TLSRoute{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: "console-tls"},
+		Spec: gwapiv1.TLSRouteSpec{Rules: []gwapiv1.TLSRouteRule{{BackendRefs: []gwapiv1.BackendRef{refs("console")[0].BackendRef}}}}}
+	o.routes = append(o.routes, routeKinds[2].routes(&gwapiv1.TLSRouteList{Items: []gwapiv1.TLSRoute{tls}})...)
 	r := resultByID(mustEvaluate(o), controlAdminInterfaces.ID)
-	if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "HTTPRoute:acme-web/console" {
+	if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "HTTPRoute:acme-web/console,TLSRoute:acme-web/console-tls" {
 		t.Errorf("admin interfaces with routes = %s %s, want the route to console only", r.State, evidenceNames(r))
 	}
 }

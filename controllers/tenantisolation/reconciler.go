@@ -27,7 +27,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
@@ -51,8 +50,8 @@ type Reconciler struct {
 	Admission AdmissionConfig
 	// Resync is the safety-net period after which a tenant is evaluated again.
 	Resync time.Duration
-	// GatewayRoutes is true where the API server serves Gateway API routes.
-	GatewayRoutes bool
+	// RouteKinds are the Gateway API route kinds the API server serves.
+	RouteKinds []routeKind
 
 	recentApplies recentApplies
 }
@@ -68,7 +67,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;ingressclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=nodes;pods,verbs=get;list;watch
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;grpcroutes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;grpcroutes;tlsroutes;tcproutes;udproutes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
 
@@ -208,25 +207,16 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 	return o, nil
 }
 
-// gatherRoutes reads the Gateway API routes of the tenant's namespaces, where the API server
-// serves them.
+// gatherRoutes reads the Gateway API routes of the tenant's namespaces, of the kinds the API
+// server serves.
 func (r *Reconciler) gatherRoutes(ctx context.Context, o *observed) error {
-	if !r.GatewayRoutes {
-		return nil
-	}
-	for _, ns := range o.ownNamespaces() {
-		var http gwapiv1.HTTPRouteList
-		var grpc gwapiv1.GRPCRouteList
-		for _, l := range []client.ObjectList{&http, &grpc} {
+	for _, kind := range r.RouteKinds {
+		for _, ns := range o.ownNamespaces() {
+			l := kind.list()
 			if err := r.Client.List(ctx, l, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
-				return fmt.Errorf("list %T in %s: %w", l, ns, err)
+				return fmt.Errorf("list %ss in %s: %w", kind.kind, ns, err)
 			}
-		}
-		for i := range http.Items {
-			o.routes = append(o.routes, httpRoute(&http.Items[i]))
-		}
-		for i := range grpc.Items {
-			o.routes = append(o.routes, grpcRoute(&grpc.Items[i]))
+			o.routes = append(o.routes, kind.routes(l)...)
 		}
 	}
 	return nil

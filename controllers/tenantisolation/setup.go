@@ -62,18 +62,23 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	}); err != nil {
 		return err
 	}
-	routes, err := discovery.Serves(mgr.GetRESTMapper(), gwapiv1.SchemeGroupVersion.WithKind("HTTPRoute"))
-	if err != nil {
-		return err
+	var routes []routeKind
+	for _, k := range routeKinds {
+		served, err := discovery.Serves(mgr.GetRESTMapper(), gwapiv1.SchemeGroupVersion.WithKind(k.kind))
+		if err != nil {
+			return err
+		}
+		if served {
+			routes = append(routes, k)
+		}
 	}
 	r := &Reconciler{
-		Client:    mgr.GetClient(),
-		Clock:     s.Clock,
-		Recorder:  mgr.GetEventRecorder("rempart-tenantisolation"),
-		Admission: s.Admission,
-		Resync:    s.Resync,
-		// GRPCRoute is served with HTTPRoute in the Gateway API's standard channel.
-		GatewayRoutes: routes,
+		Client:     mgr.GetClient(),
+		Clock:      s.Clock,
+		Recorder:   mgr.GetEventRecorder("rempart-tenantisolation"),
+		Admission:  s.Admission,
+		Resync:     s.Resync,
+		RouteKinds: routes,
 	}
 	c := mgr.GetClient()
 	b := ctrl.NewControllerManagedBy(mgr).
@@ -102,9 +107,8 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 			UpdateFunc: func(event.UpdateEvent) bool { return false }, GenericFunc: func(event.GenericEvent) bool { return false }})).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(allTenants(c)), builder.WithPredicates(nodeLabelsChanged())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles})
-	if routes {
-		b = b.Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
-			Watches(&gwapiv1.GRPCRoute{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c)))
+	for _, k := range routes {
+		b = b.Watches(k.object, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c)))
 	}
 	return b.Complete(r)
 }
