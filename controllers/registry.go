@@ -90,7 +90,7 @@ var All = []Controller{
 		}
 		return adminaccess.Setup(mgr, adminaccess.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
-			Config: adminaccess.Config{Limits: limits, ExtraRoles: o.AdminExtraRoles}, OperatorUser: o.OperatorServiceAccount,
+			Config: adminaccess.Config{Limits: limits, ExtraRoles: o.AdminExtraRoles, ReservedNamespaces: reservedNamespaces(o)}, OperatorUser: o.OperatorServiceAccount,
 		})
 	}},
 	{Name: "certificatepolicy", Setup: func(mgr ctrl.Manager, o Options) error {

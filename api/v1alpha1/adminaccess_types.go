@@ -49,6 +49,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.approvedBy != self.subject.name",message="approvedBy must be another person than the subject: nobody approves their own access (FT-CLD-16)"
 // +kubebuilder:validation:XValidation:rule="self.subject.kind != 'Group' || (has(self.groupJustification) && self.groupJustification.trim().size() >= 10)",message="a Group subject is not nominative: it needs groupJustification explaining why (FT-CLD-18)"
 // +kubebuilder:validation:XValidation:rule="has(self.breakGlass) && self.breakGlass ? (!has(self.tenants) && !has(self.namespaces)) : ((has(self.tenants) && size(self.tenants) > 0) || (has(self.namespaces) && size(self.namespaces) > 0))",message="a grant covers tenants or namespaces; only breakGlass covers the whole cluster, and then lists neither"
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaces) || self.namespaces.all(n, !n.startsWith('kube-') && n != 'default')",message="a grant never covers default or a kube-* namespace: they belong to the cluster, and admin there reaches every tenant (FT-CLD-16)"
 // +kubebuilder:validation:XValidation:rule="!has(self.notBefore) || self.expires > self.notBefore",message="expires must come after notBefore"
 // +kubebuilder:validation:XValidation:rule="!has(self.notBefore) || self.expires - self.notBefore <= duration('8784h')",message="a grant lasts at most 366 days (FT-CLD-17)"
 // +kubebuilder:validation:XValidation:rule="!(has(self.standing) && self.standing) || has(self.reviewedAt)",message="a standing grant needs reviewedAt, the date of its last review (FT-CLD-17)"
@@ -75,7 +76,8 @@ type AdminAccessSpec struct {
 	// +optional
 	Tenants []TenantName `json:"tenants,omitempty"`
 
-	// Namespaces the grant covers besides the tenants'.
+	// Namespaces the grant covers besides the tenants'. Never default, kube-*, the operator's or
+	// Velero's, nor a namespace of a tenant the grant does not name: the API server refuses them.
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=set
 	// +optional

@@ -17,6 +17,52 @@ import (
 // policyApproval guards AdminAccess objects themselves.
 const policyApproval = "rempart-admin-access-approval"
 
+// policyScope keeps a grant out of the namespaces of tenants it does not name.
+const policyScope = "rempart-admin-access-scope"
+
+// scopePolicy refuses a grant that names namespaces held by a tenant the grant does not name, read
+// from the operator's NamespaceOwnership (FT-CLD-16).
+func scopePolicy(operatorUser string) *admissionv1.ValidatingAdmissionPolicy {
+	return &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: admission.SharedMeta(policyScope),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			ParamKind:     &admissionv1.ParamKind{APIVersion: rempartv1.GroupVersion.String(), Kind: "NamespaceOwnership"},
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
+				admission.Rule(rempartv1.GroupVersion.Group, "adminaccesses", admissionv1.Create, admissionv1.Update)}},
+			MatchConditions: []admissionv1.MatchCondition{
+				{Name: "not-the-operator", Expression: fmt.Sprintf("request.userInfo.username != %q", operatorUser)},
+				{Name: "names-namespaces", Expression: "has(object.spec.namespaces) && size(object.spec.namespaces) > 0"},
+			},
+			Variables: []admissionv1.Variable{
+				{Name: "owners", Expression: "params != null && has(params.spec.owners) ? params.spec.owners : {}"},
+				{Name: "tenants", Expression: "has(object.spec.tenants) ? object.spec.tenants : []"},
+				{Name: "otherTenants", Expression: "object.spec.namespaces.filter(n, n in variables.owners && !(variables.owners[n] in variables.tenants))"},
+			},
+			Validations: []admissionv1.Validation{
+				{
+					Expression: "size(variables.otherTenants) == 0",
+					MessageExpression: "'AdminAccess ' + object.metadata.name + ' names namespaces of tenants it does not name: ' + " +
+						"variables.otherTenants.map(n, n + ' (tenant ' + variables.owners[n] + ')').join(', ') + '. Name the tenant, so its report counts the grant (FT-CLD-16, PAS-12.2).'",
+					Reason: ptr.To(metav1.StatusReasonForbidden),
+				},
+			},
+		},
+	}
+}
+
+func scopeBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
+	return &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: admission.SharedMeta(policyScope),
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName: policyScope,
+			// Without the ownership index no namespace belongs to a tenant yet.
+			ParamRef:          &admissionv1.ParamRef{Name: rempartv1.NamespaceOwnershipName, ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)},
+			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
+		},
+	}
+}
+
 // approvalPolicy refuses, in the API server, a grant asked for by its own subject, an extension
 // without a new approver, a role the settings do not allow, and a temporary grant longer than the
 // settings allow. CEL has no clock: on creation the API server has set creationTimestamp before
@@ -39,8 +85,16 @@ func approvalPolicy(cfg Config, operatorUser string) *admissionv1.ValidatingAdmi
 			Variables: []admissionv1.Variable{
 				{Name: "start", Expression: "has(object.spec.notBefore) ? timestamp(object.spec.notBefore) : timestamp(object.metadata.creationTimestamp)"},
 				{Name: "role", Expression: "has(object.spec.role) ? object.spec.role : 'admin'"},
+				{Name: "reserved", Expression: "has(object.spec.namespaces) ? object.spec.namespaces.filter(n, n in " + admission.StringList(cfg.ReservedNamespaces) + ") : []"},
 			},
 			Validations: []admissionv1.Validation{
+				{
+					// Admin in the operator's namespace yields the token every protection exempts.
+					Expression: "size(variables.reserved) == 0",
+					MessageExpression: "'AdminAccess ' + object.metadata.name + ' names ' + variables.reserved.join(', ') + " +
+						"', reserved to the platform: admin there reaches every tenant (FT-CLD-16, PAS-12.2).'",
+					Reason: forbidden,
+				},
 				{
 					Expression: "request.userInfo.username != object.spec.subject.name && " +
 						"!(has(object.spec.subject.kind) && object.spec.subject.kind == 'Group' && has(request.userInfo.groups) && object.spec.subject.name in request.userInfo.groups)",
@@ -83,5 +137,7 @@ func (r *Reconciler) ensureApproval(ctx context.Context) error {
 	return errors.Join(
 		apply.IfChanged(ctx, r.Client, approvalPolicy(r.Config, r.OperatorUser), nil),
 		apply.IfChanged(ctx, r.Client, approvalBinding(), nil),
+		apply.IfChanged(ctx, r.Client, scopePolicy(r.OperatorUser), nil),
+		apply.IfChanged(ctx, r.Client, scopeBinding(), nil),
 	)
 }

@@ -36,6 +36,9 @@ type Config struct {
 	Limits Limits
 	// ExtraRoles are ClusterRoles grants may use besides admin, edit and view.
 	ExtraRoles []string
+	// ReservedNamespaces are namespaces no grant may name besides default and kube-*: the
+	// operator's, whose token every protection exempts, and Velero's.
+	ReservedNamespaces []string
 }
 
 // Reconciler reconciles AdminAccess objects.

@@ -358,3 +358,25 @@ func TestAdminAccessOverdueReviewIsRefused(t *testing.T) {
 		return fmt.Errorf("none")
 	})
 }
+
+// A grant never names the operator's namespace, nor a namespace of a tenant it does not name
+// (FT-CLD-16); the cluster's own namespaces are refused by the CRD itself.
+func TestAdminAccessStaysOutOfOthersNamespaces(t *testing.T) {
+	ensureTestAdminRole(t)
+	create(t, newTenant("scoped", rempartv1.EnvironmentProduction, "scoped-web"))
+	create(t, newTenant("scoped-other", rempartv1.EnvironmentProduction, "scoped-other-app"))
+	t.Cleanup(func() { deleteTenant(t, "scoped"); deleteTenant(t, "scoped-other") })
+	waitCompliant(t, "scoped", "True")
+	waitCompliant(t, "scoped-other", "True")
+	expires := time.Now().Add(time.Hour)
+	for ns, want := range map[rempartv1.NamespaceName]string{"scoped-other-app": "scoped-other-app (tenant scoped-other)", operatorNamespace: "reserved to the platform"} {
+		aa := newAccess("reach-"+string(ns), "carol@acme.example", []rempartv1.TenantName{"scoped"}, nil, expires)
+		aa.Spec.Namespaces = []rempartv1.NamespaceName{"scoped-web", ns}
+		eventuallyRefused(t, env.Client, aa, "FT-CLD-16", want)
+	}
+	both := newAccess("both-tenants", "carol@acme.example", []rempartv1.TenantName{"scoped", "scoped-other"}, nil, expires)
+	both.Spec.Namespaces = []rempartv1.NamespaceName{"scoped-other-app"}
+	if err := env.Client.Create(context.Background(), both, client.DryRunAll); err != nil {
+		t.Errorf("a grant naming the tenant of its namespace was refused: %v", err)
+	}
+}

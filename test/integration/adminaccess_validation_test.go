@@ -44,6 +44,7 @@ func TestAdminAccessRefusesBadInput(t *testing.T) {
 		{"service account subject", func(s map[string]any) { s["subject"] = map[string]any{"kind": "ServiceAccount", "name": "deployer"} }, `Unsupported value: "ServiceAccount"`},
 		{"system identity", func(s map[string]any) { s["subject"] = map[string]any{"name": "system:serviceaccount:ci:deployer"} }, "system: identities are not people"},
 		{"no scope", func(s map[string]any) { delete(s, "tenants") }, "a grant covers tenants or namespaces"},
+		{"cluster namespace", func(s map[string]any) { s["namespaces"] = []any{"kube-system"} }, "belong to the cluster"},
 		{"break-glass with a scope", func(s map[string]any) { s["breakGlass"] = true }, "only breakGlass covers the whole cluster"},
 		{"bad tenant name", func(s map[string]any) { s["tenants"] = []any{"Acme Production"} }, "spec.tenants[0]: Invalid value"},
 		{"bad namespace", func(s map[string]any) { s["namespaces"] = []any{"-x"} }, "spec.namespaces[0]: Invalid value"},
