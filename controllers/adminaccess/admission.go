@@ -51,16 +51,9 @@ func scopePolicy(operatorUser string) *admissionv1.ValidatingAdmissionPolicy {
 	}
 }
 
+// scopeBinding: without the ownership index no namespace belongs to a tenant yet.
 func scopeBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
-	return &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: admission.SharedMeta(policyScope),
-		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName: policyScope,
-			// Without the ownership index no namespace belongs to a tenant yet.
-			ParamRef:          &admissionv1.ParamRef{Name: rempartv1.NamespaceOwnershipName, ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)},
-			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
-		},
-	}
+	return admission.OwnershipBinding(policyScope, admissionv1.AllowAction, nil)
 }
 
 // approvalPolicy refuses, in the API server, a grant asked for by its own subject, an extension

@@ -3,6 +3,7 @@ package admission
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
@@ -48,4 +49,36 @@ func Privileged(operatorUser, breakGlassGroup string) string {
 	return fmt.Sprintf("request.userInfo.username in [%q, 'system:serviceaccount:kube-system:namespace-controller', 'system:serviceaccount:kube-system:generic-garbage-collector'] || "+
 		"(has(request.userInfo.groups) && ('system:masters' in request.userInfo.groups || %q in request.userInfo.groups))",
 		operatorUser, breakGlassGroup)
+}
+
+// StringMap renders a string map as a CEL map literal, its keys sorted.
+func StringMap(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	entries := make([]string, len(keys))
+	for i, k := range keys {
+		entries[i] = fmt.Sprintf("%q: %q", k, m[k])
+	}
+	return "{" + strings.Join(entries, ", ") + "}"
+}
+
+// OwnershipBinding binds a policy, cluster-wide or to the namespaces selected, with the operator's
+// NamespaceOwnership as its parameter; notFound says what a request meets before the operator has
+// written it.
+func OwnershipBinding(policy string, notFound admissionv1.ParameterNotFoundActionType, namespaces *metav1.LabelSelector) *admissionv1.ValidatingAdmissionPolicyBinding {
+	b := &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: SharedMeta(policy),
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName:        policy,
+			ParamRef:          &admissionv1.ParamRef{Name: rempartv1.NamespaceOwnershipName, ParameterNotFoundAction: &notFound},
+			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
+		},
+	}
+	if namespaces != nil {
+		b.Spec.MatchResources = &admissionv1.MatchResources{NamespaceSelector: namespaces}
+	}
+	return b
 }

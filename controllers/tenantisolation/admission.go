@@ -257,15 +257,7 @@ func protectedNamespaceLabels() []string {
 
 // claimsBinding binds the claims policy to the operator's NamespaceOwnership.
 func claimsBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
-	return &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: admission.SharedMeta(policyClaims),
-		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName: policyClaims,
-			ParamRef: &admissionv1.ParamRef{Name: rempartv1.NamespaceOwnershipName,
-				ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)},
-			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
-		},
-	}
+	return admission.OwnershipBinding(policyClaims, admissionv1.AllowAction, nil)
 }
 
 // protectionBindings bind the protection policies cluster-wide: no parameters needed.

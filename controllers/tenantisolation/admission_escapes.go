@@ -303,17 +303,8 @@ func dedicatedNodesPolicy() *admissionv1.ValidatingAdmissionPolicy {
 
 // dedicatedNodesBinding binds the dedicated-nodes policy to every tenant namespace.
 func dedicatedNodesBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
-	return &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: admission.SharedMeta(policyDedicatedNodes),
-		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName: policyDedicatedNodes,
-			ParamRef: &admissionv1.ParamRef{Name: rempartv1.NamespaceOwnershipName,
-				ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)},
-			MatchResources: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
-				{Key: rempartv1.LabelTenant, Operator: metav1.LabelSelectorOpExists}}}},
-			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
-		},
-	}
+	return admission.OwnershipBinding(policyDedicatedNodes, admissionv1.AllowAction, &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: rempartv1.LabelTenant, Operator: metav1.LabelSelectorOpExists}}})
 }
 
 // dedicatedPools lists the node pools of enforced tenants, for the dedicated-nodes policy.

@@ -99,20 +99,6 @@ func normalizeRanges(v string) string {
 	return strings.Join(parts, ",")
 }
 
-// celFamilies renders the class-to-family map as a CEL map literal.
-func celFamilies(classes map[string]string) string {
-	names := make([]string, 0, len(classes))
-	for n := range classes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	entries := make([]string, len(names))
-	for i, n := range names {
-		entries[i] = fmt.Sprintf("%q: %q", n, classes[n])
-	}
-	return "{" + strings.Join(entries, ", ") + "}"
-}
-
 // annotationRangeExpression reads the winning annotation of a family, empty when none is set.
 func annotationRangeExpression(family string) string {
 	out := "''"
@@ -170,7 +156,7 @@ func adminInterfacesPolicy(classes map[string]string) *admissionv1.ValidatingAdm
 				{Name: "annotations", Expression: "has(object.metadata.annotations) ? object.metadata.annotations : {}"},
 				{Name: "class", Expression: "request.kind.kind != 'Ingress' ? '' : (has(object.spec.ingressClassName) ? object.spec.ingressClassName : " +
 					"('" + ingressClassAnnotation + "' in variables.annotations ? variables.annotations['" + ingressClassAnnotation + "'] : ''))"},
-				{Name: "families", Expression: celFamilies(classes)},
+				{Name: "families", Expression: admission.StringMap(classes)},
 				{Name: "family", Expression: "variables.class in variables.families ? variables.families[variables.class] : ''"},
 				{Name: "ranges", Expression: "request.kind.kind == 'Service' ? (has(object.spec.loadBalancerSourceRanges) ? object.spec.loadBalancerSourceRanges : []) : " +
 					"(" + ingressRanges + ").split(',').map(r, r.trim()).filter(r, r != '')"},

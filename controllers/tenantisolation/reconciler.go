@@ -374,14 +374,19 @@ func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing clien
 	} else if !apierrors.IsNotFound(err) {
 		return fmt.Errorf("get %s: %w", client.ObjectKeyFromObject(desired), err)
 	}
-	// The informers of different kinds are not in step: an object this operator wrote a moment
-	// ago may not be in the cache yet. Do not write it again; look again once the window closes.
+	return r.write(desired, stats, func() error { return apply.Apply(ctx, r.Client, desired) })
+}
+
+// write runs one write of desired and remembers it, unless the operator wrote it a moment ago:
+// the informers of different kinds are not in step, so an object just written may not be in the
+// cache yet. It is not written again; the reconcile looks again once the window closes.
+func (r *Reconciler) write(desired client.Object, stats *applyStats, do func() error) error {
 	if wait, recent := r.recentApplies.pending(desired, r.Client.Scheme()); recent {
 		stats.waitAtLeast(wait)
 		return nil
 	}
 	stats.writes++
-	if err := apply.Apply(ctx, r.Client, desired); err != nil {
+	if err := do(); err != nil {
 		return err
 	}
 	r.recentApplies.record(desired, r.Client.Scheme())
@@ -391,19 +396,15 @@ func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing clien
 // replace writes desired over the object at resourceVersion, every field of it, as the operator's
 // field manager.
 func (r *Reconciler) replace(ctx context.Context, desired client.Object, resourceVersion string, stats *applyStats) error {
-	if wait, recent := r.recentApplies.pending(desired, r.Client.Scheme()); recent {
-		stats.waitAtLeast(wait)
+	return r.write(desired, stats, func() error {
+		obj := desired.DeepCopyObject().(client.Object)
+		obj.SetResourceVersion(resourceVersion)
+		if err := r.Client.Update(ctx, obj, client.FieldOwner(apply.FieldManager)); err != nil {
+			return fmt.Errorf("replace %T %s: %w", desired, client.ObjectKeyFromObject(desired), err)
+		}
+		log.FromContext(ctx).V(1).Info("replaced drifted object", "kind", fmt.Sprintf("%T", desired), "object", client.ObjectKeyFromObject(desired))
 		return nil
-	}
-	obj := desired.DeepCopyObject().(client.Object)
-	obj.SetResourceVersion(resourceVersion)
-	stats.writes++
-	if err := r.Client.Update(ctx, obj, client.FieldOwner(apply.FieldManager)); err != nil {
-		return fmt.Errorf("replace %T %s: %w", desired, client.ObjectKeyFromObject(desired), err)
-	}
-	log.FromContext(ctx).V(1).Info("replaced drifted object", "kind", fmt.Sprintf("%T", desired), "object", client.ObjectKeyFromObject(desired))
-	r.recentApplies.record(desired, r.Client.Scheme())
-	return nil
+	})
 }
 
 // setUpNamespace creates a namespace of the tenant, recording that the operator created it, or
@@ -420,19 +421,13 @@ func (r *Reconciler) setUpNamespace(ctx context.Context, ti *rempartv1.TenantIso
 	// Not in the cache: create it. The API server decides: a namespace someone created a moment
 	// ago makes the create fail, and is adopted, never recorded as the operator's.
 	created := namespaceObject(ti, name, originCreated)
-	if wait, recent := r.recentApplies.pending(created, r.Client.Scheme()); recent {
-		stats.waitAtLeast(wait)
-		return nil
-	}
-	stats.writes++
-	err := r.Client.Create(ctx, created.DeepCopy(), client.FieldOwner(apply.FieldManager))
+	err := r.write(created, stats, func() error { return r.Client.Create(ctx, created.DeepCopy(), client.FieldOwner(apply.FieldManager)) })
 	switch {
 	case apierrors.IsAlreadyExists(err):
 		return r.applyIfChanged(ctx, namespaceObject(ti, name, originAdopted), &corev1.Namespace{}, stats)
 	case err != nil:
 		return fmt.Errorf("create namespace %s: %w", name, err)
 	}
-	r.recentApplies.record(created, r.Client.Scheme())
 	return nil
 }
 
