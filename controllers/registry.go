@@ -12,6 +12,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -90,7 +91,8 @@ var All = []Controller{
 		}
 		return adminaccess.Setup(mgr, adminaccess.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
-			Config: adminaccess.Config{Limits: limits, ExtraRoles: o.AdminExtraRoles, ReservedNamespaces: reservedNamespaces(o)}, OperatorUser: o.OperatorServiceAccount,
+			Config: adminaccess.Config{Limits: limits, ExtraRoles: o.AdminExtraRoles, ReservedNamespaces: reservedNamespaces(o),
+				BreakGlassGroup: tenantisolation.BreakGlassGroup, PlatformAccounts: o.PlatformAccounts}, OperatorUser: o.OperatorServiceAccount,
 		})
 	}},
 	{Name: "certificatepolicy", Setup: func(mgr ctrl.Manager, o Options) error {
@@ -160,11 +162,17 @@ func CacheOptions(resync time.Duration) cache.Options {
 			&networkingv1.NetworkPolicy{}: {Transform: keepAnnotations()},
 			&corev1.Service{}:             {Transform: keepAnnotations()},
 			&networkingv1.Ingress{}:       {Transform: keepAnnotations(ingressAnnotationsRead...)},
-			&rbacv1.Role{}:                {Transform: keepAnnotations()},
-			&rbacv1.RoleBinding{}:         {Transform: keepAnnotations()},
+			&rbacv1.Role{}:                {Transform: keepAnnotations(creatorAnnotations...)},
+			&rbacv1.RoleBinding{}:         {Transform: keepAnnotations(creatorAnnotations...)},
+			// Only the service accounts a person created in a tenant namespace: those an AdminAccess
+			// removes when it ends.
+			&corev1.ServiceAccount{}: {Label: labels.SelectorFromSet(labels.Set{adminaccess.LabelCreatorStamped: "true"}), Transform: keepAnnotations(creatorAnnotations...)},
 		},
 	}
 }
+
+// creatorAnnotations record who created an object in a tenant namespace.
+var creatorAnnotations = []string{adminaccess.AnnotationCreatedBy, adminaccess.AnnotationCreatedByGroups}
 
 // ingressAnnotationsRead are the Ingress annotations the controls read: the legacy class and the
 // source ranges of the ingress controllers Rempart knows.

@@ -45,8 +45,16 @@ const (
 )
 
 // AdminAccessSpec is one nominative, approved, time-bounded grant of a role (FT-CLD-14, FT-CLD-16,
-// FT-CLD-17, FT-CLD-18, ALM-5.4, PAS-12.2).
-// +kubebuilder:validation:XValidation:rule="self.approvedBy != self.subject.name",message="approvedBy must be another person than the subject: nobody approves their own access (FT-CLD-16)"
+// FT-CLD-17, FT-CLD-18, ALM-5.4, PAS-12.2). It is requested (the API server records who asked in
+// requestedBy), then approved by another person in their own name (approvedBy), and from then on
+// frozen: only its window may shrink and it may be revoked.
+// +kubebuilder:validation:XValidation:rule="!has(self.approvedBy) || self.approvedBy != self.subject.name",message="approvedBy must be another person than the subject: nobody approves their own access (FT-CLD-16)"
+// +kubebuilder:validation:XValidation:rule="!has(self.approvedBy) || !has(self.requestedBy) || self.approvedBy != self.requestedBy",message="approvedBy must be another person than requestedBy: nobody approves their own request (FT-CLD-16, PAS-12.2)"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.requestedBy) || (has(self.requestedBy) && self.requestedBy == oldSelf.requestedBy)",message="requestedBy is recorded by the API server when the grant is created and never changes"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.approvedBy) || (has(self.approvedBy) && self.approvedBy == oldSelf.approvedBy)",message="an approval is final: approvedBy never changes once set; revoke the grant and request a new one"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.approvedBy) || (self.subject == oldSelf.subject && self.role == oldSelf.role && has(self.tenants) == has(oldSelf.tenants) && (!has(self.tenants) || self.tenants == oldSelf.tenants) && has(self.namespaces) == has(oldSelf.namespaces) && (!has(self.namespaces) || self.namespaces == oldSelf.namespaces) && (has(self.breakGlass) && self.breakGlass) == (has(oldSelf.breakGlass) && oldSelf.breakGlass))",message="an approved grant is frozen: its subject, role, tenants, namespaces and break-glass never change; revoke it and request a new one (FT-CLD-16, PAS-12.2)"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.approvedBy) || (self.reason == oldSelf.reason && self.enforcement == oldSelf.enforcement && (has(self.groupJustification) ? self.groupJustification : ”) == (has(oldSelf.groupJustification) ? oldSelf.groupJustification : ”) && (has(self.standing) && self.standing) == (has(oldSelf.standing) && oldSelf.standing) && has(self.reviewedAt) == has(oldSelf.reviewedAt) && (!has(self.reviewedAt) || self.reviewedAt == oldSelf.reviewedAt))",message="an approved grant is frozen: its reason, enforcement, justification and review never change; revoke it and request a new one (PAS-12.2)"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.approvedBy) || (self.expires <= oldSelf.expires && (!has(oldSelf.notBefore) || (has(self.notBefore) && self.notBefore >= oldSelf.notBefore)))",message="an approved grant's window can only shrink: expires may move earlier and notBefore later; a longer window is a new request (FT-CLD-14, PAS-12.2)"
 // +kubebuilder:validation:XValidation:rule="self.subject.kind != 'Group' || (has(self.groupJustification) && self.groupJustification.trim().size() >= 10)",message="a Group subject is not nominative: it needs groupJustification explaining why (FT-CLD-18)"
 // +kubebuilder:validation:XValidation:rule="has(self.breakGlass) && self.breakGlass ? (!has(self.tenants) && !has(self.namespaces)) : ((has(self.tenants) && size(self.tenants) > 0) || (has(self.namespaces) && size(self.namespaces) > 0))",message="a grant covers tenants or namespaces; only breakGlass covers the whole cluster, and then lists neither"
 // +kubebuilder:validation:XValidation:rule="!has(self.namespaces) || self.namespaces.all(n, !n.startsWith('kube-') && n != 'default')",message="a grant never covers default or a kube-* namespace: they belong to the cluster, and admin there reaches every tenant (FT-CLD-16)"
@@ -101,10 +109,19 @@ type AdminAccessSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.trim().size() >= 10",message="reason must give the ticket or a justification of at least 10 characters (PAS-12.2)"
 	Reason string `json:"reason"`
 
-	// ApprovedBy names the person who approved the grant; never the subject.
+	// RequestedBy is who created the grant, recorded by the API server from the request (a
+	// mutating admission policy overwrites whatever the request said). It never changes.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	RequestedBy string `json:"requestedBy,omitempty"`
+
+	// ApprovedBy is the person who approved the grant, written by that person in their own name:
+	// the API server refuses an approval whose request is not theirs, or who lacks the approve
+	// verb on adminaccesses. Never the subject nor the requester. Unset, the grant is Pending.
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=256
-	ApprovedBy string `json:"approvedBy"`
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	ApprovedBy string `json:"approvedBy,omitempty"`
 
 	// NotBefore is when the grant opens; its creation when unset.
 	// +optional
@@ -146,6 +163,16 @@ type AdminAccessStatus struct {
 	// RevokedAt is when the bindings were removed on revocation.
 	// +optional
 	RevokedAt *metav1.Time `json:"revokedAt,omitempty"`
+	// ApprovedAt is when the operator first saw the approval.
+	// +optional
+	ApprovedAt *metav1.Time `json:"approvedAt,omitempty"`
+	// Removed are the objects the subject created in the grant's namespaces while it was active
+	// (RoleBindings, Roles, ServiceAccounts, service-account token Secrets), removed when it
+	// ended so that no right outlives the grant.
+	// +kubebuilder:validation:MaxItems=256
+	// +listType=atomic
+	// +optional
+	Removed []ObjectReference `json:"removed,omitempty"`
 	// Bindings are the RoleBindings (or, for breakGlass, the ClusterRoleBinding) in place.
 	// +kubebuilder:validation:MaxItems=256
 	// +listType=atomic
@@ -163,6 +190,7 @@ type AdminAccessStatus struct {
 // +kubebuilder:printcolumn:name="ROLE",type=string,JSONPath=`.spec.role`
 // +kubebuilder:printcolumn:name="PHASE",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="EXPIRES",type=string,format=date-time,JSONPath=`.spec.expires`
+// +kubebuilder:printcolumn:name="REQUESTED-BY",type=string,JSONPath=`.spec.requestedBy`,priority=1
 // +kubebuilder:printcolumn:name="APPROVED-BY",type=string,JSONPath=`.spec.approvedBy`
 // +kubebuilder:printcolumn:name="BREAK-GLASS",type=boolean,JSONPath=`.spec.breakGlass`
 // +kubebuilder:printcolumn:name="AGE",type=date,JSONPath=`.metadata.creationTimestamp`

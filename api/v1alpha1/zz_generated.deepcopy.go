@@ -136,6 +136,15 @@ func (in *AdminAccessStatus) DeepCopyInto(out *AdminAccessStatus) {
 		in, out := &in.RevokedAt, &out.RevokedAt
 		*out = (*in).DeepCopy()
 	}
+	if in.ApprovedAt != nil {
+		in, out := &in.ApprovedAt, &out.ApprovedAt
+		*out = (*in).DeepCopy()
+	}
+	if in.Removed != nil {
+		in, out := &in.Removed, &out.Removed
+		*out = make([]ObjectReference, len(*in))
+		copy(*out, *in)
+	}
 	if in.Bindings != nil {
 		in, out := &in.Bindings, &out.Bindings
 		*out = make([]ObjectReference, len(*in))

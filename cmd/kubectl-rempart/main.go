@@ -1,6 +1,6 @@
 // kubectl-rempart is the auditor's kubectl plugin: `kubectl rempart report` exports the
-// ComplianceReports as evidence, `explain` says what a control checks, `grant` writes an
-// AdminAccess for an incident. It uses the caller's kubeconfig, as kubectl does.
+// ComplianceReports as evidence, `explain` says what a control checks, `grant` requests,
+// approves and revokes AdminAccess grants. It uses the caller's kubeconfig, as kubectl does.
 package main
 
 import (
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -38,8 +39,12 @@ const usage = `kubectl rempart: Rempart's evidence for auditors.
       the ComplianceReport of one tenant, or of all; html is one self-contained page
   kubectl rempart explain CONTROL-ID
       what a control checks and which requirements it serves
-  kubectl rempart grant --subject EMAIL --tenant NAME --reason TEXT --approved-by EMAIL --for DURATION [--role admin]
-      an AdminAccess for an incident, starting now
+  kubectl rempart grant request --subject EMAIL --tenant NAME --reason TEXT --for DURATION [--role admin] [--name NAME]
+      asks for an AdminAccess starting now; the API server records you as the requester
+  kubectl rempart grant approve NAME
+      approves it in your own name (you need the approve verb; never your own request or access)
+  kubectl rempart grant revoke NAME
+      ends it at once, for good
 
 The usual kubectl flags (--kubeconfig, --context, ...) apply.
 `
@@ -91,30 +96,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return explain(fs.Arg(0), out)
 	case "grant":
-		g := grantFlags{}
-		fs.StringVar(&g.subject, "subject", "", "the person's username (an email)")
-		fs.StringVar(&g.tenant, "tenant", "", "the tenant whose namespaces the grant covers")
-		fs.StringVar(&g.role, "role", "admin", "admin, edit or view")
-		fs.StringVar(&g.reason, "reason", "", "why: the incident or ticket")
-		fs.StringVar(&g.approvedBy, "approved-by", "", "who approved it")
-		fs.DurationVar(&g.duration, "for", time.Hour, "how long, from now")
-		fs.StringVar(&g.name, "name", "", "the AdminAccess name; derived from the subject when empty")
-		if err := fs.Parse(args); err != nil {
-			return usageError{err}
-		}
-		aa, err := g.build(time.Now())
-		if err != nil {
-			return usageError{err}
-		}
-		c, _, err := connect(kube)
-		if err != nil {
-			return err
-		}
-		if err := c.Create(ctx, aa); err != nil {
-			return fmt.Errorf("create AdminAccess %s: %w", aa.Name, err)
-		}
-		fmt.Fprintf(out, "adminaccess.rempart.io/%s created: %s is %s of %s until %s\n", aa.Name, g.subject, g.role, g.tenant, aa.Spec.Expires.UTC().Format(time.RFC3339))
-		return nil
+		return grantCmd(ctx, fs, kube, args, out)
 	}
 	return usageError{fmt.Errorf("unknown command %q: use report, explain or grant", cmd)}
 }
@@ -180,20 +162,20 @@ func explain(id string, out io.Writer) error {
 }
 
 type grantFlags struct {
-	subject, tenant, role, reason, approvedBy, name string
-	duration                                        time.Duration
+	subject, tenant, role, reason, name string
+	duration                            time.Duration
 }
 
 func (g grantFlags) build(now time.Time) (*rempartv1.AdminAccess, error) {
 	var missing []string
-	for flag, v := range map[string]string{"--subject": g.subject, "--tenant": g.tenant, "--reason": g.reason, "--approved-by": g.approvedBy} {
+	for flag, v := range map[string]string{"--subject": g.subject, "--tenant": g.tenant, "--reason": g.reason} {
 		if strings.TrimSpace(v) == "" {
 			missing = append(missing, flag)
 		}
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		return nil, fmt.Errorf("grant needs %s (PAS-12.2: nominative, approved, justified)", strings.Join(missing, ", "))
+		return nil, fmt.Errorf("grant request needs %s (PAS-12.2: nominative and justified)", strings.Join(missing, ", "))
 	}
 	if g.duration <= 0 {
 		return nil, errors.New("--for must be a positive duration, such as 2h")
@@ -211,13 +193,135 @@ func (g grantFlags) build(now time.Time) (*rempartv1.AdminAccess, error) {
 	return &rempartv1.AdminAccess{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: rempartv1.AdminAccessSpec{
-			Subject:    rempartv1.AdminSubject{Name: g.subject},
-			Tenants:    []rempartv1.TenantName{rempartv1.TenantName(g.tenant)},
-			Role:       g.role,
-			Reason:     g.reason,
-			ApprovedBy: g.approvedBy,
-			NotBefore:  &metav1.Time{Time: now.Truncate(time.Second)},
-			Expires:    metav1.NewTime(now.Add(g.duration).Truncate(time.Second)),
+			Subject:   rempartv1.AdminSubject{Name: g.subject},
+			Tenants:   []rempartv1.TenantName{rempartv1.TenantName(g.tenant)},
+			Role:      g.role,
+			Reason:    g.reason,
+			NotBefore: &metav1.Time{Time: now.Truncate(time.Second)},
+			Expires:   metav1.NewTime(now.Add(g.duration).Truncate(time.Second)),
 		},
 	}, nil
+}
+
+// grantCmd requests, approves or revokes an AdminAccess. Every identity in the record is the API
+// server's: the plugin never writes a requester, and approves only in the caller's own name.
+func grantCmd(ctx context.Context, fs *pflag.FlagSet, kube *genericclioptions.ConfigFlags, args []string, out io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return usageError{errors.New("grant takes request, approve or revoke")}
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "request":
+		g := grantFlags{}
+		fs.StringVar(&g.subject, "subject", "", "the person's username (an email)")
+		fs.StringVar(&g.tenant, "tenant", "", "the tenant whose namespaces the grant covers")
+		fs.StringVar(&g.role, "role", "admin", "admin, edit or view")
+		fs.StringVar(&g.reason, "reason", "", "why: the incident or ticket")
+		fs.DurationVar(&g.duration, "for", time.Hour, "how long, from now")
+		fs.StringVar(&g.name, "name", "", "the AdminAccess name; derived from the subject when empty")
+		if err := fs.Parse(args); err != nil {
+			return usageError{err}
+		}
+		aa, err := g.build(time.Now())
+		if err != nil {
+			return usageError{err}
+		}
+		c, _, err := connect(kube)
+		if err != nil {
+			return err
+		}
+		if err := c.Create(ctx, aa); err != nil {
+			return fmt.Errorf("create AdminAccess %s: %w", aa.Name, err)
+		}
+		fmt.Fprintf(out, "adminaccess.rempart.io/%s requested by %s: %s would be %s of %s until %s, once approved (kubectl rempart grant approve %s)\n",
+			aa.Name, aa.Spec.RequestedBy, g.subject, g.role, g.tenant, aa.Spec.Expires.UTC().Format(time.RFC3339), aa.Name)
+		return nil
+	case "approve", "revoke":
+		if err := fs.Parse(args); err != nil {
+			return usageError{err}
+		}
+		if fs.NArg() != 1 {
+			return usageError{fmt.Errorf("grant %s takes the AdminAccess name", sub)}
+		}
+		c, _, err := connect(kube)
+		if err != nil {
+			return err
+		}
+		var aa rempartv1.AdminAccess
+		if err := c.Get(ctx, client.ObjectKey{Name: fs.Arg(0)}, &aa); err != nil {
+			return fmt.Errorf("read AdminAccess %s: %w", fs.Arg(0), err)
+		}
+		if sub == "revoke" {
+			return revoke(ctx, c, &aa, out)
+		}
+		return approve(ctx, c, &aa, out)
+	}
+	return usageError{fmt.Errorf("unknown grant command %q: use request, approve or revoke", sub)}
+}
+
+// whoami is the caller's username as the API server authenticates it.
+func whoami(ctx context.Context, c client.Client) (string, error) {
+	review := &authenticationv1.SelfSubjectReview{}
+	if err := c.Create(ctx, review); err != nil {
+		return "", fmt.Errorf("ask the API server who you are: %w", err)
+	}
+	return review.Status.UserInfo.Username, nil
+}
+
+// approve records the caller as the approver of exactly the spec they were shown: the write is
+// refused if the grant changed since it was read.
+func approve(ctx context.Context, c client.Client, aa *rempartv1.AdminAccess, out io.Writer) error {
+	me, err := whoami(ctx, c)
+	if err != nil {
+		return err
+	}
+	switch {
+	case aa.Spec.ApprovedBy != "":
+		return fmt.Errorf("AdminAccess %s is already approved by %s", aa.Name, aa.Spec.ApprovedBy)
+	case me == aa.Spec.RequestedBy:
+		return fmt.Errorf("you (%s) requested AdminAccess %s: another person approves it (FT-CLD-16, PAS-12.2)", me, aa.Name)
+	case me == aa.Spec.Subject.Name:
+		return fmt.Errorf("you (%s) are the subject of AdminAccess %s: another person approves it (FT-CLD-16, PAS-12.2)", me, aa.Name)
+	}
+	scope := fmt.Sprintf("tenants %v, namespaces %v", aa.Spec.Tenants, aa.Spec.Namespaces)
+	if aa.Spec.BreakGlass {
+		scope = "the whole cluster (break-glass)"
+	}
+	fmt.Fprintf(out, "Approving %s: %s %s gets role %s on %s until %s, requested by %s, because %q.\n",
+		aa.Name, aa.Spec.Subject.Kind, aa.Spec.Subject.Name, aa.Spec.Role, scope, aa.Spec.Expires.UTC().Format(time.RFC3339), aa.Spec.RequestedBy, aa.Spec.Reason)
+	shown := aa.Generation
+	for {
+		patch := client.MergeFromWithOptions(aa.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		aa.Spec.ApprovedBy = me
+		err := c.Patch(ctx, aa, patch)
+		if err == nil {
+			break
+		}
+		if !apierrors.IsConflict(err) {
+			return fmt.Errorf("approve AdminAccess %s: %w", aa.Name, err)
+		}
+		// Metadata changes (the operator's finalizer) do not matter; a new spec does.
+		if err := c.Get(ctx, client.ObjectKeyFromObject(aa), aa); err != nil {
+			return fmt.Errorf("read AdminAccess %s: %w", aa.Name, err)
+		}
+		if aa.Generation != shown {
+			return fmt.Errorf("AdminAccess %s changed while you were approving it: read it again and approve what it says now", aa.Name)
+		}
+	}
+	fmt.Fprintf(out, "adminaccess.rempart.io/%s approved by %s\n", aa.Name, me)
+	return nil
+}
+
+func revoke(ctx context.Context, c client.Client, aa *rempartv1.AdminAccess, out io.Writer) error {
+	if aa.Spec.Revoked {
+		fmt.Fprintf(out, "adminaccess.rempart.io/%s is already revoked\n", aa.Name)
+		return nil
+	}
+	patch := client.MergeFrom(aa.DeepCopy())
+	aa.Spec.Revoked = true
+	if err := c.Patch(ctx, aa, patch); err != nil {
+		return fmt.Errorf("revoke AdminAccess %s: %w", aa.Name, err)
+	}
+	fmt.Fprintf(out, "adminaccess.rempart.io/%s revoked: its bindings, and what its subject created with them, are removed now\n", aa.Name)
+	return nil
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/admission"
@@ -16,6 +18,9 @@ import (
 
 // policyApproval guards AdminAccess objects themselves.
 const policyApproval = "rempart-admin-access-approval"
+
+// policyRequester records who asks for a grant.
+const policyRequester = "rempart-admin-access-requester"
 
 // policyScope keeps a grant out of the namespaces of tenants it does not name.
 const policyScope = "rempart-admin-access-scope"
@@ -56,10 +61,13 @@ func scopeBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
 	return admission.OwnershipBinding(policyScope, admissionv1.AllowAction, nil)
 }
 
-// approvalPolicy refuses, in the API server, a grant asked for by its own subject, an extension
-// without a new approver, a role the settings do not allow, and a temporary grant longer than the
-// settings allow. CEL has no clock: on creation the API server has set creationTimestamp before
-// validating admission runs, so it stands for "now" when notBefore is unset.
+// approvalPolicy refuses, in the API server: a grant created already approved, or without the
+// requester the mutating policy records; an approval not made by the approver in their own name,
+// or by someone without the approve verb; a break-glass grant asked for by anyone but a member of
+// the break-glass group for themselves; reserved namespaces; a role the settings do not allow; a
+// temporary grant longer than allowed. CEL has no clock: on creation the API server has set
+// creationTimestamp before validating admission runs, so it stands for "now" when notBefore is
+// unset. The freeze of an approved grant is in the CRD, where it holds for everyone.
 func approvalPolicy(cfg Config, operatorUser string) *admissionv1.ValidatingAdmissionPolicy {
 	roles := append(append([]string(nil), BuiltinRoles...), cfg.ExtraRoles...)
 	forbidden := ptr.To(metav1.StatusReasonForbidden)
@@ -79,6 +87,11 @@ func approvalPolicy(cfg Config, operatorUser string) *admissionv1.ValidatingAdmi
 				{Name: "start", Expression: "has(object.spec.notBefore) ? timestamp(object.spec.notBefore) : timestamp(object.metadata.creationTimestamp)"},
 				{Name: "role", Expression: "has(object.spec.role) ? object.spec.role : 'admin'"},
 				{Name: "reserved", Expression: "has(object.spec.namespaces) ? object.spec.namespaces.filter(n, n in " + admission.StringList(cfg.ReservedNamespaces) + ") : []"},
+				{Name: "approving", Expression: "request.operation == 'UPDATE' && has(object.spec.approvedBy) && !has(oldObject.spec.approvedBy)"},
+				{Name: "wasApproved", Expression: "request.operation == 'UPDATE' && has(oldObject.spec.approvedBy)"},
+				{Name: "revoked", Expression: "has(object.spec.revoked) && object.spec.revoked"},
+				{Name: "breakGlass", Expression: "has(object.spec.breakGlass) && object.spec.breakGlass"},
+				{Name: "inBreakGlassGroup", Expression: fmt.Sprintf("has(request.userInfo.groups) && %q in request.userInfo.groups", cfg.BreakGlassGroup)},
 			},
 			Validations: []admissionv1.Validation{
 				{
@@ -89,14 +102,37 @@ func approvalPolicy(cfg Config, operatorUser string) *admissionv1.ValidatingAdmi
 					Reason: forbidden,
 				},
 				{
-					Expression: "request.userInfo.username != object.spec.subject.name && " +
-						"!(has(object.spec.subject.kind) && object.spec.subject.kind == 'Group' && has(request.userInfo.groups) && object.spec.subject.name in request.userInfo.groups)",
-					MessageExpression: "'AdminAccess ' + object.metadata.name + ' grants rights to ' + request.userInfo.username + ', who is asking for it: a grant is requested and approved by other people than its subject (FT-CLD-16, PAS-12.2).'",
-					Reason:            forbidden,
+					// The mutating policy writes the requester; without it (not yet in place) the
+					// requester could name someone else.
+					Expression: "request.operation != 'CREATE' || (has(object.spec.requestedBy) && object.spec.requestedBy == request.userInfo.username)",
+					MessageExpression: "'AdminAccess ' + object.metadata.name + ' names requestedBy ' + (has(object.spec.requestedBy) ? object.spec.requestedBy : '(nobody)') + ' but is created by ' + request.userInfo.username + " +
+						"': the API server records the requester; leave requestedBy out (PAS-12.2).'",
+					Reason: forbidden,
 				},
 				{
-					Expression:        "request.operation != 'UPDATE' || timestamp(object.spec.expires) <= timestamp(oldObject.spec.expires) || object.spec.approvedBy != oldObject.spec.approvedBy",
-					MessageExpression: "'AdminAccess ' + object.metadata.name + ' is lengthened without a new approval: set approvedBy to the person approving the extension (FT-CLD-16, PAS-12.2).'",
+					Expression: "request.operation != 'CREATE' || !has(object.spec.approvedBy)",
+					MessageExpression: "'AdminAccess ' + object.metadata.name + ' is created already approved by ' + object.spec.approvedBy + " +
+						"': a grant is requested without approvedBy, then approved by another person in their own name with kubectl rempart grant approve (FT-CLD-16, PAS-12.2).'",
+					Reason: forbidden,
+				},
+				{
+					Expression: "!variables.approving || object.spec.approvedBy == request.userInfo.username",
+					MessageExpression: "'AdminAccess ' + object.metadata.name + ' is approved in the name of ' + object.spec.approvedBy + ' by ' + request.userInfo.username + " +
+						"': an approval is made by the approver, in their own name (FT-CLD-16, PAS-12.2).'",
+					Reason: forbidden,
+				},
+				{
+					Expression: "!variables.approving || authorizer.group('rempart.io').resource('adminaccesses').name(object.metadata.name).check('approve').allowed()",
+					MessageExpression: "request.userInfo.username + ' may not approve AdminAccess ' + object.metadata.name + " +
+						"': approving needs the approve verb on adminaccesses (ClusterRole rempart-adminaccess-approver) (FT-CLD-16, PAS-12.2).'",
+					Reason: forbidden,
+				},
+				{
+					// Before approval a break-glass request is the requester's own, for themselves;
+					// revoking it, or shrinking it once approved, stays open to anyone allowed.
+					Expression: "!variables.breakGlass || variables.approving || variables.wasApproved || variables.revoked || " +
+						"(variables.inBreakGlassGroup && object.spec.subject.kind != 'Group' && object.spec.subject.name == request.userInfo.username && object.spec.requestedBy == request.userInfo.username)",
+					MessageExpression: fmt.Sprintf("'AdminAccess ' + object.metadata.name + ' asks for break-glass: only a member of group %s asks for it, for themselves, and another person approves it (FT-CLD-16, PAS-12.2).'", cfg.BreakGlassGroup),
 					Reason:            forbidden,
 				},
 				{
@@ -115,6 +151,31 @@ func approvalPolicy(cfg Config, operatorUser string) *admissionv1.ValidatingAdmi
 	}
 }
 
+// requesterPolicy records who creates a grant, from the request: whatever requestedBy the
+// request carried is overwritten.
+func requesterPolicy() *admissionv1.MutatingAdmissionPolicy {
+	return &admissionv1.MutatingAdmissionPolicy{
+		ObjectMeta: admission.SharedMeta(policyRequester),
+		Spec: admissionv1.MutatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
+				admission.Rule(rempartv1.GroupVersion.Group, "adminaccesses", admissionv1.Create)}},
+			ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
+			Mutations: []admissionv1.Mutation{{
+				PatchType:          admissionv1.PatchTypeApplyConfiguration,
+				ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: "Object{spec: Object.spec{requestedBy: request.userInfo.username}}"},
+			}},
+		},
+	}
+}
+
+func requesterBinding() *admissionv1.MutatingAdmissionPolicyBinding {
+	return &admissionv1.MutatingAdmissionPolicyBinding{
+		ObjectMeta: admission.SharedMeta(policyRequester),
+		Spec:       admissionv1.MutatingAdmissionPolicyBindingSpec{PolicyName: policyRequester},
+	}
+}
+
 func approvalBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
 	return &admissionv1.ValidatingAdmissionPolicyBinding{
 		ObjectMeta: admission.SharedMeta(policyApproval),
@@ -125,12 +186,41 @@ func approvalBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
 	}
 }
 
-// ensureApproval puts the approval policy and its binding in place.
-func (r *Reconciler) ensureApproval(ctx context.Context) error {
-	return errors.Join(
-		apply.IfChanged(ctx, r.Client, approvalPolicy(r.Config, r.OperatorUser), nil),
-		apply.IfChanged(ctx, r.Client, approvalBinding(), nil),
-		apply.IfChanged(ctx, r.Client, scopePolicy(r.OperatorUser), nil),
-		apply.IfChanged(ctx, r.Client, scopeBinding(), nil),
-	)
+// guardMargin covers the time the API server takes to start enforcing a policy it has just
+// stored: a grant created within it is not trusted to have been checked.
+const guardMargin = 2 * time.Second
+
+// ensureApproval puts the admission policies that guard grants in place and returns since when
+// they have guarded them: the latest creation among the policies that record the requester and
+// check approvals, plus a margin. A grant created earlier was not checked and is refused.
+func (r *Reconciler) ensureApproval(ctx context.Context) (time.Time, error) {
+	guards := []client.Object{
+		approvalPolicy(r.Config, r.OperatorUser), approvalBinding(),
+		requesterPolicy(), requesterBinding(),
+		creatorStampPolicy(r.Config, r.OperatorUser), creatorStampBinding(),
+	}
+	rest := []client.Object{
+		creatorProtectPolicy(r.Config, r.OperatorUser), creatorProtectBinding(),
+		scopePolicy(r.OperatorUser), scopeBinding(),
+	}
+	var errs []error
+	var since time.Time
+	for _, obj := range guards {
+		existing := obj.DeepCopyObject().(client.Object)
+		if err := apply.IfChanged(ctx, r.Client, obj, existing); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		created := existing.GetCreationTimestamp().Time
+		if created.IsZero() {
+			created = time.Now() // created by this call; compared with the API server's timestamps
+		}
+		if created.After(since) {
+			since = created
+		}
+	}
+	for _, obj := range rest {
+		errs = append(errs, apply.IfChanged(ctx, r.Client, obj, nil))
+	}
+	return since.Add(guardMargin), errors.Join(errs...)
 }

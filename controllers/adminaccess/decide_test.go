@@ -14,13 +14,14 @@ func access(created, expires time.Time) *rempartv1.AdminAccess {
 	return &rempartv1.AdminAccess{
 		ObjectMeta: metav1.ObjectMeta{Name: "alice", CreationTimestamp: metav1.NewTime(created)},
 		Spec: rempartv1.AdminAccessSpec{Subject: rempartv1.AdminSubject{Kind: rempartv1.AdminSubjectUser, Name: "alice"},
-			Tenants: []rempartv1.TenantName{"acme"}, Role: "admin", Reason: "INC-1: fix", ApprovedBy: "bob", Expires: metav1.NewTime(expires)},
+			Tenants: []rempartv1.TenantName{"acme"}, Role: "admin", Reason: "INC-1: fix", RequestedBy: "alice", ApprovedBy: "bob", Expires: metav1.NewTime(expires)},
 	}
 }
 
 func TestDecide(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	cfg := Config{Limits: DefaultLimits}
+	guarded := now.Add(-1000 * 24 * time.Hour)
 	year := 365 * 24 * time.Hour
 	tests := []struct {
 		name      string
@@ -71,6 +72,29 @@ func TestDecide(t *testing.T) {
 			aa.Spec.ReviewedAt = &reviewed
 			return aa
 		}, phase: rempartv1.AdminAccessRefused, message: "more than a year ago", review: rempartv1.ControlNonCompliant, reviewWhy: "ReviewOverdue"},
+		{name: "not yet approved waits, in its window or before", aa: func() *rempartv1.AdminAccess {
+			aa := access(now.Add(-time.Hour), now.Add(time.Hour))
+			aa.Spec.ApprovedBy = ""
+			return aa
+		}, phase: rempartv1.AdminAccessPending, message: "Awaiting approval"},
+		{name: "never approved and past its end is expired", aa: func() *rempartv1.AdminAccess {
+			aa := access(now.Add(-2*time.Hour), now.Add(-time.Hour))
+			aa.Spec.ApprovedBy = ""
+			return aa
+		}, phase: rempartv1.AdminAccessExpired},
+		{name: "no recorded requester", aa: func() *rempartv1.AdminAccess {
+			aa := access(now.Add(-time.Hour), now.Add(time.Hour))
+			aa.Spec.RequestedBy = ""
+			return aa
+		}, phase: rempartv1.AdminAccessRefused, message: "did not record who asked"},
+		{name: "approved by its requester", aa: func() *rempartv1.AdminAccess {
+			aa := access(now.Add(-time.Hour), now.Add(time.Hour))
+			aa.Spec.RequestedBy = "bob"
+			return aa
+		}, phase: rempartv1.AdminAccessRefused, message: "approved by another person"},
+		{name: "created before the policies guarded grants", aa: func() *rempartv1.AdminAccess {
+			return access(guarded.Add(-time.Second), now.Add(time.Hour))
+		}, phase: rempartv1.AdminAccessRefused, message: "cannot be trusted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,7 +103,7 @@ func TestDecide(t *testing.T) {
 				c = tt.cfg
 			}
 			aa := tt.aa()
-			d := decide(aa, now, c)
+			d := decide(aa, now, c, guarded)
 			if d.phase != tt.phase || d.grant != tt.grant || !strings.Contains(d.message, tt.message) {
 				t.Fatalf("decision %+v; want phase %s, grant %v, message with %q", d, tt.phase, tt.grant, tt.message)
 			}

@@ -39,6 +39,11 @@ type Config struct {
 	// ReservedNamespaces are namespaces no grant may name besides default and kube-*: the
 	// operator's, whose token every protection exempts, and Velero's.
 	ReservedNamespaces []string
+	// BreakGlassGroup is the group whose members may ask for a break-glass grant, for themselves.
+	BreakGlassGroup string
+	// PlatformAccounts are the platform's own accounts, whose objects in tenant namespaces no
+	// grant accounts for and which are never stamped with a creator.
+	PlatformAccounts []string
 }
 
 // Reconciler reconciles AdminAccess objects.
@@ -60,6 +65,9 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=admin;edit;view
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingadmissionpolicies;mutatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles,verbs=delete
 
 // Reconcile puts a grant's bindings in place while its window is open and removes them the
 // moment it closes, and records every transition.
@@ -78,20 +86,28 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
 		}
 	}
-	if err := r.ensureApproval(ctx); err != nil {
+	guardedSince, err := r.ensureApproval(ctx)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
 	now := r.Clock.Now()
-	d := decide(&aa, now, r.Config)
+	d := decide(&aa, now, r.Config, guardedSince)
 	var namespaces []string
-	var err error
 	if d.grant && !aa.Spec.BreakGlass {
 		if namespaces, err = r.scope(ctx, &aa); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
 	bindings, applyErr := r.applyBindings(ctx, &aa, d.grant, namespaces)
-	if err := r.writeStatus(ctx, &aa, d, bindings, applyErr, now); err != nil {
+	var removed []rempartv1.ObjectReference
+	if ended(d.phase) && !ended(aa.Status.Phase) && applyErr == nil {
+		// The rights the subject handed on while the grant was open go with it.
+		removed, applyErr = r.removeLeftovers(ctx, &aa, now)
+	}
+	if aa.Spec.BreakGlass {
+		recordBreakGlass(aa.Name, aa.Spec.Subject.Name, aa.Spec.ApprovedBy, d.grant && len(bindings) > 0)
+	}
+	if err := r.writeStatus(ctx, &aa, d, bindings, removed, applyErr, now); err != nil {
 		return apply.StatusWriteOutcome(err)
 	}
 	if applyErr != nil {
@@ -105,6 +121,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		result.RequeueAfter = d.reviewIn
 	}
 	return result, nil
+}
+
+// ended is true for the phases after which the grant never gives rights again.
+func ended(p rempartv1.AdminAccessPhase) bool {
+	return p == rempartv1.AdminAccessExpired || p == rempartv1.AdminAccessRevoked || p == rempartv1.AdminAccessRefused
 }
 
 // decision is what a grant should be at an instant: a pure function of its spec and the clock.
@@ -129,10 +150,24 @@ func windowOf(aa *rempartv1.AdminAccess) Window {
 	return w
 }
 
-func decide(aa *rempartv1.AdminAccess, now time.Time, cfg Config) decision {
+// decide also takes since when the admission policies have guarded grants: a grant created
+// before then was not checked, and its requester and approver are not trusted.
+func decide(aa *rempartv1.AdminAccess, now time.Time, cfg Config, guardedSince time.Time) decision {
 	w := windowOf(aa)
 	phase, next, changes := PhaseAt(w, now)
 	d := decision{phase: rempartv1.AdminAccessPhase(phase), next: next, changes: changes}
+	if phase == Pending || phase == Active {
+		if msg := approvalProblem(aa, guardedSince); msg != "" {
+			d.phase, d.changes, d.message = rempartv1.AdminAccessRefused, false, msg
+			return d
+		}
+		if aa.Spec.ApprovedBy == "" {
+			d.phase, d.message = rempartv1.AdminAccessPending, fmt.Sprintf(
+				"Awaiting approval: another person holding the approve verb on adminaccesses approves it with kubectl rempart grant approve %s (FT-CLD-16, PAS-12.2).", aa.Name)
+			// Approval is an update of the spec, which reconciles the grant again.
+			return d
+		}
+	}
 	if aa.Spec.Standing && aa.Spec.ReviewedAt != nil {
 		deadline := aa.Spec.ReviewedAt.Add(cfg.Limits.ReviewValidity)
 		for _, at := range []time.Time{deadline.Add(-reviewNotice), deadline} {
@@ -174,6 +209,21 @@ func decide(aa *rempartv1.AdminAccess, now time.Time, cfg Config) decision {
 		d.message = "The grant was revoked; its bindings are removed and this object is the record."
 	}
 	return d
+}
+
+// approvalProblem says why a grant's record of who asked and who approved cannot be trusted, or
+// "" when it can. The API server wrote both; these checks hold should a policy have been missing.
+func approvalProblem(aa *rempartv1.AdminAccess, guardedSince time.Time) string {
+	switch {
+	case aa.CreationTimestamp.Time.Before(guardedSince):
+		return fmt.Sprintf("The grant was created at %s, before Rempart's admission policies recorded requesters and checked approvals (%s): its record cannot be trusted. Request it again (PAS-12.2).",
+			aa.CreationTimestamp.UTC().Format(time.RFC3339), guardedSince.UTC().Format(time.RFC3339))
+	case aa.Spec.RequestedBy == "":
+		return "The grant has no requestedBy: the API server did not record who asked for it. Request it again (PAS-12.2)."
+	case aa.Spec.ApprovedBy != "" && (aa.Spec.ApprovedBy == aa.Spec.RequestedBy || aa.Spec.ApprovedBy == aa.Spec.Subject.Name):
+		return fmt.Sprintf("The grant is approved by %s, who asked for it or receives it: a grant is approved by another person (FT-CLD-16, PAS-12.2).", aa.Spec.ApprovedBy)
+	}
+	return ""
 }
 
 // scope lists the namespaces a grant covers: its tenants' namespaces, by their tenant label, and
@@ -275,8 +325,15 @@ func (r *Reconciler) finalize(ctx context.Context, aa *rempartv1.AdminAccess) er
 	if err := r.deleteBindings(ctx, aa, nil); err != nil {
 		return err
 	}
-	if aa.Status.Phase == rempartv1.AdminAccessActive {
-		r.event(aa, corev1.EventTypeNormal, "Revoked", "Revoke", "deleted while active: bindings removed", r.Clock.Now())
+	forgetBreakGlass(aa.Name)
+	if !ended(aa.Status.Phase) {
+		removed, err := r.removeLeftovers(ctx, aa, r.Clock.Now())
+		if err != nil {
+			return err
+		}
+		if aa.Status.Phase == rempartv1.AdminAccessActive {
+			r.event(aa, corev1.EventTypeNormal, "Revoked", "Revoke", "deleted while active: bindings removed"+removedWords(removed), r.Clock.Now())
+		}
 	}
 	patch := client.MergeFrom(aa.DeepCopy())
 	controllerutil.RemoveFinalizer(aa, Finalizer)
@@ -305,28 +362,58 @@ func (r *Reconciler) event(aa *rempartv1.AdminAccess, eventType, reason, action,
 		why = why[:200] + "..."
 	}
 	r.Recorder.Eventf(aa, nil, eventType, reason, action,
-		"%s %s: %s %s, role %s on %s, approved by %s, window %s to %s, reason %q, at %s.",
-		reason, aa.Name, aa.Spec.Subject.Kind, aa.Spec.Subject.Name, role(aa), scope, aa.Spec.ApprovedBy,
+		"%s %s: %s %s, role %s on %s, requested by %s, approved by %s, window %s to %s, reason %q, at %s.",
+		reason, aa.Name, aa.Spec.Subject.Kind, aa.Spec.Subject.Name, role(aa), scope, aa.Spec.RequestedBy, aa.Spec.ApprovedBy,
 		windowOf(aa).Start().UTC().Format(time.RFC3339), aa.Spec.Expires.UTC().Format(time.RFC3339), why, now.UTC().Format(time.RFC3339)+" ("+what+")")
 }
 
-func (r *Reconciler) writeStatus(ctx context.Context, aa *rempartv1.AdminAccess, d decision, bindings []rempartv1.ObjectReference, applyErr error, now time.Time) error {
+// removedWords lists, for an Event, what was removed when a grant ended.
+func removedWords(removed []rempartv1.ObjectReference) string {
+	if len(removed) == 0 {
+		return ""
+	}
+	words := make([]string, 0, len(removed))
+	for _, o := range removed {
+		words = append(words, o.Kind+" "+o.Namespace+"/"+o.Name)
+	}
+	if len(words) > 20 {
+		words = append(words[:20:20], fmt.Sprintf("and %d more", len(removed)-20))
+	}
+	return "; what the subject created while it was open removed too: " + strings.Join(words, ", ")
+}
+
+func (r *Reconciler) writeStatus(ctx context.Context, aa *rempartv1.AdminAccess, d decision, bindings, removed []rempartv1.ObjectReference, applyErr error, now time.Time) error {
 	status := aa.Status.DeepCopy()
 	previous := status.Phase
 	status.ObservedGeneration = aa.Generation
 	status.Phase, status.Message = d.phase, d.message
 	status.Bindings = bindings
+	if len(removed) > 0 {
+		status.Removed = append(status.Removed, removed...)
+		if len(status.Removed) > 256 {
+			status.Removed = status.Removed[:256]
+		}
+	}
 	stamp := &metav1.Time{Time: now}
+	if aa.Spec.ApprovedBy != "" && status.ApprovedAt == nil && !ended(d.phase) && d.phase != rempartv1.AdminAccessRefused {
+		status.ApprovedAt = stamp
+		r.event(aa, corev1.EventTypeNormal, "Approved", "Approve", "approval recorded", now)
+	}
 	switch {
 	case d.phase == rempartv1.AdminAccessActive && d.grant && len(bindings) > 0 && status.GrantedAt == nil:
 		status.GrantedAt = stamp
-		r.event(aa, corev1.EventTypeNormal, "Granted", "Grant", fmt.Sprintf("%d bindings", len(bindings)), now)
+		if aa.Spec.BreakGlass {
+			// Every view must see a break-glass access open: a Warning, and the metric an alert reads.
+			r.event(aa, corev1.EventTypeWarning, "BreakGlass", "Grant", fmt.Sprintf("break-glass: role %s on the whole cluster", role(aa)), now)
+		} else {
+			r.event(aa, corev1.EventTypeNormal, "Granted", "Grant", fmt.Sprintf("%d bindings", len(bindings)), now)
+		}
 	case d.phase == rempartv1.AdminAccessExpired && previous != rempartv1.AdminAccessExpired:
 		status.ExpiredAt = stamp
-		r.event(aa, corev1.EventTypeNormal, "Expired", "Expire", "bindings removed", now)
+		r.event(aa, corev1.EventTypeNormal, "Expired", "Expire", "bindings removed"+removedWords(removed), now)
 	case d.phase == rempartv1.AdminAccessRevoked && previous != rempartv1.AdminAccessRevoked:
 		status.RevokedAt = stamp
-		r.event(aa, corev1.EventTypeNormal, "Revoked", "Revoke", "bindings removed", now)
+		r.event(aa, corev1.EventTypeNormal, "Revoked", "Revoke", "bindings removed"+removedWords(removed), now)
 	case d.phase == rempartv1.AdminAccessRefused && previous != rempartv1.AdminAccessRefused:
 		r.event(aa, corev1.EventTypeWarning, "Refused", "Refuse", d.message, now)
 	}

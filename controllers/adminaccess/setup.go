@@ -48,7 +48,7 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		if !mgr.GetCache().WaitForCacheSync(ctx) {
 			return nil
 		}
-		if err := r.ensureApproval(ctx); err != nil {
+		if _, err := r.ensureApproval(ctx); err != nil {
 			ctrl.Log.WithName("adminaccess").Error(err, "put the approval policy in place")
 		}
 		return nil

@@ -189,25 +189,7 @@ func sharedPolicies(cfg AdmissionConfig, adminRoles []string, classes map[string
 				},
 			},
 		},
-		{
-			ObjectMeta: admission.SharedMeta(policyAdminBindings),
-			Spec: admissionv1.ValidatingAdmissionPolicySpec{
-				FailurePolicy: fail,
-				ParamKind:     paramsKind(),
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
-					admission.Rule("rbac.authorization.k8s.io", "rolebindings", admissionv1.Create, admissionv1.Update)}},
-				Variables: []admissionv1.Variable{
-					{Name: "trusted", Expression: privilegedExpression(cfg) + " || request.userInfo.username in " + admission.StringList(cfg.PlatformAccounts)},
-					{Name: "adminRoles", Expression: admission.StringList(adminRoles)},
-				},
-				Validations: []admissionv1.Validation{{
-					Expression: "variables.trusted || object.roleRef.kind != 'ClusterRole' || !(object.roleRef.name in variables.adminRoles)",
-					MessageExpression: "'RoleBinding ' + object.metadata.name + ' binds ClusterRole ' + object.roleRef.name + ' in a namespace of tenant ' + params.metadata.name + " +
-						"': admin rights on a tenant are granted through an AdminAccess, nominative, approved and time-bound (FT-CLD-16, FT-CLD-18).'",
-					Reason: ptr.To(metav1.StatusReasonForbidden),
-				}},
-			},
-		},
+		rbacPolicy(cfg, adminRoles),
 		{
 			ObjectMeta: admission.SharedMeta(policyClaims),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{

@@ -55,6 +55,8 @@ type observed struct {
 	// platform accounts of its settings).
 	rbac         privileges.RBAC
 	trustedUsers []string
+	// grants are the AdminAccess grants, whose Active ones account for bindings.
+	grants []rempartv1.AdminAccess
 	// privileges is what rbac grants on the tenant's namespaces, resolved once by the reconciler.
 	privileges privilegeReport
 }

@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/adminaccess"
 	"github.com/rempart-io/rempart/controllers/controls"
 	"github.com/rempart-io/rempart/internal/privileges"
 	"github.com/rempart-io/rempart/internal/requirements"
@@ -24,23 +24,24 @@ var controlPrivileged = controls.Control{
 	FailReason: "UnmanagedPrivileges", FailMessage: "Bindings give write or admin rights on the tenant's namespaces outside any AdminAccess (FT-CLD-16): replace them with AdminAccess grants or remove them.",
 }
 
-// systemSubject is true for the cluster's own identities (system: users and groups, service
-// accounts of kube-system), which are not people and hold their rights by construction.
-func systemSubject(s rbacv1.Subject) bool {
-	if s.Kind == rbacv1.ServiceAccountKind {
-		return s.Namespace == "kube-system"
-	}
-	return strings.HasPrefix(s.Name, "system:")
-}
+// The cluster's own identities, which hold their rights by construction and are not reported.
+// Every other system: name is: system:authenticated, system:serviceaccounts and a User spelled
+// system:serviceaccount:... reach far more than their names suggest.
+var (
+	clusterUsers  = []string{"system:kube-controller-manager", "system:kube-scheduler", "system:kube-proxy", "system:apiserver"}
+	clusterGroups = []string{"system:masters", "system:nodes", "system:monitoring"}
+)
 
-// managingGrant names the AdminAccess that owns a binding, or "".
-func managingGrant(owners []metav1.OwnerReference) string {
-	for _, o := range owners {
-		if o.Kind == "AdminAccess" && strings.HasPrefix(o.APIVersion, rempartv1.GroupVersion.Group+"/") {
-			return o.Name
-		}
+// controllerIdentity is true for the cluster's own identities: its components, its nodes, and
+// the service accounts of kube-system, however spelled.
+func controllerIdentity(s rbacv1.Subject) bool {
+	switch s.Kind {
+	case rbacv1.ServiceAccountKind:
+		return s.Namespace == "kube-system"
+	case rbacv1.GroupKind:
+		return slices.Contains(clusterGroups, s.Name)
 	}
-	return ""
+	return slices.Contains(clusterUsers, s.Name) || strings.HasPrefix(s.Name, "system:node:") || strings.HasPrefix(s.Name, "system:serviceaccount:kube-system:")
 }
 
 // privilegeReport is the tenant's privileged grants, system identities left out, and the bindings
@@ -55,18 +56,20 @@ type privilegeReport struct {
 // status alike.
 func privilegeInventory(o observed) privilegeReport {
 	owners := map[string]string{}
-	for _, rb := range o.rbac.RoleBindings {
-		owners["RoleBinding/"+rb.Namespace+"/"+rb.Name] = managingGrant(rb.OwnerReferences)
+	for i := range o.rbac.RoleBindings {
+		rb := &o.rbac.RoleBindings[i]
+		owners["RoleBinding/"+rb.Namespace+"/"+rb.Name] = adminaccess.AccountingGrant(rb, "RoleBinding", o.grants)
 	}
-	for _, crb := range o.rbac.ClusterRoleBindings {
-		owners["ClusterRoleBinding//"+crb.Name] = managingGrant(crb.OwnerReferences)
+	for i := range o.rbac.ClusterRoleBindings {
+		crb := &o.rbac.ClusterRoleBindings[i]
+		owners["ClusterRoleBinding//"+crb.Name] = adminaccess.AccountingGrant(crb, "ClusterRoleBinding", o.grants)
 	}
 	var inventory []rempartv1.PrivilegedSubject
 	var offenders []rempartv1.ObjectReference
 	var words []string
 	seen := map[string]bool{}
 	for _, g := range privileges.InNamespaces(o.rbac, o.ownNamespaces()) {
-		if systemSubject(g.Subject) {
+		if controllerIdentity(g.Subject) {
 			continue
 		}
 		user := privileges.Username(g.Subject)
@@ -108,11 +111,11 @@ func judgePrivileges(p privilegeReport, exceptions controls.ExceptionSet) rempar
 }
 
 // privilegedRoles are the ClusterRoles the admin-bindings policy guards: the built-in ones and
-// every ClusterRole whose rules grant administration.
+// every ClusterRole whose rules grant write or admin rights.
 func privilegedRoles(clusterRoles []rbacv1.ClusterRole) []string {
 	out := slices.Clone(BuiltinPrivilegedRoles)
 	for _, cr := range clusterRoles {
-		if level, ok := privileges.RuleLevel(cr.Rules); ok && level == privileges.Admin && !slices.Contains(out, cr.Name) {
+		if _, ok := privileges.RuleLevel(cr.Rules); ok && !slices.Contains(out, cr.Name) {
 			out = append(out, cr.Name)
 		}
 	}

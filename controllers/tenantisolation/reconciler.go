@@ -184,6 +184,11 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		}
 	}
 	o.rbac.ClusterRoles, o.rbac.ClusterRoleBindings = clusterRoles.Items, clusterBindings.Items
+	var grants rempartv1.AdminAccessList
+	if err := r.Client.List(ctx, &grants, client.UnsafeDisableDeepCopy); err != nil {
+		return o, fmt.Errorf("list admin access grants: %w", err)
+	}
+	o.grants = grants.Items
 	o.trustedUsers = append([]string{r.Admission.OperatorUser}, r.Admission.PlatformAccounts...)
 	o.privileges = privilegeInventory(o)
 	var classes storagev1.StorageClassList

@@ -101,6 +101,8 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		Watches(&rbacv1.Role{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
 		Watches(&rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
 		Watches(&rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
+		// A grant opening or closing decides whether its bindings are accounted for.
+		Watches(&rempartv1.AdminAccess{}, handler.EnqueueRequestsFromMapFunc(tenantsOfGrant(c)), builder.WithPredicates(grantRecordChanged())).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(poolOwnersForPod(c)), builder.WithPredicates(podPlacementChanged())).
 		// A pod's volumes never change: its creation and deletion are what storage.encrypted sees.
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c)), builder.WithPredicates(predicate.Funcs{
@@ -200,6 +202,50 @@ func tenantsForNamespacedObject(c client.Client) handler.MapFunc {
 		}
 		return nil
 	}
+}
+
+// tenantsOfGrant: the tenants whose namespaces a grant holds bindings in, or every tenant for a
+// break-glass grant.
+func tenantsOfGrant(c client.Client) handler.MapFunc {
+	every := allTenants(c)
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		aa, ok := obj.(*rempartv1.AdminAccess)
+		if !ok {
+			return nil
+		}
+		if aa.Spec.BreakGlass {
+			return every(ctx, obj)
+		}
+		seen := map[string]bool{}
+		var out []reconcile.Request
+		for _, t := range aa.Spec.Tenants {
+			if !seen[string(t)] {
+				seen[string(t)] = true
+				out = append(out, request(string(t)))
+			}
+		}
+		for _, b := range aa.Status.Bindings {
+			var ns corev1.Namespace
+			if err := c.Get(ctx, client.ObjectKey{Name: b.Namespace}, &ns); err != nil {
+				continue
+			}
+			if t := ns.Labels[rempartv1.LabelTenant]; t != "" && !seen[t] {
+				seen[t] = true
+				out = append(out, request(t))
+			}
+		}
+		return out
+	}
+}
+
+// grantRecordChanged passes a grant's creation and deletion, and the updates that change its
+// phase or bindings.
+func grantRecordChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*rempartv1.AdminAccess)
+		n, ok2 := e.ObjectNew.(*rempartv1.AdminAccess)
+		return !ok1 || !ok2 || o.Status.Phase != n.Status.Phase || len(o.Status.Bindings) != len(n.Status.Bindings)
+	}}
 }
 
 // allTenants: every tenant, for changes that may concern any of them.

@@ -49,12 +49,44 @@ type RBAC struct {
 // are aggregated by the controller-manager and may lag behind, or be missing on a bare API server.
 var WellKnown = map[string]Level{"cluster-admin": Admin, "admin": Admin, "edit": Write}
 
-var writeVerbs = []string{"*", "create", "update", "patch", "delete", "deletecollection"}
+// PolicyGroup is the API group of Rempart's policies.
+const PolicyGroup = "rempart.io"
 
-// escalating verbs and resources let a subject give itself more rights.
-var escalatingVerbs = []string{"escalate", "bind", "impersonate"}
+// WriteVerbs change objects.
+var WriteVerbs = []string{"*", "create", "update", "patch", "delete", "deletecollection"}
 
-var rbacResources = []string{"roles", "rolebindings", "clusterroles", "clusterrolebindings"}
+// EscalatingVerbs let a subject give itself more rights.
+var EscalatingVerbs = []string{"escalate", "bind", "impersonate"}
+
+// RBACResources are the objects that hand rights on.
+var RBACResources = []string{"roles", "rolebindings", "clusterroles", "clusterrolebindings"}
+
+// RemoteAccessResources run commands in, or act as, something else: a shell in a pod, a proxy to
+// it or to a node, a token of a service account.
+var RemoteAccessResources = []string{"pods/exec", "pods/attach", "pods/portforward", "pods/proxy", "pods/ephemeralcontainers",
+	"services/proxy", "nodes/proxy", "serviceaccounts/token"}
+
+// reviewResources are created to ask a question, and store nothing.
+var reviewResources = []string{"selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews", "subjectaccessreviews",
+	"localsubjectaccessreviews", "tokenreviews"}
+
+// AdminRule says whether a rule gives admin-level rights: any verb "*", escalate, bind or
+// impersonate; any resource "*", a remote-access subresource or secrets (unless limited to named
+// secrets); a write on RBAC objects.
+func AdminRule(r rbacv1.PolicyRule) bool {
+	has := func(list, set []string) bool {
+		return slices.ContainsFunc(list, func(x string) bool { return slices.Contains(set, x) })
+	}
+	switch {
+	case slices.Contains(r.Verbs, "*") || has(r.Verbs, EscalatingVerbs):
+		return true
+	case slices.Contains(r.Resources, "*") || has(r.Resources, RemoteAccessResources):
+		return true
+	case slices.Contains(r.Resources, "secrets") && len(r.ResourceNames) == 0:
+		return true
+	}
+	return has(r.Resources, RBACResources) && has(r.Verbs, WriteVerbs)
+}
 
 // RuleLevel is the level a set of policy rules grants, and false when they only read.
 func RuleLevel(rules []rbacv1.PolicyRule) (Level, bool) {
@@ -63,20 +95,19 @@ func RuleLevel(rules []rbacv1.PolicyRule) (Level, bool) {
 		if len(r.NonResourceURLs) > 0 && len(r.Resources) == 0 {
 			continue // non-resource URLs (/healthz, /metrics) hold no tenant data
 		}
-		if slices.Contains(r.Verbs, "*") && slices.Contains(r.Resources, "*") {
-			return Admin, true
-		}
-		if slices.ContainsFunc(r.Verbs, func(v string) bool { return slices.Contains(escalatingVerbs, v) }) {
-			return Admin, true
-		}
-		if !slices.ContainsFunc(r.Verbs, func(v string) bool { return slices.Contains(writeVerbs, v) }) {
+		if len(r.APIGroups) > 0 && !slices.ContainsFunc(r.APIGroups, func(g string) bool { return g != PolicyGroup }) {
+			// Rempart's own kinds are cluster-scoped policies, not objects in a tenant's
+			// namespaces; their writes are guarded by admission and reported where they act.
 			continue
 		}
-		if (slices.Contains(r.APIGroups, "*") || slices.Contains(r.APIGroups, rbacv1.GroupName)) &&
-			slices.ContainsFunc(r.Resources, func(res string) bool { return res == "*" || slices.Contains(rbacResources, res) }) {
+		if AdminRule(r) {
 			return Admin, true
 		}
-		level, privileged = Write, true
+		writes := slices.ContainsFunc(r.Verbs, func(v string) bool { return slices.Contains(WriteVerbs, v) })
+		questionsOnly := !slices.ContainsFunc(r.Resources, func(res string) bool { return !slices.Contains(reviewResources, res) })
+		if writes && !questionsOnly {
+			level, privileged = Write, true
+		}
 	}
 	return level, privileged
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/internal/manifests"
 )
 
 // testAdminRole stands for admin in envtest, where admin's rules are never aggregated.
@@ -30,10 +32,40 @@ func ensureTestAdminRole(t *testing.T) {
 	}
 }
 
+// The people of the grant tests: bob approves (config/rbac's approver role, through a group),
+// requesters only ask.
+const (
+	approver        = "bob@acme.example"
+	approversGroup  = "acme:approvers"
+	requestersGroup = "acme:requesters"
+)
+
+// ensureGrantRoles installs config/rbac's requester and approver ClusterRoles, as a platform team
+// would, and binds them to the test groups.
+func ensureGrantRoles(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	objs, err := manifests.File(filepath.Join(repoRoot(t), "config", "rbac", "adminaccess_roles.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := manifests.Apply(ctx, env.Client, objs, "rempart-test", false); err != nil {
+		t.Fatal(err)
+	}
+	for group, role := range map[string]string{approversGroup: "rempart-adminaccess-approver", requestersGroup: "rempart-adminaccess-requester"} {
+		crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role + "-test"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: group}}}
+		if err := env.Client.Create(ctx, crb); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+}
+
 func newAccess(name, subject string, tenants []rempartv1.TenantName, notBefore *time.Time, expires time.Time) *rempartv1.AdminAccess {
 	aa := &rempartv1.AdminAccess{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: rempartv1.AdminAccessSpec{
 		Subject: rempartv1.AdminSubject{Name: subject}, Tenants: tenants, Role: testAdminRole,
-		Reason: "INC-4242: database failover stuck", ApprovedBy: "bob@acme.example",
+		Reason:  "INC-4242: database failover stuck",
 		Expires: metav1.NewTime(expires.Truncate(time.Second)),
 	}}
 	if notBefore != nil {
@@ -41,6 +73,36 @@ func newAccess(name, subject string, tenants []rempartv1.TenantName, notBefore *
 		aa.Spec.NotBefore = &nb
 	}
 	return aa
+}
+
+// approveAs records the approval of a grant by user, in their own name, as kubectl rempart grant
+// approve does, and returns the API server's answer.
+func approveAs(c client.Client, name, user string) error {
+	for {
+		var aa rempartv1.AdminAccess
+		if err := c.Get(context.Background(), client.ObjectKey{Name: name}, &aa); err != nil {
+			return err
+		}
+		patch := client.MergeFromWithOptions(aa.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		aa.Spec.ApprovedBy = user
+		// The operator's finalizer may land in between: read again, the spec unchanged.
+		if err := c.Patch(context.Background(), &aa, patch); !apierrors.IsConflict(err) {
+			return err
+		}
+	}
+}
+
+// grantApproved asks for a grant as the test administrator, then has bob approve it.
+func grantApproved(t *testing.T, aa *rempartv1.AdminAccess) {
+	t.Helper()
+	ensureGrantRoles(t)
+	create(t, aa)
+	if err := approveAs(as(t, approver, approversGroup), aa.Name, approver); err != nil {
+		t.Fatalf("bob approves %s: %v", aa.Name, err)
+	}
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(aa), aa); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // can asks the API server's authorizer whether user may create deployments in namespace.
@@ -78,7 +140,7 @@ func TestAdminAccessGrantsForItsWindowOnly(t *testing.T) {
 	start := time.Now().Add(3 * time.Second)
 	expires := start.Add(5 * time.Second)
 	aa := newAccess("alice-incident", alice, []rempartv1.TenantName{"granted"}, &start, expires)
-	create(t, aa)
+	grantApproved(t, aa)
 	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), aa) })
 	start, expires = aa.Spec.NotBefore.Time, aa.Spec.Expires.Time
 
@@ -142,7 +204,7 @@ func TestAdminAccessRevocationAndNewNamespaces(t *testing.T) {
 	ns := residencyTenant(t, "revoked")
 	const carol = "carol@acme.example"
 	aa := newAccess("carol-oncall", carol, []rempartv1.TenantName{"revoked"}, nil, time.Now().Add(time.Hour))
-	create(t, aa)
+	grantApproved(t, aa)
 	t.Cleanup(func() { _ = env.Client.Delete(ctx, aa) })
 	waitPhase(t, "carol-oncall", rempartv1.AdminAccessActive)
 	eventually(t, "carol granted", func(context.Context) error {
@@ -191,7 +253,7 @@ func TestAdminAccessDeletedWhileActiveRemovesTheRights(t *testing.T) {
 	ns := residencyTenant(t, "deleted-grant")
 	const dave = "dave@acme.example"
 	aa := newAccess("dave-fix", dave, []rempartv1.TenantName{"deleted-grant"}, nil, time.Now().Add(time.Hour))
-	create(t, aa)
+	grantApproved(t, aa)
 	waitPhase(t, "dave-fix", rempartv1.AdminAccessActive)
 	if err := env.Client.Delete(ctx, aa); err != nil {
 		t.Fatal(err)
@@ -207,43 +269,156 @@ func TestAdminAccessDeletedWhileActiveRemovesTheRights(t *testing.T) {
 	})
 }
 
-func TestAdminAccessAdmission(t *testing.T) {
+// Approval is an act of an identified person: the API server records who asked, an approval is
+// made by the approver in their own name with the approve verb, never by the requester or the
+// subject, and an approved grant is frozen but for a shorter window and revocation.
+func TestAdminAccessApproval(t *testing.T) {
+	ensureGrantRoles(t)
 	ctx := context.Background()
-	const erin = "erin@acme.example"
+	const erin, frank = "erin@acme.example", "frank@acme.example"
 	expires := time.Now().Add(time.Hour)
-	// Erin cannot ask for her own access, even with someone else as approver.
+	erinAsks := as(t, erin, requestersGroup)
+
+	// Created already approved: refused, whoever the approver named.
+	pre := newAccess("frank-preapproved", frank, []rempartv1.TenantName{"anyone"}, nil, expires)
+	pre.Spec.ApprovedBy = approver
+	eventuallyRefused(t, erinAsks, pre, "created already approved", "kubectl rempart grant approve", "PAS-12.2")
+
+	// The requester is the API server's word: a forged requestedBy is overwritten.
+	req := newAccess("frank-fix", frank, []rempartv1.TenantName{"anyone"}, nil, expires)
+	req.Spec.RequestedBy = "grace@acme.example"
+	if err := erinAsks.Create(ctx, req); err != nil {
+		t.Fatalf("erin asks for frank's access: %v", err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, req) })
+	if req.Spec.RequestedBy != erin {
+		t.Errorf("requestedBy %q, want %q recorded by the API server", req.Spec.RequestedBy, erin)
+	}
+	pending := waitPhase(t, "frank-fix", rempartv1.AdminAccessPending)
+	if !strings.Contains(pending.Status.Message, "Awaiting approval") || can(t, frank, "anyone") {
+		t.Errorf("unapproved grant: %s", pending.Status.Message)
+	}
+	// requestedBy never changes.
+	pending.Spec.RequestedBy = "grace@acme.example"
+	if err := env.Client.Update(ctx, pending); err == nil || !strings.Contains(err.Error(), "requestedBy is recorded by the API server") {
+		t.Errorf("rewriting requestedBy: %v", err)
+	}
+
+	for _, tt := range []struct {
+		who    client.Client
+		inName string
+		want   string
+	}{
+		// In someone else's name.
+		{as(t, approver, approversGroup), "grace@acme.example", "approved in the name of grace@acme.example by bob@acme.example"},
+		// Without the approve verb, though allowed to update grants.
+		{as(t, "mallory@acme.example", requestersGroup), "mallory@acme.example", "mallory@acme.example may not approve"},
+		// The requester, even holding the approve verb.
+		{as(t, erin, requestersGroup, approversGroup), erin, "another person than requestedBy"},
+		// The subject, even holding the approve verb.
+		{as(t, frank, approversGroup), frank, "another person than the subject"},
+	} {
+		err := approveAs(tt.who, "frank-fix", tt.inName)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("approval as %s: %v, want %q", tt.inName, err, tt.want)
+		}
+	}
+	if err := approveAs(as(t, approver, approversGroup), "frank-fix", approver); err != nil {
+		t.Fatalf("bob approves: %v", err)
+	}
+	active := waitPhase(t, "frank-fix", rempartv1.AdminAccessActive)
+	if active.Status.ApprovedAt == nil || active.Spec.ApprovedBy != approver {
+		t.Errorf("approved grant %+v / %+v", active.Spec, active.Status)
+	}
+
+	// Frozen once approved: a change of scope is a new request; the window only shrinks.
+	for what, change := range map[string]func(*rempartv1.AdminAccess){
+		"an approved grant is frozen":         func(aa *rempartv1.AdminAccess) { aa.Spec.Role = "edit" },
+		"subject, role, tenants, namespaces":  func(aa *rempartv1.AdminAccess) { aa.Spec.Subject.Name = "mallory@acme.example" },
+		"never change; revoke it and request": func(aa *rempartv1.AdminAccess) { aa.Spec.Tenants = append(aa.Spec.Tenants, "other") },
+		"break-glass never change":            func(aa *rempartv1.AdminAccess) { aa.Spec.Tenants = nil; aa.Spec.BreakGlass = true },
+		"window can only shrink":              func(aa *rempartv1.AdminAccess) { aa.Spec.Expires = metav1.NewTime(aa.Spec.Expires.Add(time.Hour)) },
+		"an approval is final":                func(aa *rempartv1.AdminAccess) { aa.Spec.ApprovedBy = "grace@acme.example" },
+		"reason, enforcement":                 func(aa *rempartv1.AdminAccess) { aa.Spec.Reason = "something else entirely" },
+	} {
+		changed := active.DeepCopy()
+		change(changed)
+		if err := env.Client.Update(ctx, changed); err == nil || !strings.Contains(err.Error(), what) {
+			t.Errorf("changing an approved grant: %v, want %q", err, what)
+		}
+	}
+	shorter := active.DeepCopy()
+	shorter.Spec.Expires = metav1.NewTime(active.Spec.Expires.Add(-10 * time.Minute))
+	if err := erinAsks.Update(ctx, shorter); err != nil {
+		t.Errorf("shortening an approved grant: %v", err)
+	}
+
+	// Asking for one's own access is the usual road; approving it is someone else's.
 	own := newAccess("erin-self", erin, []rempartv1.TenantName{"anyone"}, nil, expires)
-	eventuallyRefused(t, as(t, erin, "system:masters"), own, "who is asking for it", "FT-CLD-16")
-	// Nor can a member of a group grant the group to itself.
-	group := newAccess("oncall-self", "acme:oncall", []rempartv1.TenantName{"anyone"}, nil, expires)
-	group.Spec.Subject.Kind = rempartv1.AdminSubjectGroup
-	group.Spec.GroupJustification = "rotation of named engineers, listed in the on-call tool"
-	eventuallyRefused(t, as(t, erin, "acme:oncall", "system:masters"), group, "who is asking for it")
+	if err := erinAsks.Create(ctx, own); err != nil {
+		t.Errorf("erin asks for her own access: %v", err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, own) })
+
 	// Roles beyond admin, edit and view need the operator's setting.
-	wide := newAccess("frank-cluster-admin", "frank@acme.example", []rempartv1.TenantName{"anyone"}, nil, expires)
+	wide := newAccess("frank-cluster-admin", frank, []rempartv1.TenantName{"anyone"}, nil, expires)
 	wide.Spec.Role = "cluster-admin"
 	eventuallyRefused(t, env.Client, wide, "role cluster-admin, which may not be granted")
 	// A temporary grant lasts at most 24 hours.
-	long := newAccess("frank-long", "frank@acme.example", []rempartv1.TenantName{"anyone"}, nil, time.Now().Add(25*time.Hour))
+	long := newAccess("frank-long", frank, []rempartv1.TenantName{"anyone"}, nil, time.Now().Add(25*time.Hour))
 	eventuallyRefused(t, env.Client, long, "lasts longer than a temporary grant may (24h0m0s)")
+}
 
-	// Lengthening needs a new approver.
-	ok := newAccess("frank-ok", "frank@acme.example", []rempartv1.TenantName{"anyone"}, nil, expires)
-	create(t, ok)
-	t.Cleanup(func() { _ = env.Client.Delete(ctx, ok) })
-	waitPhase(t, "frank-ok", rempartv1.AdminAccessActive)
-	var current rempartv1.AdminAccess
-	if err := env.Client.Get(ctx, client.ObjectKey{Name: "frank-ok"}, &current); err != nil {
+// Break-glass is asked for only by a member of the break-glass group, for themselves; approved by
+// someone else, it opens with a Warning Event and the metric the alert reads.
+func TestAdminAccessBreakGlass(t *testing.T) {
+	ensureGrantRoles(t)
+	ctx := context.Background()
+	const ops = "olga@acme.example"
+	glass := func(name, subject string) *rempartv1.AdminAccess {
+		aa := newAccess(name, subject, nil, nil, time.Now().Add(30*time.Minute))
+		aa.Spec.BreakGlass, aa.Spec.Role = true, "view"
+		return aa
+	}
+	eventuallyRefused(t, as(t, ops, requestersGroup), glass("glass-outsider", ops), "only a member of group rempart:break-glass asks for it")
+	eventuallyRefused(t, as(t, ops, requestersGroup, "rempart:break-glass"), glass("glass-for-other", "pete@acme.example"), "for themselves")
+	aa := glass("glass-olga", ops)
+	if err := as(t, ops, requestersGroup, "rempart:break-glass").Create(ctx, aa); err != nil {
+		t.Fatalf("olga breaks the glass: %v", err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, aa) })
+	waitPhase(t, aa.Name, rempartv1.AdminAccessPending)
+	if err := approveAs(as(t, approver, approversGroup), aa.Name, approver); err != nil {
 		t.Fatal(err)
 	}
-	current.Spec.Expires = metav1.NewTime(current.Spec.Expires.Add(time.Hour))
-	if err := env.Client.Update(ctx, current.DeepCopy()); err == nil || !strings.Contains(err.Error(), "lengthened without a new approval") {
-		t.Errorf("lengthening with the same approver: %v", err)
+	active := waitPhase(t, aa.Name, rempartv1.AdminAccessActive)
+	if len(active.Status.Bindings) != 1 || active.Status.Bindings[0].Kind != "ClusterRoleBinding" {
+		t.Errorf("break-glass bindings %+v", active.Status.Bindings)
 	}
-	current.Spec.ApprovedBy = "grace@acme.example"
-	if err := env.Client.Update(ctx, current.DeepCopy()); err != nil {
-		t.Errorf("lengthening with a new approver: %v", err)
+	eventually(t, "a BreakGlass Warning", func(ctx context.Context) error {
+		var list eventsv1.EventList
+		if err := env.Client.List(ctx, &list); err != nil {
+			return err
+		}
+		for _, e := range list.Items {
+			if e.Reason == "BreakGlass" && e.Type == corev1.EventTypeWarning && e.Regarding.Name == aa.Name && strings.Contains(e.Note, "approved by "+approver) {
+				return nil
+			}
+		}
+		return fmt.Errorf("none")
+	})
+	if v := gauge(t, "rempart_adminaccess_break_glass_active", map[string]string{"adminaccess": aa.Name}); v != 1 {
+		t.Errorf("break-glass gauge %v while open, want 1", v)
 	}
+	if err := env.Client.Delete(ctx, aa); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the break-glass binding gone", func(ctx context.Context) error {
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: active.Status.Bindings[0].Name}, &rbacv1.ClusterRoleBinding{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
 }
 
 // A tenant user able to write RoleBindings cannot hand out admin rights outside an AdminAccess in
@@ -301,7 +476,7 @@ func TestUnmanagedAdminBindings(t *testing.T) {
 	// A grant through an AdminAccess is in the inventory, named, and not an offence.
 	ensureTestAdminRole(t)
 	aa := newAccess("lead-guarded", "lead@acme.example", []rempartv1.TenantName{"guarded"}, nil, time.Now().Add(time.Hour))
-	create(t, aa)
+	grantApproved(t, aa)
 	t.Cleanup(func() { _ = env.Client.Delete(ctx, aa) })
 	eventually(t, "the enforced tenant's inventory", func(ctx context.Context) error {
 		var got rempartv1.TenantIsolation
@@ -332,7 +507,7 @@ func TestAdminAccessOverdueReviewIsRefused(t *testing.T) {
 	aa.Spec.Standing = true
 	reviewed := metav1.NewTime(time.Now().Add(-400 * 24 * time.Hour).Truncate(time.Second))
 	aa.Spec.ReviewedAt = &reviewed
-	create(t, aa)
+	grantApproved(t, aa)
 	t.Cleanup(func() { _ = env.Client.Delete(ctx, aa) })
 	refused := waitPhase(t, "stale-oncall", rempartv1.AdminAccessRefused)
 	if !strings.Contains(refused.Status.Message, "more than a year ago") || len(refused.Status.Bindings) != 0 {

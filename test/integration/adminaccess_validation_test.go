@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -12,12 +13,11 @@ import (
 
 func accessManifest(name string, mutate func(spec map[string]any)) *unstructured.Unstructured {
 	spec := map[string]any{
-		"subject":    map[string]any{"name": "alice@acme.example"},
-		"tenants":    []any{"acme-production"},
-		"reason":     "INC-4242: database failover stuck",
-		"approvedBy": "bob@acme.example",
-		"notBefore":  "2030-01-01T06:00:00Z",
-		"expires":    "2030-01-01T12:00:00Z",
+		"subject":   map[string]any{"name": "alice@acme.example"},
+		"tenants":   []any{"acme-production"},
+		"reason":    "INC-4242: database failover stuck",
+		"notBefore": "2030-01-01T06:00:00Z",
+		"expires":   "2030-01-01T12:00:00Z",
 	}
 	if mutate != nil {
 		mutate(spec)
@@ -34,7 +34,8 @@ func TestAdminAccessRefusesBadInput(t *testing.T) {
 		{"missing reason", func(s map[string]any) { delete(s, "reason") }, "spec.reason: Required value"},
 		{"short reason", func(s map[string]any) { s["reason"] = "fix" }, "reason must give the ticket"},
 		{"self-approval", func(s map[string]any) { s["approvedBy"] = "alice@acme.example" }, "approvedBy must be another person than the subject"},
-		{"missing approver", func(s map[string]any) { delete(s, "approvedBy") }, "spec.approvedBy: Required value"},
+		{"empty approver", func(s map[string]any) { s["approvedBy"] = "" }, "spec.approvedBy"},
+		{"approver name too long", func(s map[string]any) { s["approvedBy"] = strings.Repeat("b", 513) }, "spec.approvedBy: Too long"},
 		{"missing expiry", func(s map[string]any) { delete(s, "expires") }, "spec.expires: Required value"},
 		{"expires before notBefore", func(s map[string]any) { s["notBefore"] = "2030-01-01T13:00:00Z" }, "expires must come after notBefore"},
 		{"expires at notBefore", func(s map[string]any) { s["notBefore"] = "2030-01-01T12:00:00Z" }, "expires must come after notBefore"},
@@ -58,12 +59,13 @@ func TestAdminAccessRefusesBadInput(t *testing.T) {
 // The base of the bad-input cases, and its standing and break-glass variants, are accepted: each
 // refusal above is due to its one change.
 func TestAdminAccessAcceptsValidGrants(t *testing.T) {
+	ensureGrantRoles(t)
+	asker := as(t, "carl@acme.example", requestersGroup)
 	for name, mutate := range map[string]func(map[string]any){
 		"temporary": nil,
 		"standing": func(s map[string]any) {
 			s["standing"], s["reviewedAt"], s["notBefore"] = true, "2029-06-01T00:00:00Z", "2029-06-01T00:00:00Z"
 		},
-		"break-glass": func(s map[string]any) { delete(s, "tenants"); s["breakGlass"] = true },
 		"standing-from-now": func(s map[string]any) {
 			delete(s, "notBefore")
 			s["standing"], s["reviewedAt"], s["expires"] = true, "2026-06-01T00:00:00Z", "2027-01-01T00:00:00Z"
@@ -74,9 +76,14 @@ func TestAdminAccessAcceptsValidGrants(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if err := env.Client.Create(context.Background(), accessManifest("valid-"+name, mutate), client.DryRunAll); err != nil {
+			if err := asker.Create(context.Background(), accessManifest("valid-"+name, mutate), client.DryRunAll); err != nil {
 				t.Errorf("refused: %v", err)
 			}
 		})
+	}
+	// Break-glass, asked for by a member of the break-glass group for herself.
+	glass := accessManifest("valid-break-glass", func(s map[string]any) { delete(s, "tenants"); s["breakGlass"] = true })
+	if err := as(t, "alice@acme.example", requestersGroup, "rempart:break-glass").Create(context.Background(), glass, client.DryRunAll); err != nil {
+		t.Errorf("break-glass refused: %v", err)
 	}
 }

@@ -101,7 +101,10 @@ func TestPluginReportsExplainsAndGrants(t *testing.T) {
 		{[]string{"report", "-o", "pdf"}, 2, `unknown output format "pdf"`},
 		{[]string{"explain", "backup.nothing"}, 2, `unknown control "backup.nothing"`},
 		{[]string{"explain"}, 2, "explain takes one control ID"},
-		{[]string{"grant", "--tenant", "plug"}, 2, "grant needs --approved-by, --reason, --subject"},
+		{[]string{"grant", "request", "--tenant", "plug"}, 2, "grant request needs --reason, --subject"},
+		{[]string{"grant"}, 2, "grant takes request, approve or revoke"},
+		{[]string{"grant", "approve"}, 2, "grant approve takes the AdminAccess name"},
+		{[]string{"grant", "promote", "x"}, 2, `unknown grant command "promote"`},
 		{[]string{"audit"}, 2, `unknown command "audit"`},
 		{[]string{"report", "--tenannt", "plug"}, 2, "unknown flag: --tenannt"},
 	} {
@@ -116,21 +119,39 @@ func TestPluginReportsExplainsAndGrants(t *testing.T) {
 		t.Errorf("explain: exit %d %q", code, out)
 	}
 
-	out, errOut, code = rempart("grant", "--subject", "alice@provider.example", "--tenant", "plug", "--reason", "INC-4242 database restore",
-		"--approved-by", "dpo@plug.example", "--for", "2h", "--name", "alice-inc-4242")
-	if code != 0 || !strings.Contains(out, "alice-inc-4242 created") {
-		t.Fatalf("grant: exit %d %q %q", code, out, errOut)
+	// The grant's life through the plugin: carl asks, bob approves in his own name, carl cannot
+	// approve his own request, and anyone allowed revokes.
+	ensureGrantRoles(t)
+	out, errOut, code = rempart("grant", "request", "--subject", "alice@provider.example", "--tenant", "plug", "--reason", "INC-4242 database restore",
+		"--for", "2h", "--name", "alice-inc-4242", "--as", "carl@plug.example", "--as-group", requestersGroup)
+	if code != 0 || !strings.Contains(out, "alice-inc-4242 requested by carl@plug.example") {
+		t.Fatalf("grant request: exit %d %q %q", code, out, errOut)
 	}
 	t.Cleanup(func() {
 		_ = env.Client.Delete(context.Background(), &rempartv1.AdminAccess{ObjectMeta: metav1.ObjectMeta{Name: "alice-inc-4242"}})
 	})
+	_, errOut, code = rempart("grant", "approve", "alice-inc-4242", "--as", "carl@plug.example", "--as-group", requestersGroup, "--as-group", approversGroup)
+	if code == 0 || !strings.Contains(errOut, "you (carl@plug.example) requested AdminAccess alice-inc-4242") {
+		t.Errorf("the requester approving: exit %d %q", code, errOut)
+	}
+	out, errOut, code = rempart("grant", "approve", "alice-inc-4242", "--as", "dpo@plug.example", "--as-group", approversGroup)
+	if code != 0 || !strings.Contains(out, "alice-inc-4242 approved by dpo@plug.example") || !strings.Contains(out, `because "INC-4242 database restore"`) {
+		t.Fatalf("grant approve: exit %d %q %q", code, out, errOut)
+	}
 	var aa rempartv1.AdminAccess
 	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: "alice-inc-4242"}, &aa); err != nil {
 		t.Fatal(err)
 	}
-	if aa.Spec.Subject.Name != "alice@provider.example" || aa.Spec.ApprovedBy != "dpo@plug.example" || aa.Spec.Expires.Sub(aa.Spec.NotBefore.Time).Hours() != 2 {
+	if aa.Spec.Subject.Name != "alice@provider.example" || aa.Spec.RequestedBy != "carl@plug.example" || aa.Spec.ApprovedBy != "dpo@plug.example" ||
+		aa.Spec.Expires.Sub(aa.Spec.NotBefore.Time).Hours() != 2 {
 		t.Errorf("grant %+v", aa.Spec)
 	}
+	waitPhase(t, "alice-inc-4242", rempartv1.AdminAccessActive)
+	out, errOut, code = rempart("grant", "revoke", "alice-inc-4242", "--as", "carl@plug.example", "--as-group", requestersGroup)
+	if code != 0 || !strings.Contains(out, "alice-inc-4242 revoked") {
+		t.Fatalf("grant revoke: exit %d %q %q", code, out, errOut)
+	}
+	waitPhase(t, "alice-inc-4242", rempartv1.AdminAccessRevoked)
 }
 
 // checkRendered screenshots the page with Debian's chromium (make chromium installs it) and

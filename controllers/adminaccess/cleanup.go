@@ -1,0 +1,147 @@
+package adminaccess
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+)
+
+// createdBy says whether the API server recorded the subject of the grant as the creator of obj:
+// the user for a User subject, a member of the group for a Group subject.
+func createdBy(obj client.Object, subject rempartv1.AdminSubject) bool {
+	a := obj.GetAnnotations()
+	if subject.Kind == rempartv1.AdminSubjectGroup {
+		return slices.Contains(strings.Split(a[AnnotationCreatedByGroups], ","), subject.Name)
+	}
+	return a[AnnotationCreatedBy] == subject.Name
+}
+
+// coveredBy says whether an Active grant held rights in the namespace: the namespaces of its
+// bindings, or every namespace for break-glass.
+func coveredBy(aa *rempartv1.AdminAccess, namespace string) bool {
+	if aa.Spec.BreakGlass {
+		return true
+	}
+	return slices.ContainsFunc(aa.Status.Bindings, func(b rempartv1.ObjectReference) bool { return b.Namespace == namespace })
+}
+
+// leftovers are the objects the grant's subject created in the grant's namespaces while it was
+// active, that no other Active grant of the same subject still accounts for. It is pure: the
+// reconciler passes what it read.
+func leftovers(aa *rempartv1.AdminAccess, others []rempartv1.AdminAccess, stamped []client.Object, end time.Time) []client.Object {
+	if aa.Status.GrantedAt == nil {
+		return nil
+	}
+	// Timestamps are to the second: a second of slack on each side.
+	from, to := aa.Status.GrantedAt.Add(-time.Second), end.Add(time.Second)
+	var out []client.Object
+	for _, obj := range stamped {
+		created := obj.GetCreationTimestamp().Time
+		if !createdBy(obj, aa.Spec.Subject) || !coveredBy(aa, obj.GetNamespace()) || created.Before(from) || created.After(to) {
+			continue
+		}
+		still := slices.ContainsFunc(others, func(o rempartv1.AdminAccess) bool {
+			return o.UID != aa.UID && o.Status.Phase == rempartv1.AdminAccessActive && o.Spec.Subject == aa.Spec.Subject && coveredBy(&o, obj.GetNamespace())
+		})
+		if !still {
+			out = append(out, obj)
+		}
+	}
+	return out
+}
+
+// removeLeftovers deletes what the grant's subject created while it was active, so that no right
+// outlives it, and returns what it removed.
+func (r *Reconciler) removeLeftovers(ctx context.Context, aa *rempartv1.AdminAccess, end time.Time) ([]rempartv1.ObjectReference, error) {
+	if aa.Status.GrantedAt == nil {
+		return nil, nil
+	}
+	stampedOnly := client.MatchingLabels{LabelCreatorStamped: "true"}
+	var rbs rbacv1.RoleBindingList
+	var roles rbacv1.RoleList
+	var sas corev1.ServiceAccountList
+	var grants rempartv1.AdminAccessList
+	for _, l := range []struct {
+		list client.ObjectList
+		what string
+	}{{&rbs, "role bindings"}, {&roles, "roles"}, {&sas, "service accounts"}} {
+		if err := r.Client.List(ctx, l.list, stampedOnly); err != nil {
+			return nil, fmt.Errorf("list the %s people created: %w", l.what, err)
+		}
+	}
+	if err := r.Client.List(ctx, &grants); err != nil {
+		return nil, fmt.Errorf("list grants: %w", err)
+	}
+	var stamped []client.Object
+	// Bindings first: they carry the rights.
+	for i := range rbs.Items {
+		stamped = append(stamped, &rbs.Items[i])
+	}
+	for i := range roles.Items {
+		stamped = append(stamped, &roles.Items[i])
+	}
+	// Deleting a service account also invalidates every token issued for it.
+	for i := range sas.Items {
+		stamped = append(stamped, &sas.Items[i])
+	}
+	var removed []rempartv1.ObjectReference
+	var errs []error
+	for _, obj := range leftovers(aa, grants.Items, stamped, end) {
+		kind := "ServiceAccount"
+		apiVersion := "v1"
+		switch obj.(type) {
+		case *rbacv1.RoleBinding:
+			kind, apiVersion = "RoleBinding", "rbac.authorization.k8s.io/v1"
+		case *rbacv1.Role:
+			kind, apiVersion = "Role", "rbac.authorization.k8s.io/v1"
+		}
+		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("delete %s %s/%s: %w", kind, obj.GetNamespace(), obj.GetName(), err))
+			continue
+		}
+		removed = append(removed, rempartv1.ObjectReference{APIVersion: apiVersion, Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()})
+	}
+	return removed, errors.Join(errs...)
+}
+
+// AccountingGrant names the Active grant that accounts for an RBAC binding, or "": the operator's
+// own binding for that grant (label, name, owner UID and the grant's record must all agree, so
+// an owner reference someone else wrote proves nothing), or a binding the grant's subject
+// created in a namespace the grant covers, while it is open, and which goes when it ends.
+func AccountingGrant(binding client.Object, kind string, grants []rempartv1.AdminAccess) string {
+	active := func(g *rempartv1.AdminAccess) bool { return g.Status.Phase == rempartv1.AdminAccessActive }
+	if label := binding.GetLabels()[rempartv1.LabelAdminAccess]; label != "" {
+		for i := range grants {
+			g := &grants[i]
+			if !active(g) || labelValue(g.Name) != label || binding.GetName() != bindingName(g) || !owned(binding, g) {
+				continue
+			}
+			listed := slices.ContainsFunc(g.Status.Bindings, func(b rempartv1.ObjectReference) bool {
+				return b.Kind == kind && b.Namespace == binding.GetNamespace() && b.Name == binding.GetName()
+			})
+			if listed {
+				return g.Name
+			}
+		}
+		return ""
+	}
+	if binding.GetLabels()[LabelCreatorStamped] != "true" || binding.GetNamespace() == "" {
+		return ""
+	}
+	for i := range grants {
+		g := &grants[i]
+		if active(g) && g.Spec.Enforcement != rempartv1.EnforcementAudit && createdBy(binding, g.Spec.Subject) && coveredBy(g, binding.GetNamespace()) {
+			return g.Name
+		}
+	}
+	return ""
+}
