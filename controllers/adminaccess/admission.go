@@ -202,6 +202,7 @@ func (r *Reconciler) ensureApproval(ctx context.Context) (time.Time, error) {
 	rest := []client.Object{
 		creatorProtectPolicy(r.Config, r.OperatorUser), creatorProtectBinding(),
 		scopePolicy(r.OperatorUser), scopeBinding(),
+		tokenPolicy(r.Config, r.OperatorUser), tokenBinding(),
 	}
 	var errs []error
 	var since time.Time

@@ -29,13 +29,13 @@ const (
 )
 
 // stampedResources are the objects through which a person can hand rights on, or keep them:
-// bindings, roles, service accounts and their long-lived tokens.
+// bindings, roles and service accounts (deleting one invalidates every token issued for it).
+// Long-lived token Secrets are refused outright (tokenPolicy).
 func stampedResources(ops ...admissionv1.OperationType) []admissionv1.NamedRuleWithOperations {
 	return []admissionv1.NamedRuleWithOperations{
 		admission.Rule("rbac.authorization.k8s.io", "rolebindings", ops...),
 		admission.Rule("rbac.authorization.k8s.io", "roles", ops...),
 		admission.Rule("", "serviceaccounts", ops...),
-		admission.Rule("", "secrets", ops...),
 	}
 }
 
@@ -43,13 +43,56 @@ func tenantNamespaces() *metav1.LabelSelector {
 	return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: rempartv1.LabelTenant, Operator: metav1.LabelSelectorOpExists}}}
 }
 
-// stampConditions leave out the operator, administrators, the cluster's controllers and the
-// platform's accounts, whose objects no grant accounts for, and every Secret but token Secrets.
-func stampConditions(cfg Config, operatorUser string) []admissionv1.MatchCondition {
-	return []admissionv1.MatchCondition{
-		{Name: "a-person", Expression: fmt.Sprintf("!(%s) && !(request.userInfo.username in %s) && !request.userInfo.username.startsWith('system:serviceaccount:kube-system:')",
-			admission.Privileged(operatorUser, cfg.BreakGlassGroup), admission.StringList(cfg.PlatformAccounts))},
-		{Name: "token-secrets-only", Expression: "request.resource.resource != 'secrets' || (object != null && has(object.type) && object.type == 'kubernetes.io/service-account-token') || (oldObject != null && has(oldObject.type) && oldObject.type == 'kubernetes.io/service-account-token')"},
+// notPlatform leaves out the operator, administrators, the cluster's controllers and the
+// platform's accounts, whose objects no grant accounts for.
+func notPlatform(cfg Config, operatorUser string) admissionv1.MatchCondition {
+	return admissionv1.MatchCondition{Name: "a-person", Expression: fmt.Sprintf("!(%s) && !(request.userInfo.username in %s) && !request.userInfo.username.startsWith('system:serviceaccount:kube-system:')",
+		admission.Privileged(operatorUser, cfg.BreakGlassGroup), admission.StringList(cfg.PlatformAccounts))}
+}
+
+// maxTokenSeconds bounds a service-account token a person requests in a tenant namespace: a
+// token cannot be revoked but by deleting its service account, so this is how long it may
+// outlive the grant under which it was requested.
+const maxTokenSeconds = 3600
+
+// policyTokens refuses the tokens a person could keep past their grant.
+const policyTokens = "rempart-tenant-tokens"
+
+// tokenPolicy refuses, to people in tenant namespaces, long-lived service-account token Secrets
+// (they never expire) and requested tokens longer than an hour (FT-CLD-16, PAS-12.2).
+func tokenPolicy(cfg Config, operatorUser string) *admissionv1.ValidatingAdmissionPolicy {
+	forbidden := ptr.To(metav1.StatusReasonForbidden)
+	return &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: admission.SharedMeta(policyTokens),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			MatchConstraints: &admissionv1.MatchResources{NamespaceSelector: tenantNamespaces(), ResourceRules: []admissionv1.NamedRuleWithOperations{
+				admission.Rule("", "secrets", admissionv1.Create, admissionv1.Update),
+				admission.Rule("", "serviceaccounts/token", admissionv1.Create),
+			}},
+			MatchConditions: []admissionv1.MatchCondition{notPlatform(cfg, operatorUser)},
+			Validations: []admissionv1.Validation{
+				{
+					Expression: "request.resource.resource != 'secrets' || !has(object.type) || object.type != 'kubernetes.io/service-account-token'",
+					MessageExpression: "'Secret ' + object.metadata.name + ' would hold a service-account token that never expires: in a tenant namespace a person asks for a token of at most " +
+						fmt.Sprint(maxTokenSeconds/60) + " minutes (kubectl create token), so that no right outlives an AdminAccess (FT-CLD-16, PAS-12.2).'",
+					Reason: forbidden,
+				},
+				{
+					Expression: fmt.Sprintf("request.subResource != 'token' || (has(object.spec.expirationSeconds) && object.spec.expirationSeconds <= %d)", maxTokenSeconds),
+					MessageExpression: fmt.Sprintf("'A token for service account ' + request.name + ' is asked for ' + (has(object.spec.expirationSeconds) ? string(object.spec.expirationSeconds) + ' seconds' : 'no set duration') + "+
+						"': in a tenant namespace a person asks for tokens of at most %d seconds, so that no right outlives an AdminAccess (FT-CLD-16, PAS-12.2).'", maxTokenSeconds),
+					Reason: forbidden,
+				},
+			},
+		},
+	}
+}
+
+func tokenBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
+	return &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: admission.SharedMeta(policyTokens),
+		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policyTokens, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}},
 	}
 }
 
@@ -61,7 +104,7 @@ func creatorStampPolicy(cfg Config, operatorUser string) *admissionv1.MutatingAd
 		Spec: admissionv1.MutatingAdmissionPolicySpec{
 			FailurePolicy:      ptr.To(admissionv1.Fail),
 			MatchConstraints:   &admissionv1.MatchResources{NamespaceSelector: tenantNamespaces(), ResourceRules: stampedResources(admissionv1.Create)},
-			MatchConditions:    stampConditions(cfg, operatorUser),
+			MatchConditions:    []admissionv1.MatchCondition{notPlatform(cfg, operatorUser)},
 			ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
 			Mutations: []admissionv1.Mutation{{
 				PatchType: admissionv1.PatchTypeApplyConfiguration,

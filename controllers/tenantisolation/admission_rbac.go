@@ -40,7 +40,7 @@ func rbacPolicy(cfg AdmissionConfig, privilegedClusterRoles []string) *admission
 			Variables: []admissionv1.Variable{
 				{Name: "subjects", Expression: binding + " && has(object.subjects) ? object.subjects : []"},
 				{Name: "systemSubjects", Expression: "variables.subjects.filter(s, s.kind != 'ServiceAccount' && s.name.startsWith('system:'))"},
-				{Name: "foreignAccounts", Expression: "variables.subjects.filter(s, s.kind == 'ServiceAccount' && has(s.__namespace__) && s.__namespace__ != '' && s.__namespace__ != request.namespace)"},
+				{Name: "foreignAccounts", Expression: "variables.subjects.filter(s, s.kind == 'ServiceAccount' && has(s.namespace) && s.namespace != '' && s.namespace != request.namespace)"},
 				{Name: "people", Expression: "variables.subjects.filter(s, s.kind != 'ServiceAccount')"},
 				{Name: "rules", Expression: role + " && has(object.rules) ? object.rules : []"},
 				{Name: "adminRules", Expression: "variables.rules.filter(r, " + adminRuleExpression + ")"},
@@ -49,7 +49,7 @@ func rbacPolicy(cfg AdmissionConfig, privilegedClusterRoles []string) *admission
 				{
 					Expression: "size(variables.systemSubjects) == 0 && size(variables.foreignAccounts) == 0",
 					MessageExpression: "'RoleBinding ' + object.metadata.name + ' in a namespace of tenant ' + params.metadata.name + ' names ' + " +
-						"(variables.systemSubjects + variables.foreignAccounts).map(s, s.kind + ' ' + (s.kind == 'ServiceAccount' ? s.__namespace__ + '/' : '') + s.name).join(', ') + " +
+						"(variables.systemSubjects + variables.foreignAccounts).map(s, s.kind + ' ' + (s.kind == 'ServiceAccount' ? s.namespace + '/' : '') + s.name).join(', ') + " +
 						"': a tenant binds only its own service accounts and named people; system: identities and other namespaces\\' service accounts reach beyond the tenant (FT-CLD-16, FT-CLD-20).'",
 					Reason: forbidden,
 				},

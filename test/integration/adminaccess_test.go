@@ -26,7 +26,13 @@ const testAdminRole = "rempart-test-admin"
 func ensureTestAdminRole(t *testing.T) {
 	t.Helper()
 	cr := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: testAdminRole}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{"", "apps"}, Resources: []string{"configmaps", "deployments", "pods"}, Verbs: []string{"*"}}}}
+		{APIGroups: []string{"", "apps"}, Resources: []string{"configmaps", "deployments", "pods"}, Verbs: []string{"*"}},
+		// What admin lets a tenant's administrator hand on: bindings, roles, service accounts
+		// and their tokens, and reading secrets.
+		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "rolebindings"}, Verbs: []string{"get", "list", "create", "update", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"serviceaccounts", "secrets"}, Verbs: []string{"get", "list", "create", "update", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}},
+	}}
 	if err := env.Client.Create(context.Background(), cr); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
