@@ -108,6 +108,7 @@ test-demo: build controlplane ## Run the demo once, non-interactively, and check
 	DEMO_ONESHOT=1 $(BIN)/demo --root $(CURDIR) --operator $(BIN)/rempart --plugin $(BIN)/kubectl-rempart --controlplane $(CONTROLPLANE_DIR) | tee $(BIN)/demo.log
 	grep -q '^==> Rempart compliance' $(BIN)/demo.log
 	grep -q '^TENANT bank-production' $(BIN)/demo.log
+	grep -q 'alice-inc-4242 approved by dpo@acme.example' $(BIN)/demo.log
 	test ! -e .demo/ready
 
 .PHONY: bench

@@ -30,6 +30,9 @@ type config struct {
 	probeAddr               string
 	leaderElect             bool
 	leaderElectionNamespace string
+	leaseDuration           time.Duration
+	renewDeadline           time.Duration
+	retryPeriod             time.Duration
 	qps                     float64
 	burst                   int
 	maxConcurrentReconciles int
@@ -64,6 +67,11 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
 	fs.BoolVar(&c.leaderElect, "leader-elect", true, "Elect a leader so that only one replica reconciles at a time.")
 	fs.StringVar(&c.leaderElectionNamespace, "leader-election-namespace", operatorNamespace(), "Namespace of the leader election lease; defaults to the operator's own namespace.")
+	// A grant whose end falls while the leader is dead is revoked by a standby once the lease
+	// lapses: at most lease duration plus retry period after the leader's last renewal.
+	fs.DurationVar(&c.leaseDuration, "leader-lease-duration", 10*time.Second, "How long a standby waits after the leader's last renewal before taking over; bounds how late a grant may be revoked when the leader dies.")
+	fs.DurationVar(&c.renewDeadline, "leader-renew-deadline", 7*time.Second, "How long the leader keeps trying to renew its lease before giving up leadership.")
+	fs.DurationVar(&c.retryPeriod, "leader-retry-period", 2*time.Second, "How often replicas try to acquire or renew the lease.")
 	fs.Float64Var(&c.qps, "kube-api-qps", 0, "Client-side queries per second to the API server; 0 turns client-side limiting off and relies on the server's API Priority and Fairness.")
 	fs.IntVar(&c.burst, "kube-api-burst", 0, "Client-side burst of queries to the API server, with --kube-api-qps.")
 	fs.IntVar(&c.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "Reconciles each controller runs in parallel.")
@@ -103,6 +111,8 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 		return c, errors.New("--kube-api-burst must be at least 1 when --kube-api-qps is set")
 	case c.policyReports != "auto" && c.policyReports != "on" && c.policyReports != "off":
 		return c, fmt.Errorf("--policy-reports must be auto, on or off, not %q", c.policyReports)
+	case c.retryPeriod <= 0 || c.renewDeadline <= c.retryPeriod || c.leaseDuration <= c.renewDeadline:
+		return c, errors.New("leader election needs --leader-retry-period < --leader-renew-deadline < --leader-lease-duration")
 	case c.maxConcurrentReconciles < 1:
 		return c, errors.New("--max-concurrent-reconciles must be at least 1")
 	case c.resyncPeriod < time.Minute:
@@ -171,6 +181,9 @@ func run(ctx context.Context, cfg config) error {
 		LeaderElectionID:              "rempart.rempart.io",
 		LeaderElectionNamespace:       cfg.leaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &cfg.leaseDuration,
+		RenewDeadline:                 &cfg.renewDeadline,
+		RetryPeriod:                   &cfg.retryPeriod,
 		GracefulShutdownTimeout:       &cfg.shutdownTimeout,
 		Cache:                         controllers.CacheOptions(resync),
 	})

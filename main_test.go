@@ -39,6 +39,8 @@ func TestParseFlagsRefusesBadValues(t *testing.T) {
 		"malformed duration":    {"--resync-period=soon"},
 		"malformed leader bool": {"--leader-elect=perhaps"},
 		"policy reports maybe":  {"--policy-reports=maybe"},
+		"renew after the lease": {"--leader-lease-duration=5s", "--leader-renew-deadline=7s"},
+		"retry after the renew": {"--leader-retry-period=8s"},
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -92,7 +92,10 @@ func run(ctx context.Context, root, operatorBinary, binDir string, oneshot bool)
 	if _, err := cluster.StartOperator(startCtx, operatorBinary); err != nil {
 		return err
 	}
-	if err := cluster.Install(startCtx, root, "config/samples/platform/ca-issuer.yaml", "config/samples"); err != nil {
+	if err := cluster.Install(startCtx, root, "config/samples/platform/ca-issuer.yaml", "config/samples/platform/approvers.yaml", "config/samples"); err != nil {
+		return err
+	}
+	if err := approveSampleGrants(ctx, cluster); err != nil {
 		return err
 	}
 
@@ -431,6 +434,20 @@ func runBankBackup(ctx context.Context, cluster *localcluster.Cluster, dyn dynam
 		"-o", "custom-columns=BACKUP:.metadata.name,PHASE:.status.phase,ITEMS:.status.progress.itemsBackedUp,COMPLETED:.status.completionTimestamp")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	return cmd.Run()
+}
+
+// approveSampleGrants approves the sample AdminAccess grants as their approvers would, each in
+// their own name, through the plugin: applied by the platform engineer, a grant waits for them.
+func approveSampleGrants(ctx context.Context, cluster *localcluster.Cluster) error {
+	for grant, approver := range map[string]string{"alice-inc-4242": "dpo@acme.example", "oncall-bank": "security-officer@bank.example"} {
+		fmt.Printf("\n$ kubectl rempart grant approve %s   # as %s\n", grant, approver)
+		cmd := exec.CommandContext(ctx, plugin, "grant", "approve", grant, "--kubeconfig", cluster.Kubeconfig, "--as", approver, "--as-group", "provider:approvers")
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("kubectl rempart grant approve %s: %w", grant, err)
+		}
+	}
+	return nil
 }
 
 // plugin is the kubectl-rempart binary the demo runs.

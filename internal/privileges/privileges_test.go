@@ -31,6 +31,16 @@ func TestRuleLevel(t *testing.T) {
 		{"binds roles", []rbacv1.PolicyRule{rule([]string{"rbac.authorization.k8s.io"}, []string{"clusterroles"}, []string{"bind"})}, Admin, true},
 		{"reads role bindings", []rbacv1.PolicyRule{rule([]string{"rbac.authorization.k8s.io"}, []string{"rolebindings"}, []string{"get"})}, "", false},
 		{"non-resource URLs", []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"*"}}}, "", false},
+		{"reads secrets", []rbacv1.PolicyRule{rule([]string{""}, []string{"secrets"}, []string{"get"})}, Admin, true},
+		{"reads one named secret", []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"app-tls"}, Verbs: []string{"get"}}}, "", false},
+		{"execs in pods", []rbacv1.PolicyRule{rule([]string{""}, []string{"pods/exec"}, []string{"create"})}, Admin, true},
+		{"attaches to pods, read verb", []rbacv1.PolicyRule{rule([]string{""}, []string{"pods/attach"}, []string{"get"})}, Admin, true},
+		{"mints tokens", []rbacv1.PolicyRule{rule([]string{""}, []string{"serviceaccounts/token"}, []string{"create"})}, Admin, true},
+		{"any verb on config maps", []rbacv1.PolicyRule{rule([]string{""}, []string{"configmaps"}, all)}, Admin, true},
+		{"reads every resource", []rbacv1.PolicyRule{rule(all, all, []string{"list"})}, Admin, true},
+		{"asks questions only", []rbacv1.PolicyRule{rule([]string{"authorization.k8s.io"}, []string{"selfsubjectaccessreviews", "selfsubjectrulesreviews"}, []string{"create"})}, "", false},
+		{"writes Rempart's cluster-scoped policies", []rbacv1.PolicyRule{rule([]string{PolicyGroup}, []string{"adminaccesses"}, []string{"create", "update"})}, "", false},
+		{"writes Rempart's policies and pods", []rbacv1.PolicyRule{rule([]string{PolicyGroup, ""}, []string{"adminaccesses", "pods"}, []string{"create"})}, Write, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

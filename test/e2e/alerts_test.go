@@ -46,7 +46,7 @@ func alertRules(t *testing.T) map[string]alertRule {
 }
 
 var (
-	metricName = regexp.MustCompile(`\b(rempart_[a-z_]+|controller_runtime_[a-z_]+)\b`)
+	metricName = regexp.MustCompile(`\b(rempart_[a-z_]+|controller_runtime_[a-z_]+|leader_election_[a-z_]+)\b`)
 	byLabels   = regexp.MustCompile(`by \(([^)]*)\)`)
 	usedLabel  = regexp.MustCompile(`\$labels\.([a-z_]+)`)
 )
@@ -117,7 +117,8 @@ func keys(m map[string]bool) []string {
 // Every alert of the rules file is checked by one of the end-to-end tests, where its metrics
 // exist.
 func TestEveryAlertIsChecked(t *testing.T) {
-	checked := []string{"RempartControlNonCompliant", "RempartBackupRPOBreached", "RempartRestoreTestFailed", "RempartReconcileErrors", "RempartCertificateExpiringSoon"}
+	checked := []string{"RempartControlNonCompliant", "RempartBackupRPOBreached", "RempartRestoreTestFailed", "RempartReconcileErrors", "RempartCertificateExpiringSoon",
+		"RempartBreakGlassActive", "RempartNoLeader"}
 	for name := range alertRules(t) {
 		if !slices.Contains(checked, name) {
 			t.Errorf("alert %s is checked by no test against the metrics", name)

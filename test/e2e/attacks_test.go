@@ -80,10 +80,7 @@ func TestTenantAdminCannotEscape(t *testing.T) {
 	tenantCompliant(t, c, "bystander")
 	const eve = "eve@raider.example"
 	access := grant("eve-raider", eve, "raider", time.Now().Add(30*time.Minute))
-	if err := c.Create(ctx, access); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Delete(context.Background(), access) })
+	requestApproved(t, c, access)
 	waitFor(t, "eve's grant", time.Minute, func(context.Context) (bool, error) { return canCreateDeployments(t, c, eve, "raider-app"), nil })
 
 	// A bot allowed to create and patch namespaces, nothing else.
@@ -99,10 +96,37 @@ func TestTenantAdminCannotEscape(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = c.Delete(context.Background(), obj) })
 	}
+	// A requester, who may create and update AdminAccess objects and nothing more.
+	const rick = "rick@raider.example"
+	requester := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "e2e-requester"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "rempart-adminaccess-requester"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: rick}}}
+	if err := c.Create(ctx, requester); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), requester) })
+	// An application Role of the raider's admin, which may be bound to its service accounts only.
+	if out, err := kubectlAs(ctx, eve, "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: app-reader, namespace: raider-app}\nrules: [{apiGroups: [\"\"], resources: [configmaps], verbs: [get]}]\n"); err != nil {
+		t.Fatalf("the tenant admin cannot create an application Role: %s", out)
+	}
 	// An admin interface of the raider, which its admin may not relabel out of the rule.
 	if out, err := kubectlAs(ctx, eve, "apiVersion: v1\nkind: Service\nmetadata: {name: console, namespace: raider-app, labels: {rempart.io/admin-interface: \"true\"}}\nspec:\n  ports: [{port: 8443}]\n"); err != nil {
 		t.Fatalf("the tenant admin cannot create a private admin Service: %s", out)
 	}
+
+	// A grant of eve's awaiting approval, which a requester and an outsider try to approve.
+	pending := grant("eve-pending", eve, "raider", time.Now().Add(time.Hour))
+	if err := c.Create(ctx, pending); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), pending) })
+	mallory := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "e2e-mallory-requester"},
+		RoleRef:  requester.RoleRef,
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory@raider.example"}}}
+	if err := c.Create(ctx, mallory); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), mallory) })
 
 	pod := func(name, spec string) string {
 		return fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: raider-app}\nspec:\n  containers: [{name: app, image: registry.example/app:1}]\n%s", name, spec)
@@ -137,6 +161,29 @@ func TestTenantAdminCannotEscape(t *testing.T) {
 		{"S3 an owner reference hands a tenant namespace to the garbage collector", "", []string{"FT-CLD-20", "garbage collector"}, bot,
 			[]string{"patch", "namespace", "vault-app", "--type=merge", "-p", `{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"gone","uid":"00000000-0000-0000-0000-000000000001"}]}}`}},
 		{"S3 a finalizer on a tenant namespace", "", []string{"FT-CLD-20"}, bot, []string{"patch", "namespace", "vault-app", "--type=merge", "-p", `{"metadata":{"finalizers":["example.com/hold"]}}`}},
+		{"A1 a grant created already approved", "apiVersion: rempart.io/v1alpha1\nkind: AdminAccess\nmetadata: {name: rick-self}\nspec:\n  subject: {name: rick@raider.example}\n  tenants: [raider]\n  reason: INC-9 need access now\n  approvedBy: head-of-ops@provider.example\n  expires: \"2099-01-01T00:00:00Z\"\n",
+			[]string{"created already approved", "PAS-12.2"}, rick, nil},
+		{"A2 a grant approved in someone else's name", "", []string{"in the name of head-of-ops@provider.example", "FT-CLD-16"}, rick,
+			[]string{"patch", "adminaccess", "eve-pending", "--type=merge", "-p", `{"spec":{"approvedBy":"head-of-ops@provider.example"}}`}},
+		{"A3 a grant approved without the approve verb", "", []string{"may not approve", "FT-CLD-16"}, "mallory@raider.example",
+			[]string{"patch", "adminaccess", "eve-pending", "--type=merge", "-p", `{"spec":{"approvedBy":"mallory@raider.example"}}`}},
+		{"A4 an approved grant re-scoped", "", []string{"an approved grant is frozen", "FT-CLD-16"}, rick,
+			[]string{"patch", "adminaccess", "eve-raider", "--type=merge", "-p", `{"spec":{"tenants":["raider","vault"]}}`}},
+		{"A5 break-glass for someone outside the group", "apiVersion: rempart.io/v1alpha1\nkind: AdminAccess\nmetadata: {name: rick-glass}\nspec:\n  subject: {name: rick@raider.example}\n  breakGlass: true\n  reason: INC-9 need access now\n  expires: \"2099-01-01T00:00:00Z\"\n",
+			[]string{"only a member of group rempart:break-glass", "FT-CLD-16"}, rick, nil},
+		{"R1 a binding to every authenticated user", "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: everyone, namespace: raider-app}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects: [{kind: Group, apiGroup: rbac.authorization.k8s.io, name: \"system:authenticated\"}]\n",
+			[]string{"reach beyond the tenant", "FT-CLD-16"}, "", nil},
+		{"R1 a service account spelled as a user", "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: ci, namespace: raider-app}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: \"system:serviceaccount:vault-app:default\"}]\n",
+			[]string{"reach beyond the tenant", "FT-CLD-16"}, "", nil},
+		{"R2 a Role with admin rules", "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: keys, namespace: raider-app}\nrules: [{apiGroups: [\"\"], resources: [secrets], verbs: [get, list]}]\n",
+			[]string{"gives admin rights", "FT-CLD-16"}, "", nil},
+		{"R3 a Role bound to a colleague", "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: friend, namespace: raider-app}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: app-reader}\nsubjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: mallory@raider.example}]\n",
+			[]string{"people receive rights on a tenant through an AdminAccess", "FT-CLD-18"}, "", nil},
+		{"R4 edit for a colleague", "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: friend-edit, namespace: raider-app}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\nsubjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: mallory@raider.example}]\n",
+			[]string{"gives write or admin rights", "FT-CLD-16"}, "", nil},
+		{"R5 a token that never expires", "apiVersion: v1\nkind: Secret\nmetadata: {name: forever, namespace: raider-app, annotations: {kubernetes.io/service-account.name: default}}\ntype: kubernetes.io/service-account-token\n",
+			[]string{"never expires", "FT-CLD-16"}, "", nil},
+		{"R5 a token for a day", "", []string{"at most 3600 seconds", "FT-CLD-16"}, "", []string{"create", "token", "default", "-n", "raider-app", "--duration", "24h"}},
 	}
 	for _, a := range attacks {
 		t.Run(a.route, func(t *testing.T) {

@@ -46,7 +46,9 @@ func TestGrantHoldersCannotOpenBackDoors(t *testing.T) {
 	ctx := context.Background()
 	ns := residencyTenant(t, "backdoor")
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "backdoor-outside"}})
-	t.Cleanup(func() { _ = env.Client.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "backdoor-outside"}}) })
+	t.Cleanup(func() {
+		_ = env.Client.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "backdoor-outside"}})
+	})
 	const carol = "carol@backdoor.example"
 	aa := newAccess("carol-backdoor", carol, []rempartv1.TenantName{"backdoor"}, nil, time.Now().Add(time.Hour))
 	grantApproved(t, aa)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -107,6 +108,16 @@ func (o *Operator) Log(lines int) string { return o.proc.tail(lines) }
 // another can be started.
 func (o *Operator) Stop() {
 	o.proc.stop(30 * time.Second)
+	o.cluster.processes = slices.DeleteFunc(o.cluster.processes, func(p *process) bool { return p == o.proc })
+}
+
+// Kill ends the operator at once with SIGKILL, as a crashed node or an OOM kill would: it neither
+// finishes its reconciles nor releases its leader lease.
+func (o *Operator) Kill() {
+	if done, _ := o.proc.exited(); !done {
+		_ = syscall.Kill(-o.proc.cmd.Process.Pid, syscall.SIGKILL)
+		<-o.proc.done
+	}
 	o.cluster.processes = slices.DeleteFunc(o.cluster.processes, func(p *process) bool { return p == o.proc })
 }
 
