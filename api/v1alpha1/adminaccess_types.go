@@ -57,6 +57,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.approvedBy) || (self.expires <= oldSelf.expires && (!has(oldSelf.notBefore) || (has(self.notBefore) && self.notBefore >= oldSelf.notBefore)))",message="an approved grant's window can only shrink: expires may move earlier and notBefore later; a longer window is a new request (FT-CLD-14, PAS-12.2)"
 // +kubebuilder:validation:XValidation:rule="self.subject.kind != 'Group' || (has(self.groupJustification) && self.groupJustification.trim().size() >= 10)",message="a Group subject is not nominative: it needs groupJustification explaining why (FT-CLD-18)"
 // +kubebuilder:validation:XValidation:rule="has(self.breakGlass) && self.breakGlass ? (!has(self.tenants) && !has(self.namespaces)) : ((has(self.tenants) && size(self.tenants) > 0) || (has(self.namespaces) && size(self.namespaces) > 0))",message="a grant covers tenants or namespaces; only breakGlass covers the whole cluster, and then lists neither"
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaces) || size(self.namespaces) == 0 || (has(self.tenants) && size(self.tenants) > 0)",message="namespaces narrow a grant to some namespaces of the tenants it names: name those tenants too (FT-CLD-16)"
 // +kubebuilder:validation:XValidation:rule="!has(self.namespaces) || self.namespaces.all(n, !n.startsWith('kube-') && n != 'default')",message="a grant never covers default or a kube-* namespace: they belong to the cluster, and admin there reaches every tenant (FT-CLD-16)"
 // +kubebuilder:validation:XValidation:rule="!has(self.notBefore) || self.expires > self.notBefore",message="expires must come after notBefore"
 // +kubebuilder:validation:XValidation:rule="!has(self.notBefore) || self.expires - self.notBefore <= duration('8784h')",message="a grant lasts at most 366 days (FT-CLD-17)"
@@ -84,8 +85,9 @@ type AdminAccessSpec struct {
 	// +optional
 	Tenants []TenantName `json:"tenants,omitempty"`
 
-	// Namespaces the grant covers besides the tenants'. Never default, kube-*, the operator's or
-	// Velero's, nor a namespace of a tenant the grant does not name: the API server refuses them.
+	// Namespaces narrow the grant to some namespaces of the tenants it names. Each must belong to
+	// one of them: the API server refuses any other (default, kube-*, the operator's, Velero's, the
+	// platform's, another tenant's), and the operator grants only in namespaces that still do.
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=set
 	// +optional

@@ -25,8 +25,9 @@ const policyRequester = "rempart-admin-access-requester"
 // policyScope keeps a grant out of the namespaces of tenants it does not name.
 const policyScope = "rempart-admin-access-scope"
 
-// scopePolicy refuses a grant that names namespaces held by a tenant the grant does not name, read
-// from the operator's NamespaceOwnership (FT-CLD-16).
+// scopePolicy refuses a grant that names a namespace no tenant it names holds, read from the
+// operator's NamespaceOwnership (FT-CLD-16): another tenant's, the platform's (an ingress
+// controller's, a GitOps tool's, whose admin reaches every tenant), or one that does not exist yet.
 func scopePolicy(operatorUser string) *admissionv1.ValidatingAdmissionPolicy {
 	return &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: admission.SharedMeta(policyScope),
@@ -38,17 +39,22 @@ func scopePolicy(operatorUser string) *admissionv1.ValidatingAdmissionPolicy {
 			MatchConditions: []admissionv1.MatchCondition{
 				{Name: "not-the-operator", Expression: fmt.Sprintf("request.userInfo.username != %q", operatorUser)},
 				{Name: "names-namespaces", Expression: "has(object.spec.namespaces) && size(object.spec.namespaces) > 0"},
+				// Only a change of scope is judged: a grant whose namespace has since left its tenant
+				// must still take its finalizer off and be revoked.
+				{Name: "scope-changed", Expression: "request.operation == 'CREATE' || object.spec.namespaces != (has(oldObject.spec.namespaces) ? oldObject.spec.namespaces : []) || " +
+					"(has(object.spec.tenants) ? object.spec.tenants : []) != (has(oldObject.spec.tenants) ? oldObject.spec.tenants : [])"},
 			},
 			Variables: []admissionv1.Variable{
 				{Name: "owners", Expression: "params != null && has(params.spec.owners) ? params.spec.owners : {}"},
 				{Name: "tenants", Expression: "has(object.spec.tenants) ? object.spec.tenants : []"},
-				{Name: "otherTenants", Expression: "object.spec.namespaces.filter(n, n in variables.owners && !(variables.owners[n] in variables.tenants))"},
+				{Name: "outside", Expression: "object.spec.namespaces.filter(n, !(n in variables.owners) || !(variables.owners[n] in variables.tenants))"},
 			},
 			Validations: []admissionv1.Validation{
 				{
-					Expression: "size(variables.otherTenants) == 0",
-					MessageExpression: "'AdminAccess ' + object.metadata.name + ' names namespaces of tenants it does not name: ' + " +
-						"variables.otherTenants.map(n, n + ' (tenant ' + variables.owners[n] + ')').join(', ') + '. Name the tenant, so its report counts the grant (FT-CLD-16, PAS-12.2).'",
+					Expression: "size(variables.outside) == 0",
+					MessageExpression: "'AdminAccess ' + object.metadata.name + ' names namespaces outside the tenants it names: ' + " +
+						"variables.outside.map(n, n in variables.owners ? n + ' (tenant ' + variables.owners[n] + ')' : n + ' (no tenant)').join(', ') + " +
+						"'. A grant reaches only namespaces of the tenants it names, so their reports count it (FT-CLD-16, PAS-12.2).'",
 					Reason: ptr.To(metav1.StatusReasonForbidden),
 				},
 			},
@@ -56,9 +62,10 @@ func scopePolicy(operatorUser string) *admissionv1.ValidatingAdmissionPolicy {
 	}
 }
 
-// scopeBinding: without the ownership index no namespace belongs to a tenant yet.
+// scopeBinding: without the ownership index no namespace belongs to a tenant yet, and a grant
+// naming namespaces is refused.
 func scopeBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
-	return admission.OwnershipBinding(policyScope, admissionv1.AllowAction, nil)
+	return admission.OwnershipBinding(policyScope, admissionv1.DenyAction, nil)
 }
 
 // approvalPolicy refuses, in the API server: a grant created already approved, or without the
@@ -92,11 +99,13 @@ func approvalPolicy(cfg Config, operatorUser string) *admissionv1.ValidatingAdmi
 				{Name: "revoked", Expression: "has(object.spec.revoked) && object.spec.revoked"},
 				{Name: "breakGlass", Expression: "has(object.spec.breakGlass) && object.spec.breakGlass"},
 				{Name: "inBreakGlassGroup", Expression: fmt.Sprintf("has(request.userInfo.groups) && %q in request.userInfo.groups", cfg.BreakGlassGroup)},
+				// What a request may ask for is judged until approval; revoking is always possible.
+				{Name: "asking", Expression: "request.operation == 'CREATE' || (!variables.wasApproved && !variables.revoked)"},
 			},
 			Validations: []admissionv1.Validation{
 				{
 					// Admin in the operator's namespace yields the token every protection exempts.
-					Expression: "size(variables.reserved) == 0",
+					Expression: "!variables.asking || size(variables.reserved) == 0",
 					MessageExpression: "'AdminAccess ' + object.metadata.name + ' names ' + variables.reserved.join(', ') + " +
 						"', reserved to the platform: admin there reaches every tenant (FT-CLD-16, PAS-12.2).'",
 					Reason: forbidden,
@@ -136,13 +145,13 @@ func approvalPolicy(cfg Config, operatorUser string) *admissionv1.ValidatingAdmi
 					Reason:            forbidden,
 				},
 				{
-					Expression: "variables.role in " + admission.StringList(roles),
+					Expression: "!variables.asking || variables.role in " + admission.StringList(roles),
 					MessageExpression: "'AdminAccess ' + object.metadata.name + ' grants role ' + variables.role + ', which may not be granted: use one of " +
 						fmt.Sprintf("%v", roles) + ", or ask the platform team to allow it (FT-CLD-16).'",
 					Reason: forbidden,
 				},
 				{
-					Expression:        fmt.Sprintf("(has(object.spec.standing) && object.spec.standing) || timestamp(object.spec.expires) - variables.start <= duration('%s')", cfg.Limits.MaxTemporary),
+					Expression:        fmt.Sprintf("!variables.asking || (has(object.spec.standing) && object.spec.standing) || timestamp(object.spec.expires) - variables.start <= duration('%s')", cfg.Limits.MaxTemporary),
 					MessageExpression: fmt.Sprintf("'AdminAccess ' + object.metadata.name + ' lasts longer than a temporary grant may (%s): shorten it, or make it a standing grant with a yearly review (FT-CLD-14, FT-CLD-17).'", cfg.Limits.MaxTemporary),
 					Reason:            forbidden,
 				},

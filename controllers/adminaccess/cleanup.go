@@ -69,7 +69,6 @@ func (r *Reconciler) removeLeftovers(ctx context.Context, aa *rempartv1.AdminAcc
 	var rbs rbacv1.RoleBindingList
 	var roles rbacv1.RoleList
 	var sas corev1.ServiceAccountList
-	var grants rempartv1.AdminAccessList
 	for _, l := range []struct {
 		list client.ObjectList
 		what string
@@ -77,9 +76,6 @@ func (r *Reconciler) removeLeftovers(ctx context.Context, aa *rempartv1.AdminAcc
 		if err := r.Client.List(ctx, l.list, stampedOnly); err != nil {
 			return nil, fmt.Errorf("list the %s people created: %w", l.what, err)
 		}
-	}
-	if err := r.Client.List(ctx, &grants); err != nil {
-		return nil, fmt.Errorf("list grants: %w", err)
 	}
 	var stamped []client.Object
 	// Bindings first: they carry the rights.
@@ -92,6 +88,15 @@ func (r *Reconciler) removeLeftovers(ctx context.Context, aa *rempartv1.AdminAcc
 	// Deleting a service account also invalidates every token issued for it.
 	for i := range sas.Items {
 		stamped = append(stamped, &sas.Items[i])
+	}
+	// Only the subject's objects matter; the other grants are read only when there are some.
+	stamped = slices.DeleteFunc(stamped, func(o client.Object) bool { return !createdBy(o, aa.Spec.Subject) })
+	if len(stamped) == 0 {
+		return nil, nil
+	}
+	var grants rempartv1.AdminAccessList
+	if err := r.Client.List(ctx, &grants, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("list grants: %w", err)
 	}
 	var removed []rempartv1.ObjectReference
 	var errs []error

@@ -226,19 +226,22 @@ func approvalProblem(aa *rempartv1.AdminAccess, guardedSince time.Time) string {
 	return ""
 }
 
-// scope lists the namespaces a grant covers: its tenants' namespaces, by their tenant label, and
-// the namespaces it names, that exist and are not being deleted.
+// scope lists the namespaces a grant covers: those its tenants hold now (by their tenant label),
+// narrowed to the ones it names if it names any, that exist and are not being deleted. A named
+// namespace that has left the grant's tenants is no longer covered, whatever admission saw.
 func (r *Reconciler) scope(ctx context.Context, aa *rempartv1.AdminAccess) ([]string, error) {
-	var tenants *rempartv1.TenantSelection
-	if len(aa.Spec.Tenants) > 0 {
-		tenants = &rempartv1.TenantSelection{Names: aa.Spec.Tenants}
+	if len(aa.Spec.Tenants) == 0 {
+		return nil, nil
 	}
-	s, err := scope.Resolve(ctx, r.Client, tenants, aa.Spec.Namespaces)
+	s, err := scope.Resolve(ctx, r.Client, &rempartv1.TenantSelection{Names: aa.Spec.Tenants}, nil)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]string, 0, len(s.Namespaces))
 	for _, n := range s.Namespaces {
+		if len(aa.Spec.Namespaces) > 0 && !slices.Contains(aa.Spec.Namespaces, rempartv1.NamespaceName(n)) {
+			continue
+		}
 		var ns corev1.Namespace
 		err := r.Client.Get(ctx, client.ObjectKey{Name: n}, &ns)
 		if apierrors.IsNotFound(err) {

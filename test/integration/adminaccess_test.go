@@ -550,14 +550,46 @@ func TestAdminAccessStaysOutOfOthersNamespaces(t *testing.T) {
 	waitCompliant(t, "scoped", "True")
 	waitCompliant(t, "scoped-other", "True")
 	expires := time.Now().Add(time.Hour)
-	for ns, want := range map[rempartv1.NamespaceName]string{"scoped-other-app": "scoped-other-app (tenant scoped-other)", operatorNamespace: "reserved to the platform"} {
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "scoped-platform-tool"}})
+	t.Cleanup(func() {
+		_ = env.Client.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "scoped-platform-tool"}})
+	})
+	for ns, want := range map[rempartv1.NamespaceName]string{
+		"scoped-other-app":     "scoped-other-app (tenant scoped-other)",
+		operatorNamespace:      operatorNamespace, // reserved, and no tenant's: either policy may answer first
+		"scoped-platform-tool": "scoped-platform-tool (no tenant)",
+		"not-yet-created":      "not-yet-created (no tenant)",
+	} {
 		aa := newAccess("reach-"+string(ns), "carol@acme.example", []rempartv1.TenantName{"scoped"}, nil, expires)
 		aa.Spec.Namespaces = []rempartv1.NamespaceName{"scoped-web", ns}
 		eventuallyRefused(t, env.Client, aa, "FT-CLD-16", want)
 	}
+	// Namespaces without their tenants: refused by the CRD.
+	bare := newAccess("bare-namespaces", "carol@acme.example", nil, nil, expires)
+	bare.Spec.Namespaces = []rempartv1.NamespaceName{"scoped-web"}
+	eventuallyRefused(t, env.Client, bare, "name those tenants too")
+
+	// Narrowed to one namespace of a named tenant: only there.
 	both := newAccess("both-tenants", "carol@acme.example", []rempartv1.TenantName{"scoped", "scoped-other"}, nil, expires)
 	both.Spec.Namespaces = []rempartv1.NamespaceName{"scoped-other-app"}
-	if err := env.Client.Create(context.Background(), both, client.DryRunAll); err != nil {
-		t.Errorf("a grant naming the tenant of its namespace was refused: %v", err)
+	grantApproved(t, both)
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), both) })
+	active := waitPhase(t, both.Name, rempartv1.AdminAccessActive)
+	if len(active.Status.Bindings) != 1 || active.Status.Bindings[0].Namespace != "scoped-other-app" {
+		t.Errorf("a grant narrowed to scoped-other-app holds bindings %+v", active.Status.Bindings)
 	}
+	// A namespace that leaves the grant's tenants leaves the grant.
+	updateTenant(t, "scoped-other", func(ti *rempartv1.TenantIsolation) {
+		ti.Spec.Namespaces = []rempartv1.NamespaceName{"scoped-other-db"}
+	})
+	eventually(t, "the binding in the released namespace removed", func(ctx context.Context) error {
+		var got rempartv1.AdminAccess
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(both), &got); err != nil {
+			return err
+		}
+		if len(got.Status.Bindings) != 0 {
+			return fmt.Errorf("bindings %+v", got.Status.Bindings)
+		}
+		return nil
+	})
 }
