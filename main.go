@@ -28,6 +28,7 @@ import (
 type config struct {
 	metricsAddr             string
 	probeAddr               string
+	pprofAddr               string
 	leaderElect             bool
 	leaderElectionNamespace string
 	leaseDuration           time.Duration
@@ -65,6 +66,7 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 	fs := flag.NewFlagSet("rempart", flag.ContinueOnError)
 	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
 	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
+	fs.StringVar(&c.pprofAddr, "pprof-bind-address", "0", "Address Go's /debug/pprof endpoints bind to, for profiling; \"0\" (the default) disables them.")
 	fs.BoolVar(&c.leaderElect, "leader-elect", true, "Elect a leader so that only one replica reconciles at a time.")
 	fs.StringVar(&c.leaderElectionNamespace, "leader-election-namespace", operatorNamespace(), "Namespace of the leader election lease; defaults to the operator's own namespace.")
 	// A grant whose end falls while the leader is dead is revoked by a standby once the lease
@@ -177,6 +179,7 @@ func run(ctx context.Context, cfg config) error {
 		Scheme:                        controllers.NewScheme(),
 		Metrics:                       metricsserver.Options{BindAddress: cfg.metricsAddr},
 		HealthProbeBindAddress:        cfg.probeAddr,
+		PprofBindAddress:              cfg.pprofAddr,
 		LeaderElection:                cfg.leaderElect,
 		LeaderElectionID:              "rempart.rempart.io",
 		LeaderElectionNamespace:       cfg.leaderElectionNamespace,

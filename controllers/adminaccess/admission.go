@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -215,22 +217,58 @@ func (r *Reconciler) ensureApproval(ctx context.Context) (time.Time, error) {
 	}
 	var errs []error
 	var since time.Time
-	for _, obj := range guards {
-		existing := obj.DeepCopyObject().(client.Object)
-		if err := apply.IfChanged(ctx, r.Client, obj, existing); err != nil {
+	for i, obj := range append(guards, rest...) {
+		created, err := r.policies.ensure(ctx, r.Client, obj)
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		created := existing.GetCreationTimestamp().Time
-		if created.IsZero() {
-			created = time.Now() // created by this call; compared with the API server's timestamps
-		}
-		if created.After(since) {
+		if i < len(guards) && created.After(since) {
 			since = created
 		}
 	}
-	for _, obj := range rest {
-		errs = append(errs, apply.IfChanged(ctx, r.Client, obj, nil))
-	}
 	return since.Add(guardMargin), errors.Join(errs...)
+}
+
+// policyMemo remembers, per policy object, the resourceVersion it last found up to date, so that
+// a reconcile checks its policies against the cache in O(1) and compares them in full only when
+// one changed (drift, deletion) or was never checked.
+type policyMemo struct {
+	mu      sync.Mutex
+	checked map[string]string
+}
+
+// ensure applies obj if the cached copy differs, and returns the object's creation time (now,
+// when this call created it).
+func (m *policyMemo) ensure(ctx context.Context, c client.Client, obj client.Object) (time.Time, error) {
+	key := fmt.Sprintf("%T/%s", obj, obj.GetName())
+	existing := obj.DeepCopyObject().(client.Object)
+	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), existing, client.UnsafeDisableDeepCopy); err == nil {
+		m.mu.Lock()
+		same := m.checked[key] == existing.GetResourceVersion()
+		m.mu.Unlock()
+		if same {
+			return existing.GetCreationTimestamp().Time, nil
+		}
+	} else if !apierrors.IsNotFound(err) {
+		return time.Time{}, fmt.Errorf("get %s: %w", obj.GetName(), err)
+	}
+	existing = obj.DeepCopyObject().(client.Object)
+	if err := apply.IfChanged(ctx, c, obj, existing); err != nil {
+		return time.Time{}, err
+	}
+	created := existing.GetCreationTimestamp().Time
+	if created.IsZero() {
+		// Created by this call; compared with the API server's timestamps.
+		return time.Now(), nil
+	}
+	if upToDate, err := apply.UpToDate(obj, existing, c.Scheme()); err == nil && upToDate {
+		m.mu.Lock()
+		if m.checked == nil {
+			m.checked = map[string]string{}
+		}
+		m.checked[key] = existing.GetResourceVersion()
+		m.mu.Unlock()
+	}
+	return created, nil
 }

@@ -118,16 +118,41 @@ func (r *Reconciler) removeLeftovers(ctx context.Context, aa *rempartv1.AdminAcc
 	return removed, errors.Join(errs...)
 }
 
+// GrantIndex finds, among the Active grants, the one that accounts for a binding, without
+// scanning every grant for every binding.
+type GrantIndex struct {
+	byLabel   map[string][]*rempartv1.AdminAccess
+	bySubject map[rempartv1.AdminSubject][]*rempartv1.AdminAccess
+}
+
+// NewGrantIndex indexes the Active grants by the label of their bindings and by subject.
+func NewGrantIndex(grants []rempartv1.AdminAccess) GrantIndex {
+	idx := GrantIndex{byLabel: map[string][]*rempartv1.AdminAccess{}, bySubject: map[rempartv1.AdminSubject][]*rempartv1.AdminAccess{}}
+	for i := range grants {
+		g := &grants[i]
+		if g.Status.Phase != rempartv1.AdminAccessActive {
+			continue
+		}
+		idx.byLabel[labelValue(g.Name)] = append(idx.byLabel[labelValue(g.Name)], g)
+		if g.Spec.Enforcement != rempartv1.EnforcementAudit {
+			subject := g.Spec.Subject
+			if subject.Kind == "" {
+				subject.Kind = rempartv1.AdminSubjectUser // the CRD's default
+			}
+			idx.bySubject[subject] = append(idx.bySubject[subject], g)
+		}
+	}
+	return idx
+}
+
 // AccountingGrant names the Active grant that accounts for an RBAC binding, or "": the operator's
 // own binding for that grant (label, name, owner UID and the grant's record must all agree, so
 // an owner reference someone else wrote proves nothing), or a binding the grant's subject
 // created in a namespace the grant covers, while it is open, and which goes when it ends.
-func AccountingGrant(binding client.Object, kind string, grants []rempartv1.AdminAccess) string {
-	active := func(g *rempartv1.AdminAccess) bool { return g.Status.Phase == rempartv1.AdminAccessActive }
+func (idx GrantIndex) AccountingGrant(binding client.Object, kind string) string {
 	if label := binding.GetLabels()[rempartv1.LabelAdminAccess]; label != "" {
-		for i := range grants {
-			g := &grants[i]
-			if !active(g) || labelValue(g.Name) != label || binding.GetName() != bindingName(g) || !owned(binding, g) {
+		for _, g := range idx.byLabel[label] {
+			if binding.GetName() != bindingName(g) || !owned(binding, g) {
 				continue
 			}
 			listed := slices.ContainsFunc(g.Status.Bindings, func(b rempartv1.ObjectReference) bool {
@@ -142,9 +167,15 @@ func AccountingGrant(binding client.Object, kind string, grants []rempartv1.Admi
 	if binding.GetLabels()[LabelCreatorStamped] != "true" || binding.GetNamespace() == "" {
 		return ""
 	}
-	for i := range grants {
-		g := &grants[i]
-		if active(g) && g.Spec.Enforcement != rempartv1.EnforcementAudit && createdBy(binding, g.Spec.Subject) && coveredBy(g, binding.GetNamespace()) {
+	a := binding.GetAnnotations()
+	candidates := idx.bySubject[rempartv1.AdminSubject{Kind: rempartv1.AdminSubjectUser, Name: a[AnnotationCreatedBy]}]
+	for _, group := range strings.Split(a[AnnotationCreatedByGroups], ",") {
+		if group != "" {
+			candidates = append(candidates, idx.bySubject[rempartv1.AdminSubject{Kind: rempartv1.AdminSubjectGroup, Name: group}]...)
+		}
+	}
+	for _, g := range candidates {
+		if coveredBy(g, binding.GetNamespace()) {
 			return g.Name
 		}
 	}

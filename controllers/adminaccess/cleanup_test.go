@@ -81,31 +81,31 @@ func TestAccountingGrantTrustsOnlyTheOperatorsOwnBindings(t *testing.T) {
 	alice := rempartv1.AdminSubject{Kind: rempartv1.AdminSubjectUser, Name: "alice"}
 	aa := activeGrant("alice-inc", "u1", alice, now, "shop")
 	real := roleBindings(&aa, []string{"shop"})[0]
-	if got := AccountingGrant(real, "RoleBinding", []rempartv1.AdminAccess{aa}); got != "alice-inc" {
+	if got := NewGrantIndex([]rempartv1.AdminAccess{aa}).AccountingGrant(real, "RoleBinding"); got != "alice-inc" {
 		t.Errorf("the operator's binding is accounted for by %q", got)
 	}
 	// The same labels, name and owner reference, in a namespace the grant does not hold.
 	forged := roleBindings(&aa, []string{"other"})[0]
-	if got := AccountingGrant(forged, "RoleBinding", []rempartv1.AdminAccess{aa}); got != "" {
+	if got := NewGrantIndex([]rempartv1.AdminAccess{aa}).AccountingGrant(forged, "RoleBinding"); got != "" {
 		t.Errorf("a forged binding in another namespace is accounted for by %q", got)
 	}
 	// An owner reference with the wrong UID.
 	wrongUID := real.DeepCopy()
 	wrongUID.OwnerReferences[0].UID = "someone-else"
-	if got := AccountingGrant(wrongUID, "RoleBinding", []rempartv1.AdminAccess{aa}); got != "" {
+	if got := NewGrantIndex([]rempartv1.AdminAccess{aa}).AccountingGrant(wrongUID, "RoleBinding"); got != "" {
 		t.Errorf("a binding owned by another UID is accounted for by %q", got)
 	}
 	// The grant has ended.
 	ended := aa.DeepCopy()
 	ended.Status.Phase = rempartv1.AdminAccessExpired
-	if got := AccountingGrant(real, "RoleBinding", []rempartv1.AdminAccess{*ended}); got != "" {
+	if got := NewGrantIndex([]rempartv1.AdminAccess{*ended}).AccountingGrant(real, "RoleBinding"); got != "" {
 		t.Errorf("an expired grant accounts for %q", got)
 	}
 	// What alice created while her grant is open, in its namespace; not bob's.
-	if got := AccountingGrant(stampedBinding("app", "shop", "alice", "", now), "RoleBinding", []rempartv1.AdminAccess{aa}); got != "alice-inc" {
+	if got := NewGrantIndex([]rempartv1.AdminAccess{aa}).AccountingGrant(stampedBinding("app", "shop", "alice", "", now), "RoleBinding"); got != "alice-inc" {
 		t.Errorf("alice's own binding is accounted for by %q", got)
 	}
-	if got := AccountingGrant(stampedBinding("app", "shop", "bob", "", now), "RoleBinding", []rempartv1.AdminAccess{aa}); got != "" {
+	if got := NewGrantIndex([]rempartv1.AdminAccess{aa}).AccountingGrant(stampedBinding("app", "shop", "bob", "", now), "RoleBinding"); got != "" {
 		t.Errorf("bob's binding is accounted for by %q", got)
 	}
 }

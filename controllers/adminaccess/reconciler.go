@@ -55,6 +55,8 @@ type Reconciler struct {
 	Resync   time.Duration
 	// OperatorUser is the operator's username, which the approval policy lets write finalizers.
 	OperatorUser string
+
+	policies policyMemo
 }
 
 // +kubebuilder:rbac:groups=rempart.io,resources=adminaccesses,verbs=get;list;watch;update;patch

@@ -51,7 +51,8 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		Owns(&rempartv1.ComplianceReport{}).
 		Watches(&rempartv1.DataResidency{}, tenants).
 		Watches(&rempartv1.CertificatePolicy{}, tenants).
-		Watches(&rempartv1.AdminAccess{}, tenants).
+		// A grant concerns the tenants it names or holds bindings in, not every report.
+		Watches(&rempartv1.AdminAccess{}, enqueue.Debounced(enqueue.TenantsOfGrant(c), time.Second)).
 		Watches(&rempartv1.BackupPolicy{}, tenants).
 		WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).
 		Complete(r)

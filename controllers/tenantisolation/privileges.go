@@ -56,13 +56,14 @@ type privilegeReport struct {
 // status alike.
 func privilegeInventory(o observed) privilegeReport {
 	owners := map[string]string{}
+	grants := adminaccess.NewGrantIndex(o.grants)
 	for i := range o.rbac.RoleBindings {
 		rb := &o.rbac.RoleBindings[i]
-		owners["RoleBinding/"+rb.Namespace+"/"+rb.Name] = adminaccess.AccountingGrant(rb, "RoleBinding", o.grants)
+		owners["RoleBinding/"+rb.Namespace+"/"+rb.Name] = grants.AccountingGrant(rb, "RoleBinding")
 	}
 	for i := range o.rbac.ClusterRoleBindings {
 		crb := &o.rbac.ClusterRoleBindings[i]
-		owners["ClusterRoleBinding//"+crb.Name] = adminaccess.AccountingGrant(crb, "ClusterRoleBinding", o.grants)
+		owners["ClusterRoleBinding//"+crb.Name] = grants.AccountingGrant(crb, "ClusterRoleBinding")
 	}
 	var inventory []rempartv1.PrivilegedSubject
 	var offenders []rempartv1.ObjectReference

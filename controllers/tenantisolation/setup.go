@@ -25,6 +25,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/discovery"
+	"github.com/rempart-io/rempart/controllers/enqueue"
 )
 
 // indexNamespaces indexes TenantIsolations by the namespaces they list.
@@ -97,12 +98,15 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
 		Watches(&storagev1.StorageClass{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
 		Watches(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
-		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
-		Watches(&rbacv1.Role{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
-		Watches(&rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
+		// RBAC and grants feed the privileged-subjects inventory, which a burst (grants closing
+		// by the hundred) need not rebuild per event; the admin-bindings policy reads the
+		// ClusterRoles, so those are enqueued at once.
+		Watches(&rbacv1.RoleBinding{}, enqueue.Debounced(tenantsForNamespacedObject(c), inventoryDelay)).
+		Watches(&rbacv1.Role{}, enqueue.Debounced(tenantsForNamespacedObject(c), inventoryDelay)).
+		Watches(&rbacv1.ClusterRoleBinding{}, enqueue.Debounced(allTenants(c), inventoryDelay)).
 		Watches(&rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
 		// A grant opening or closing decides whether its bindings are accounted for.
-		Watches(&rempartv1.AdminAccess{}, handler.EnqueueRequestsFromMapFunc(tenantsOfGrant(c)), builder.WithPredicates(grantRecordChanged())).
+		Watches(&rempartv1.AdminAccess{}, enqueue.Debounced(enqueue.TenantsOfGrant(c), inventoryDelay), builder.WithPredicates(grantRecordChanged())).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(poolOwnersForPod(c)), builder.WithPredicates(podPlacementChanged())).
 		// A pod's volumes never change: its creation and deletion are what storage.encrypted sees.
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c)), builder.WithPredicates(predicate.Funcs{
@@ -204,39 +208,8 @@ func tenantsForNamespacedObject(c client.Client) handler.MapFunc {
 	}
 }
 
-// tenantsOfGrant: the tenants whose namespaces a grant holds bindings in, or every tenant for a
-// break-glass grant.
-func tenantsOfGrant(c client.Client) handler.MapFunc {
-	every := allTenants(c)
-	return func(ctx context.Context, obj client.Object) []reconcile.Request {
-		aa, ok := obj.(*rempartv1.AdminAccess)
-		if !ok {
-			return nil
-		}
-		if aa.Spec.BreakGlass {
-			return every(ctx, obj)
-		}
-		seen := map[string]bool{}
-		var out []reconcile.Request
-		for _, t := range aa.Spec.Tenants {
-			if !seen[string(t)] {
-				seen[string(t)] = true
-				out = append(out, request(string(t)))
-			}
-		}
-		for _, b := range aa.Status.Bindings {
-			var ns corev1.Namespace
-			if err := c.Get(ctx, client.ObjectKey{Name: b.Namespace}, &ns); err != nil {
-				continue
-			}
-			if t := ns.Labels[rempartv1.LabelTenant]; t != "" && !seen[t] {
-				seen[t] = true
-				out = append(out, request(t))
-			}
-		}
-		return out
-	}
-}
+// inventoryDelay is how long RBAC and grant events wait, gathered, before the inventory is rebuilt.
+const inventoryDelay = time.Second
 
 // grantRecordChanged passes a grant's creation and deletion, and the updates that change its
 // phase or bindings.
