@@ -31,6 +31,7 @@ type config struct {
 	pprofAddr               string
 	leaderElect             bool
 	leaderElectionNamespace string
+	breakGlassGroup         string
 	leaseDuration           time.Duration
 	renewDeadline           time.Duration
 	retryPeriod             time.Duration
@@ -98,6 +99,7 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 		}
 		return nil
 	})
+	fs.StringVar(&c.breakGlassGroup, "break-glass-group", "rempart:break-glass", "Group whose members may change what Rempart manages in an emergency, and ask for a break-glass AdminAccess for themselves (still approved by another person).")
 	fs.StringVar(&c.clusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS domain: an ExternalName Service may never point inside it.")
 	fs.StringVar(&c.veleroNamespace, "velero-namespace", "velero", "Namespace Velero runs in, where BackupPolicy creates its Schedules, Backups and Restores.")
 	fs.StringVar(&c.policyReports, "policy-reports", "auto", "Write a wgpolicyk8s.io PolicyReport of the controls in each tenant namespace: auto (where the CRD is served), on or off.")
@@ -115,6 +117,8 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 		return c, fmt.Errorf("--policy-reports must be auto, on or off, not %q", c.policyReports)
 	case c.retryPeriod <= 0 || c.renewDeadline <= c.retryPeriod || c.leaseDuration <= c.renewDeadline:
 		return c, errors.New("leader election needs --leader-retry-period < --leader-renew-deadline < --leader-lease-duration")
+	case strings.TrimSpace(c.breakGlassGroup) == "" || strings.HasPrefix(c.breakGlassGroup, "system:"):
+		return c, errors.New("--break-glass-group must name a group of people, not be empty nor a system: group")
 	case c.maxConcurrentReconciles < 1:
 		return c, errors.New("--max-concurrent-reconciles must be at least 1")
 	case c.resyncPeriod < time.Minute:
@@ -202,6 +206,7 @@ func run(ctx context.Context, cfg config) error {
 		AdminMaxTemporary:       cfg.adminMaxTemporary,
 		AdminExtraRoles:         cfg.adminExtraRoles,
 		PlatformAccounts:        cfg.platformAccounts,
+		BreakGlassGroup:         cfg.breakGlassGroup,
 		VeleroNamespace:         cfg.veleroNamespace,
 		PolicyReports:           cfg.policyReports,
 		ClusterCIDRs:            cfg.clusterCIDRs,

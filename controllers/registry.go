@@ -28,6 +28,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/adminaccess"
+	"github.com/rempart-io/rempart/controllers/admission"
 	"github.com/rempart-io/rempart/controllers/backuppolicy"
 	"github.com/rempart-io/rempart/controllers/certificatepolicy"
 	"github.com/rempart-io/rempart/controllers/compliancereport"
@@ -55,6 +56,9 @@ type Options struct {
 	// PlatformAccounts are the usernames of the platform's own accounts, such as its deployment
 	// tools, that may hold and bind admin-level rights in tenant namespaces without an AdminAccess.
 	PlatformAccounts []string
+	// BreakGlassGroup is the group whose members may change what Rempart manages in an emergency,
+	// and ask for break-glass AdminAccess for themselves; empty means rempart:break-glass.
+	BreakGlassGroup string
 	// VeleroNamespace is where Velero runs and BackupPolicy writes its Velero objects.
 	VeleroNamespace string
 	// PolicyReports is auto, on or off: whether to write wgpolicyk8s.io PolicyReports.
@@ -81,7 +85,8 @@ var All = []Controller{
 		return tenantisolation.Setup(mgr, tenantisolation.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
 			Admission: tenantisolation.AdmissionConfig{OperatorUser: o.OperatorServiceAccount, PlatformAccounts: o.PlatformAccounts,
-				ClusterCIDRs: o.ClusterCIDRs, ClusterDomain: o.ClusterDomain, ReservedNamespaces: reservedNamespaces(o)},
+				ClusterCIDRs: o.ClusterCIDRs, ClusterDomain: o.ClusterDomain, ReservedNamespaces: reservedNamespaces(o),
+				BreakGlassGroup: breakGlassGroup(o)},
 		})
 	}},
 	{Name: "adminaccess", Setup: func(mgr ctrl.Manager, o Options) error {
@@ -92,7 +97,7 @@ var All = []Controller{
 		return adminaccess.Setup(mgr, adminaccess.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock,
 			Config: adminaccess.Config{Limits: limits, ExtraRoles: o.AdminExtraRoles, ReservedNamespaces: reservedNamespaces(o),
-				BreakGlassGroup: tenantisolation.BreakGlassGroup, PlatformAccounts: o.PlatformAccounts}, OperatorUser: o.OperatorServiceAccount,
+				BreakGlassGroup: breakGlassGroup(o), PlatformAccounts: o.PlatformAccounts}, OperatorUser: o.OperatorServiceAccount,
 		})
 	}},
 	{Name: "certificatepolicy", Setup: func(mgr ctrl.Manager, o Options) error {
@@ -112,9 +117,17 @@ var All = []Controller{
 	{Name: "compliancereport", Setup: func(mgr ctrl.Manager, o Options) error {
 		return compliancereport.Setup(mgr, compliancereport.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock, OperatorUser: o.OperatorServiceAccount,
-			PolicyReports: o.PolicyReports,
+			PolicyReports: o.PolicyReports, BreakGlassGroup: breakGlassGroup(o),
 		})
 	}},
+}
+
+// breakGlassGroup is the settings' break-glass group, or the default.
+func breakGlassGroup(o Options) string {
+	if o.BreakGlassGroup == "" {
+		return admission.DefaultBreakGlassGroup
+	}
+	return o.BreakGlassGroup
 }
 
 // reservedNamespaces are the namespaces no tenant may hold besides default and kube-*: the

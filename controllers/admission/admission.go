@@ -42,6 +42,9 @@ func Actions(mode rempartv1.EnforcementMode) []admissionv1.ValidationAction {
 	return []admissionv1.ValidationAction{admissionv1.Deny}
 }
 
+// DefaultBreakGlassGroup is the break-glass group when the operator's settings name none.
+const DefaultBreakGlassGroup = "rempart:break-glass"
+
 // Privileged is a CEL expression true for the requests allowed to change what the operator
 // manages: the operator itself, cluster administrators (system:masters) and the break-glass
 // group, and the controllers that delete objects with their namespace or owner.

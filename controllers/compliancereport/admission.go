@@ -7,7 +7,6 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/admission"
-	"github.com/rempart-io/rempart/controllers/tenantisolation"
 )
 
 const policyReportsAdmission = "rempart-compliance-reports"
@@ -15,7 +14,7 @@ const policyReportsAdmission = "rempart-compliance-reports"
 // reportPolicy refuses any write to a ComplianceReport, its status included, from anyone but the
 // operator (and cluster administrators, the break-glass group and the garbage collector): a
 // report is evidence, and evidence is not edited by hand.
-func reportPolicy(operatorUser string) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding) {
+func reportPolicy(operatorUser, breakGlassGroup string) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding) {
 	rule := admission.Rule(rempartv1.GroupVersion.Group, "compliancereports", admissionv1.Create, admissionv1.Update, admissionv1.Delete)
 	rule.Rule.Resources = append(rule.Rule.Resources, "compliancereports/status")
 	p := &admissionv1.ValidatingAdmissionPolicy{
@@ -25,7 +24,7 @@ func reportPolicy(operatorUser string) (*admissionv1.ValidatingAdmissionPolicy, 
 			FailurePolicy:    ptr.To(admissionv1.Fail),
 			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{rule}},
 			Validations: []admissionv1.Validation{{
-				Expression: admission.Privileged(operatorUser, tenantisolation.BreakGlassGroup),
+				Expression: admission.Privileged(operatorUser, breakGlassGroup),
 				MessageExpression: "'ComplianceReport ' + request.name + ' is written by Rempart from the policies\\' status and cannot be changed by ' + request.userInfo.username + " +
 					"' (FT-CLD-28): change the policies instead, and the report follows.'",
 				Reason: ptr.To(metav1.StatusReasonForbidden),

@@ -26,6 +26,8 @@ type Settings struct {
 	Clock                   clock.PassiveClock
 	// OperatorUser is the only identity, with administrators, that may write reports.
 	OperatorUser string
+	// BreakGlassGroup may write reports too, in an emergency.
+	BreakGlassGroup string
 	// PolicyReports is auto (write them where the wgpolicyk8s.io CRD is served), on or off.
 	PolicyReports string
 }
@@ -61,7 +63,7 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	}
 	// The leader puts the admission policy in place once, at start.
 	return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		p, b := reportPolicy(s.OperatorUser)
+		p, b := reportPolicy(s.OperatorUser, s.BreakGlassGroup)
 		return errors.Join(
 			apply.IfChanged(ctx, c, p, &admissionv1.ValidatingAdmissionPolicy{}),
 			apply.IfChanged(ctx, c, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))

@@ -20,10 +20,6 @@ const (
 	policyProtectNS       = "rempart-protect-tenant-namespaces"
 	policyClaims          = "rempart-tenant-namespace-claims"
 	policyAdminBindings   = "rempart-tenant-admin-bindings"
-
-	// BreakGlassGroup is the group whose members may change what Rempart manages, besides cluster
-	// administrators (system:masters): an emergency path, visible in the API server's audit log.
-	BreakGlassGroup = "rempart:break-glass"
 )
 
 func bindingName(policy, tenant string) string { return policy + "." + tenant }
@@ -44,6 +40,17 @@ type AdmissionConfig struct {
 	// ReservedNamespaces are namespaces no tenant may hold besides default and kube-*: the
 	// operator's own, Velero's.
 	ReservedNamespaces []string
+	// BreakGlassGroup is the group whose members may change what Rempart manages, besides cluster
+	// administrators (system:masters): an emergency path, visible in the API server's audit log.
+	// Empty means admission.DefaultBreakGlassGroup.
+	BreakGlassGroup string
+}
+
+func (c AdmissionConfig) breakGlassGroup() string {
+	if c.BreakGlassGroup == "" {
+		return admission.DefaultBreakGlassGroup
+	}
+	return c.BreakGlassGroup
 }
 
 func (c AdmissionConfig) clusterCIDRs() []string {
@@ -70,7 +77,7 @@ func paramsKind() *admissionv1.ParamKind {
 // the operator itself, cluster administrators and the break-glass group, and the controllers
 // that delete objects with their namespace or owner.
 func privilegedExpression(cfg AdmissionConfig) string {
-	return admission.Privileged(cfg.OperatorUser, BreakGlassGroup)
+	return admission.Privileged(cfg.OperatorUser, cfg.breakGlassGroup())
 }
 
 // sharedPolicies are the admission policies every tenant's bindings use. classes maps each

@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/admission"
 )
 
 func bindingNames(bs []*admissionv1.ValidatingAdmissionPolicyBinding) string {
@@ -76,7 +77,7 @@ func TestSharedPoliciesNameTheirRequirements(t *testing.T) {
 		}
 	}
 	privileged := privilegedExpression(AdmissionConfig{OperatorUser: "system:serviceaccount:ops:guard"})
-	for _, who := range []string{"system:serviceaccount:ops:guard", "system:masters", BreakGlassGroup, "namespace-controller", "generic-garbage-collector"} {
+	for _, who := range []string{"system:serviceaccount:ops:guard", "system:masters", admission.DefaultBreakGlassGroup, "namespace-controller", "generic-garbage-collector"} {
 		if !strings.Contains(privileged, who) {
 			t.Errorf("the privileged expression does not exempt %s: %s", who, privileged)
 		}
