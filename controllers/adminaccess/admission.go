@@ -64,10 +64,12 @@ func scopePolicy(operatorUser string) *admissionv1.ValidatingAdmissionPolicy {
 	}
 }
 
-// scopeBinding: without the ownership index no namespace belongs to a tenant yet, and a grant
-// naming namespaces is refused.
+// scopeBinding: before the first tenant the ownership index does not exist, and a missing
+// parameter would refuse every grant, not only those naming namespaces (the API server resolves
+// the parameter before the match conditions). Admitting those then is safe: the operator grants
+// only in namespaces a named tenant holds.
 func scopeBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
-	return admission.OwnershipBinding(policyScope, admissionv1.DenyAction, nil)
+	return admission.OwnershipBinding(policyScope, admissionv1.AllowAction, nil)
 }
 
 // approvalPolicy refuses, in the API server: a grant created already approved, or without the
