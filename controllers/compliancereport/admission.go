@@ -38,3 +38,34 @@ func reportPolicy(operatorUser, breakGlassGroup string) (*admissionv1.Validating
 	}
 	return p, b
 }
+
+const policyStatusAdmission = "rempart-policy-status"
+
+// statusPolicy refuses a write to the status of any Rempart kind from anyone but the operator
+// (and cluster administrators, the break-glass group): a status is the evidence the report is
+// built from, so writing lastPassedRestoreTest or a Compliant control by hand would forge it.
+func statusPolicy(operatorUser, breakGlassGroup string) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding) {
+	rule := admission.Rule(rempartv1.GroupVersion.Group, "*/status", admissionv1.Update)
+	p := &admissionv1.ValidatingAdmissionPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
+		ObjectMeta: admission.SharedMeta(policyStatusAdmission),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy:    ptr.To(admissionv1.Fail),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{rule}},
+			// The report has its own policy, which guards all of it.
+			MatchConditions: []admissionv1.MatchCondition{{Name: "not-a-report", Expression: "request.resource.resource != 'compliancereports'"}},
+			Validations: []admissionv1.Validation{{
+				Expression: admission.Privileged(operatorUser, breakGlassGroup),
+				MessageExpression: "'The status of ' + request.kind.kind + ' ' + request.name + ' is the evidence Rempart writes from what it observed, and cannot be written by ' + request.userInfo.username + " +
+					"' (FT-CLD-28): change the spec, or the cluster, and the operator re-evaluates it.'",
+				Reason: ptr.To(metav1.StatusReasonForbidden),
+			}},
+		},
+	}
+	b := &admissionv1.ValidatingAdmissionPolicyBinding{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicyBinding"},
+		ObjectMeta: admission.SharedMeta(policyStatusAdmission),
+		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policyStatusAdmission, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}},
+	}
+	return p, b
+}

@@ -61,11 +61,14 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	if err != nil {
 		return err
 	}
-	// The leader puts the admission policy in place once, at start.
+	// The leader puts the admission policies in place once, at start.
 	return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		p, b := reportPolicy(s.OperatorUser, s.BreakGlassGroup)
+		sp, sb := statusPolicy(s.OperatorUser, s.BreakGlassGroup)
 		return errors.Join(
 			apply.IfChanged(ctx, c, p, &admissionv1.ValidatingAdmissionPolicy{}),
-			apply.IfChanged(ctx, c, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
+			apply.IfChanged(ctx, c, b, &admissionv1.ValidatingAdmissionPolicyBinding{}),
+			apply.IfChanged(ctx, c, sp, &admissionv1.ValidatingAdmissionPolicy{}),
+			apply.IfChanged(ctx, c, sb, &admissionv1.ValidatingAdmissionPolicyBinding{}))
 	}))
 }

@@ -195,3 +195,55 @@ func assertCatalogued(t *testing.T, controls []rempartv1.ControlResult) {
 		}
 	}
 }
+
+// The status of every Rempart kind is evidence: a user allowed by RBAC to write it is refused by
+// the API server, so no control can be made Compliant by hand (FT-CLD-28).
+func TestPolicyStatusIsWrittenByTheOperatorOnly(t *testing.T) {
+	ctx := context.Background()
+	residencyTenant(t, "forged")
+	create(t, newResidency("forged", []rempartv1.TenantName{"forged"}, []rempartv1.Jurisdiction{"EU"}))
+	t.Cleanup(func() { deleteResidency(t, "forged") })
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "forged-status-writer"}, Rules: []rbacv1.PolicyRule{{
+		APIGroups: []string{"rempart.io"}, Resources: []string{"*/status", "*"}, Verbs: []string{"get", "update", "patch"}}}}
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "forged-status-writer"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory@forged.example"}}}
+	create(t, role)
+	create(t, binding)
+	t.Cleanup(func() {
+		_ = env.Client.Delete(context.Background(), binding)
+		_ = env.Client.Delete(context.Background(), role)
+	})
+	mallory := as(t, "mallory@forged.example")
+	compliant := []rempartv1.ControlResult{{ID: "network.default-deny", Requirements: []string{"FT-CLD-20"}, State: rempartv1.ControlCompliant, Reason: "Forged", Message: "forged by hand"}}
+	for _, obj := range []client.Object{&rempartv1.TenantIsolation{}, &rempartv1.DataResidency{}} {
+		eventually(t, fmt.Sprintf("a forged %T status refused", obj), func(ctx context.Context) error {
+			if err := mallory.Get(ctx, client.ObjectKey{Name: "forged"}, obj); err != nil {
+				return err
+			}
+			switch o := obj.(type) {
+			case *rempartv1.TenantIsolation:
+				o.Status.Controls = compliant
+			case *rempartv1.DataResidency:
+				o.Status.Controls = compliant
+			}
+			err := mallory.Status().Update(ctx, obj)
+			if err == nil || !strings.Contains(err.Error(), "is the evidence Rempart writes") || !strings.Contains(err.Error(), "FT-CLD-28") {
+				return fmt.Errorf("status write: %v", err)
+			}
+			return nil
+		})
+	}
+	// The spec stays the user's to change, as RBAC allows.
+	var ti rempartv1.TenantIsolation
+	if err := mallory.Get(ctx, client.ObjectKey{Name: "forged"}, &ti); err != nil {
+		t.Fatal(err)
+	}
+	if ti.Labels == nil {
+		ti.Labels = map[string]string{}
+	}
+	ti.Labels["team"] = "shop"
+	if err := mallory.Update(ctx, &ti); err != nil {
+		t.Errorf("a label change of the TenantIsolation was refused: %v", err)
+	}
+}
