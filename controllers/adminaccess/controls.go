@@ -21,6 +21,14 @@ func result(id rempartv1.ControlID, reqs []requirements.ID, state rempartv1.Cont
 	return rempartv1.ControlResult{ID: id, Requirements: requirements.Strings(reqs...), State: state, Reason: reason, Message: message}
 }
 
+// approvedWords names the approver, or says there is none yet.
+func approvedWords(aa *rempartv1.AdminAccess) string {
+	if aa.Spec.ApprovedBy == "" {
+		return ", not yet approved"
+	}
+	return ", approved by " + aa.Spec.ApprovedBy
+}
+
 // evaluate judges a grant: its window and bindings agree, its subject is a person, its review is
 // current, and its scope says whether it is a break-glass access.
 func evaluate(aa *rempartv1.AdminAccess, d decision, bindings []rempartv1.ObjectReference, now time.Time, cfg Config) []rempartv1.ControlResult {
@@ -38,12 +46,16 @@ func evaluate(aa *rempartv1.AdminAccess, d decision, bindings []rempartv1.Object
 	}
 
 	nominative := []requirements.ID{requirements.FTCLD18}
-	if aa.Spec.Subject.Kind == rempartv1.AdminSubjectGroup {
+	switch {
+	case d.untrusted != "":
+		// The API server did not vouch for who asked or who approved.
+		out = append(out, result(controlNominative, nominative, rempartv1.ControlNonCompliant, "RecordNotTrusted", d.untrusted))
+	case aa.Spec.Subject.Kind == rempartv1.AdminSubjectGroup:
 		out = append(out, result(controlNominative, nominative, rempartv1.ControlCompliant, "GroupJustified",
-			fmt.Sprintf("The subject is group %s, accepted on this justification: %s (FT-CLD-18).", aa.Spec.Subject.Name, aa.Spec.GroupJustification)))
-	} else {
+			fmt.Sprintf("The subject is group %s, accepted on this justification: %s; requested by %s%s (FT-CLD-18).", aa.Spec.Subject.Name, aa.Spec.GroupJustification, aa.Spec.RequestedBy, approvedWords(aa))))
+	default:
 		out = append(out, result(controlNominative, nominative, rempartv1.ControlCompliant, "NamedPerson",
-			fmt.Sprintf("The subject is the named person %s (FT-CLD-18).", aa.Spec.Subject.Name)))
+			fmt.Sprintf("The subject is the named person %s; requested by %s%s (FT-CLD-18).", aa.Spec.Subject.Name, aa.Spec.RequestedBy, approvedWords(aa))))
 	}
 
 	if aa.Spec.Standing && aa.Spec.ReviewedAt != nil {
@@ -63,10 +75,17 @@ func evaluate(aa *rempartv1.AdminAccess, d decision, bindings []rempartv1.Object
 	}
 
 	scope := []requirements.ID{requirements.FTCLD16, requirements.PAS122}
-	if aa.Spec.BreakGlass {
-		out = append(out, result(controlScope, scope, rempartv1.ControlCompliant, "BreakGlass",
-			fmt.Sprintf("Break-glass: role %s on the whole cluster, approved by %s.", role(aa), aa.Spec.ApprovedBy)))
-	} else {
+	switch {
+	case aa.Spec.BreakGlass && d.grant:
+		// Least privilege is suspended while the glass is broken: said, not hidden. A waiver
+		// (exception) records an accepted emergency.
+		out = append(out, result(controlScope, scope, rempartv1.ControlNonCompliant, "BreakGlassOpen",
+			fmt.Sprintf("Break-glass is open: %s holds role %s on the whole cluster, approved by %s, until %s. Revoke it when the emergency ends (FT-CLD-16, PAS-12.2).",
+				aa.Spec.Subject.Name, role(aa), aa.Spec.ApprovedBy, aa.Spec.Expires.UTC().Format(time.RFC3339))))
+	case aa.Spec.BreakGlass:
+		out = append(out, result(controlScope, scope, rempartv1.ControlCompliant, "BreakGlassClosed",
+			"Break-glass, not open: nothing is granted on the whole cluster now (FT-CLD-16)."))
+	default:
 		out = append(out, result(controlScope, scope, rempartv1.ControlCompliant, "TenantScoped",
 			fmt.Sprintf("Role %s on the named tenants and namespaces only (%d bindings in place).", role(aa), len(bindings))))
 	}

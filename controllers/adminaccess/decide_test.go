@@ -135,3 +135,33 @@ func TestBindingNamesFitWhateverTheGrantName(t *testing.T) {
 		t.Error("a short name is not kept as it is")
 	}
 }
+
+// access.nominative and access.scope can fail: a record the API server did not vouch for, and an
+// open break-glass.
+func TestNominativeAndScopeControlsCanFail(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	cfg := Config{Limits: DefaultLimits}
+	guarded := now.Add(-24 * time.Hour)
+	state := func(aa *rempartv1.AdminAccess, id rempartv1.ControlID) (rempartv1.ControlState, string) {
+		d := decide(aa, now, cfg, guarded)
+		c := (&rempartv1.PolicyStatus{Controls: evaluate(aa, d, nil, now, cfg)}).Control(id)
+		return c.State, c.Reason
+	}
+	ok := access(now.Add(-time.Hour), now.Add(time.Hour))
+	if s, r := state(ok, controlNominative); s != rempartv1.ControlCompliant {
+		t.Errorf("a recorded, approved grant: nominative %s %s", s, r)
+	}
+	early := access(guarded.Add(-time.Minute), now.Add(time.Hour))
+	if s, r := state(early, controlNominative); s != rempartv1.ControlNonCompliant || r != "RecordNotTrusted" {
+		t.Errorf("a grant created before the policies: nominative %s %s", s, r)
+	}
+	glass := access(now.Add(-time.Hour), now.Add(time.Hour))
+	glass.Spec.BreakGlass, glass.Spec.Tenants = true, nil
+	if s, r := state(glass, controlScope); s != rempartv1.ControlNonCompliant || r != "BreakGlassOpen" {
+		t.Errorf("an open break-glass: scope %s %s", s, r)
+	}
+	glass.Spec.ApprovedBy = ""
+	if s, r := state(glass, controlScope); s != rempartv1.ControlCompliant || r != "BreakGlassClosed" {
+		t.Errorf("a break-glass awaiting approval: scope %s %s", s, r)
+	}
+}

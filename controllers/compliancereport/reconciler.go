@@ -144,7 +144,11 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		if !covers(ti.Name, namespaces, names(aa.Spec.Tenants), names(aa.Spec.Namespaces)) {
 			continue
 		}
-		s.Policies = append(s.Policies, policyResults{Kind: "AdminAccess", Name: aa.Name, Controls: aa.Status.Controls, Evaluated: aa.Status.LastEvaluated})
+		// An expired or revoked grant is the record of a past access, listed below; its controls
+		// say nothing of the tenant now, and must not make FT-CLD-16 or PAS-12.2 read Compliant.
+		if p := aa.Status.Phase; p != rempartv1.AdminAccessExpired && p != rempartv1.AdminAccessRevoked {
+			s.Policies = append(s.Policies, policyResults{Kind: "AdminAccess", Name: aa.Name, Controls: aa.Status.Controls, Evaluated: aa.Status.LastEvaluated})
+		}
 		if len(inv.AdminGrants) < 200 {
 			inv.AdminGrants = append(inv.AdminGrants, rempartv1.AdminGrantEntry{Name: aa.Name, Subject: subjectText(string(aa.Spec.Subject.Kind), aa.Spec.Subject.Name),
 				Role: aa.Spec.Role, Phase: string(aa.Status.Phase), ApprovedBy: aa.Spec.ApprovedBy, Reason: aa.Spec.Reason, Expires: ptr.To(aa.Spec.Expires)})

@@ -416,6 +416,10 @@ func TestAdminAccessBreakGlass(t *testing.T) {
 	if v := gauge(t, "rempart_adminaccess_break_glass_active", map[string]string{"adminaccess": aa.Name}); v != 1 {
 		t.Errorf("break-glass gauge %v while open, want 1", v)
 	}
+	// Least privilege is suspended while it is open, and the grant says so.
+	if c := active.Status.Control("access.scope"); c.State != rempartv1.ControlNonCompliant || !strings.Contains(c.Message, "Break-glass is open") {
+		t.Errorf("access.scope of an open break-glass: %s %s", c.State, c.Message)
+	}
 	if err := env.Client.Delete(ctx, aa); err != nil {
 		t.Fatal(err)
 	}

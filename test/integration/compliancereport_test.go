@@ -247,3 +247,44 @@ func TestPolicyStatusIsWrittenByTheOperatorOnly(t *testing.T) {
 		t.Errorf("a label change of the TenantIsolation was refused: %v", err)
 	}
 }
+
+// An expired grant is the record of a past access: listed in the report's inventory, but its
+// controls no longer count for the tenant's FT-CLD-16, FT-CLD-18 or PAS-12.2.
+func TestExpiredGrantsAreRecordNotEvidence(t *testing.T) {
+	ensureTestAdminRole(t)
+	residencyTenant(t, "bygone")
+	aa := newAccess("bygone-fix", "carol@bygone.example", []rempartv1.TenantName{"bygone"}, nil, time.Now().Add(6*time.Second))
+	grantApproved(t, aa)
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), aa) })
+	fromGrant := func(r *rempartv1.ComplianceReport, id string) int {
+		n := 0
+		for _, c := range reportRequirement(r, id).Controls {
+			if c.Kind == "AdminAccess" && c.Policy == aa.Name {
+				n++
+			}
+		}
+		return n
+	}
+	waitReport(t, "bygone", func(r *rempartv1.ComplianceReport) error {
+		if fromGrant(r, "FT-CLD-18") == 0 {
+			return fmt.Errorf("the active grant's controls are not in FT-CLD-18")
+		}
+		return nil
+	})
+	waitPhase(t, aa.Name, rempartv1.AdminAccessExpired)
+	waitReport(t, "bygone", func(r *rempartv1.ComplianceReport) error {
+		for _, id := range []string{"FT-CLD-16", "FT-CLD-18", "PAS-12.2"} {
+			if n := fromGrant(r, id); n != 0 {
+				return fmt.Errorf("%s still counts %d controls of the expired grant", id, n)
+			}
+		}
+		listed := false
+		for _, g := range r.Status.Inventory.AdminGrants {
+			listed = listed || (g.Name == aa.Name && g.Phase == string(rempartv1.AdminAccessExpired))
+		}
+		if !listed {
+			return fmt.Errorf("the expired grant is not in the inventory: %+v", r.Status.Inventory.AdminGrants)
+		}
+		return nil
+	})
+}
