@@ -307,7 +307,9 @@ func firstN(items []string, n int) []string {
 // whose country is not known yet is not assumed allowed.
 func backupLocationsResult(o observed, exceptions controls.ExceptionSet) rempartv1.ControlResult {
 	c := controls.Control{
-		ID: controlBackups, Requirements: []requirements.ID{requirements.FTCLD74, requirements.SISBackup},
+		// Where backups go is a question of location (FT-CLD-74, SIS-LOCATION); whether there are
+		// backups at all is the BackupPolicy's controls' to answer, not this one's.
+		ID: controlBackups, Requirements: []requirements.ID{requirements.FTCLD74, requirements.SISLocation},
 		PassReason:  "BackupLocationsAllowed",
 		PassMessage: fmt.Sprintf("Every BackupPolicy of the covered tenants (%d) sends its backups to a location in an allowed country (FT-CLD-74).", len(o.backupPolicies)),
 		FailReason:  "BackupLocationsOutside",

@@ -36,7 +36,7 @@ var catalog = []Control{
 	{"residency.pods", "DataResidency", "Every covered pod runs on a node in an allowed country.", []r{requirements.FTCLD74, requirements.SISLocation, requirements.ALM568}},
 	{"residency.volumes", "DataResidency", "Every volume bound to a covered claim lies in an allowed country; a volume that says nowhere where it is counts as outside.", []r{requirements.FTCLD74, requirements.SISLocation}},
 	{"residency.storage-classes", "DataResidency", "No StorageClass the covered claims use can provision outside the allowed regions.", []r{requirements.FTCLD74}},
-	{"residency.backup-locations", "DataResidency", "Every BackupPolicy of the covered tenants sends its backups to a location in an allowed country.", []r{requirements.FTCLD74, requirements.SISBackup}},
+	{"residency.backup-locations", "DataResidency", "Every BackupPolicy of the covered tenants sends its backups to a location in an allowed country.", []r{requirements.FTCLD74, requirements.SISLocation}},
 	{"backup.schedule", "BackupPolicy", "The policy's Velero Schedule exists, is enabled and valid.", []r{requirements.FTCLD26, requirements.SISBackup}},
 	{"backup.location", "BackupPolicy", "The Velero location is available, in the declared region, off-site from the tenant's workloads and inside its DataResidency.", []r{requirements.FTCLD26, requirements.FTCLD74}},
 	{"backup.encryption", "BackupPolicy", "The location's configuration shows encryption at rest; none is claimed that cannot be seen.", []r{requirements.SISBackup}},

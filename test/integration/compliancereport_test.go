@@ -288,3 +288,23 @@ func TestExpiredGrantsAreRecordNotEvidence(t *testing.T) {
 		return nil
 	})
 }
+
+// A requirement is met only by controls that test it: a tenant with a DataResidency and no
+// BackupPolicy has its location covered, and its backup requirements NotCovered, never Compliant
+// through the residency policy's view of where backups would go.
+func TestNoBackupPolicyLeavesBackupRequirementsNotCovered(t *testing.T) {
+	residencyTenant(t, "unsaved")
+	create(t, newResidency("unsaved", []rempartv1.TenantName{"unsaved"}, []rempartv1.Jurisdiction{"EU"}))
+	t.Cleanup(func() { deleteResidency(t, "unsaved") })
+	waitReport(t, "unsaved", func(r *rempartv1.ComplianceReport) error {
+		if got := reportRequirement(r, "SIS-LOCATION").State; got == rempartv1.RequirementNotCovered || got == "" {
+			return fmt.Errorf("SIS-LOCATION %q: the residency policy is not in the report yet", got)
+		}
+		for _, id := range []string{"SIS-BACKUP", "FT-CLD-26", "ALM-5.7.3"} {
+			if got := reportRequirement(r, id); got.State != rempartv1.RequirementNotCovered {
+				return fmt.Errorf("%s is %s without any BackupPolicy: %+v", id, got.State, got.Controls)
+			}
+		}
+		return nil
+	})
+}
