@@ -92,9 +92,9 @@ var catalog = []Requirement{
 	{FTCLD40, SourceFranceTravail, "2.9", "Cryptographic keys per ANSSI rules; keys and secrets protected.", []string{"A.8.24"}, "CertificatePolicy (key algorithm and size, rotation)"},
 	{ALM55, SourceAlmavia, "5.5", "TLS certificates and their private keys are managed, whoever issues them.", []string{"A.8.24"}, "CertificatePolicy"},
 	{SISTLS, SourceSISTEC, "Sécurisation de l'accès", "All client traffic over TLS (HTTPS).", []string{"A.8.24"}, "CertificatePolicy (every Ingress host has TLS)"},
-	{FTCLD76, SourceFranceTravail, "2.15", "End of contract: secure erasure of all client data and deletion of technical data (directory, certificates, access configuration).", []string{"A.8.10"}, "TenantIsolation offboarding (deletionPolicy)"},
-	{FTCLD73, SourceFranceTravail, "2.15", "Reversibility: the client can get all its data back in documented formats.", []string{"A.5.23"}, "BackupPolicy (export)"},
-	{FTCLD28, SourceFranceTravail, "2.7", "Log security events (including access right changes), keep them 12 months, provide them on request.", []string{"A.8.15"}, "Events and status history of every policy"},
+	{FTCLD76, SourceFranceTravail, "2.15", "End of contract: secure erasure of all client data and deletion of technical data (directory, certificates, access configuration).", []string{"A.8.10"}, OutsidePrefix + "TenantIsolation offboarding (deletionPolicy) deletes the namespaces Rempart created, but no control proves the erasure, nor keeps the record once the TenantIsolation is gone."},
+	{FTCLD73, SourceFranceTravail, "2.15", "Reversibility: the client can get all its data back in documented formats.", []string{"A.5.23"}, OutsidePrefix + "an export of the client's data is a procedure (a Velero backup of its namespaces, downloaded from the store); no control checks it."},
+	{FTCLD28, SourceFranceTravail, "2.7", "Log security events (including access right changes), keep them 12 months, provide them on request.", []string{"A.8.15"}, OutsidePrefix + "the API server's audit log and the platform's log archive keep them; Rempart's Events last an hour and its statuses show the present."},
 }
 
 var byID = func() map[ID]Requirement {
@@ -137,7 +137,11 @@ type Boundary struct {
 	Rule string
 }
 
-// OutsideCluster lists the organisational rules of the source documents, by range.
+// OutsidePrefix starts the EnforcedBy of a requirement no control of Rempart evidences yet.
+const OutsidePrefix = "Outside the cluster: "
+
+// OutsideCluster lists the rules of the source documents evidenced outside the cluster: the
+// organisational ones, by range, and those no control of Rempart evidences yet, with the reason.
 func OutsideCluster() []Boundary {
 	const org = "Organisational rules (governance, training, third-party contracts, physical security, people's passwords, incident procedures): evidenced outside the cluster."
 	return []Boundary{
@@ -147,7 +151,10 @@ func OutsideCluster() []Boundary {
 		{"FT-CLD-31 to FT-CLD-35", org},
 		{"FT-CLD-37", org},
 		{"FT-CLD-39", org},
-		{"FT-CLD-41 to FT-CLD-72 (except FT-CLD-73, FT-CLD-74 and FT-CLD-76)", org},
+		{"FT-CLD-41 to FT-CLD-72", org},
+		{"FT-CLD-28", "Security event logs kept 12 months: the API server's audit log and the platform's log archive hold them; Rempart's Events last an hour and its statuses show the present."},
+		{"FT-CLD-73", "Reversibility: exporting a client's data in documented formats is a procedure (a Velero backup of its namespaces, downloaded from the store); no control checks it."},
+		{"FT-CLD-76", "End of contract: offboarding deletes the namespaces Rempart created, but the erasure of the storage and a record kept after the TenantIsolation is gone are not proven by a control."},
 		{"ALM (sections other than 5.4, 5.5, 5.6.8, 5.7.3, 5.9.1, 5.10.1)", org},
 		{"FLX (sections other than 3.6)", org},
 	}
