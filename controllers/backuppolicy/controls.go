@@ -2,6 +2,7 @@ package backuppolicy
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -173,6 +174,9 @@ func evaluate(o observed, veleroNamespace string, now time.Time) evaluation {
 	var rpoResult rempartv1.ControlResult
 	deadline, ok := backups.RPODeadline(o.backups, spec.RPODuration())
 	switch {
+	case !ok && slices.ContainsFunc(o.backups, backups.Backup.Empty):
+		rpoResult = check(controlRPO, rpo, ev.exceptions, "", "", "EmptyBackups",
+			fmt.Sprintf("The policy's completed backups hold no object: its scope selects nothing of the tenant, so there is no copy of its data and the RPO of %s is not met (FT-CLD-26, SIS-BACKUP).", spec.RPODuration()), &policyRef)
 	case !ok:
 		rpoResult = check(controlRPO, rpo, ev.exceptions, "", "", "NoGoodBackup",
 			fmt.Sprintf("No backup of the policy has completed: the RPO of %s is not met (FT-CLD-26, SIS-BACKUP).", spec.RPODuration()), &policyRef)

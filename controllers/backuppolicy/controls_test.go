@@ -28,8 +28,8 @@ func baseObserved(t *testing.T) observed {
 		location: &rempartv1.LocationFacts{Name: "paris", Provider: "aws", Region: "eu-west-3", Country: "FR", Phase: "Available", Encryption: "config.serverSideEncryption=AES256"},
 		provider: regions.AWS, nodeRegions: []string{"eu-central-1"},
 		backups: []backups.Backup{
-			{Name: "b1", Phase: backups.Completed, Started: now.Add(-26 * time.Hour), Completed: now.Add(-25 * time.Hour)},
-			{Name: "b2", Phase: backups.Completed, Started: now.Add(-3 * time.Hour), Completed: now.Add(-2 * time.Hour)},
+			{Name: "b1", Phase: backups.Completed, Started: now.Add(-26 * time.Hour), Completed: now.Add(-25 * time.Hour), Items: 12},
+			{Name: "b2", Phase: backups.Completed, Started: now.Add(-3 * time.Hour), Completed: now.Add(-2 * time.Hour), Items: 12},
 		},
 		errorsOf: map[string][2]int32{}, testPeriod: 7 * 24 * time.Hour,
 	}
@@ -55,6 +55,11 @@ func TestEvaluate(t *testing.T) {
 		{"fresh backup within the RPO", nil, controlRPO, rempartv1.ControlCompliant, "WithinRPO"},
 		{"RPO passed by a second", func(o *observed) { o.backups[1].Completed = now.Add(-8*time.Hour - time.Second) }, controlRPO, rempartv1.ControlNonCompliant, "RPOBreached"},
 		{"no good backup at all", func(o *observed) { o.backups = []backups.Backup{{Name: "f", Phase: backups.Failed, Completed: now}} }, controlRPO, rempartv1.ControlNonCompliant, "NoGoodBackup"},
+		{"backups that hold nothing of the tenant", func(o *observed) {
+			for i := range o.backups {
+				o.backups[i].Items = 0
+			}
+		}, controlRPO, rempartv1.ControlNonCompliant, "EmptyBackups"},
 		{"a partial backup is not fresh", func(o *observed) {
 			o.backups[1].Completed = now.Add(-9 * time.Hour)
 			o.backups = append(o.backups, backups.Backup{Name: "p", Phase: backups.PartiallyFailed, Started: now.Add(-time.Hour), Completed: now})

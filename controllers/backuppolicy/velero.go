@@ -161,6 +161,7 @@ func backupFacts(u *unstructured.Unstructured) backups.Backup {
 		Phase:     phase,
 		Started:   timeField(u, "status", "startTimestamp"),
 		Completed: timeField(u, "status", "completionTimestamp"),
+		Items:     int64(intField(u, "status", "progress", "itemsBackedUp")),
 	}
 }
 

@@ -30,11 +30,17 @@ type Backup struct {
 	Phase     Phase
 	Started   time.Time
 	Completed time.Time
+	// Items is how many objects the backup holds (Velero's status.progress.itemsBackedUp).
+	Items int64
 }
 
-// Good says whether a backup counts as a version: only a Completed one does. A partial backup
-// misses objects, and a version that cannot restore everything is not one.
-func (b Backup) Good() bool { return b.Phase == Completed && !b.Completed.IsZero() }
+// Good says whether a backup counts as a version: only a Completed one that holds something does.
+// A partial backup misses objects, and a version that cannot restore everything is not one; an
+// empty one (a scope that selects nothing) is a placeholder, not a copy of the tenant's data.
+func (b Backup) Good() bool { return b.Phase == Completed && !b.Completed.IsZero() && b.Items > 0 }
+
+// Empty says whether a backup completed holding nothing.
+func (b Backup) Empty() bool { return b.Phase == Completed && b.Items == 0 }
 
 // Versions are the good backups, newest first.
 func Versions(all []Backup) []Backup {

@@ -15,6 +15,7 @@ func daily(i int, phase Phase) Backup {
 	b := Backup{Name: start.Format("20060102"), Phase: phase, Started: start}
 	if phase != InProgress {
 		b.Completed = start.Add(10 * time.Minute)
+		b.Items = 40
 	}
 	return b
 }
@@ -95,5 +96,17 @@ func TestCheckOffsite(t *testing.T) {
 				t.Errorf("%v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// An empty backup is no version: a scope that selects nothing copies nothing.
+func TestEmptyBackupsAreNotVersions(t *testing.T) {
+	full, empty := daily(0, Completed), daily(1, Completed)
+	empty.Items = 0
+	if got := Versions([]Backup{full, empty}); len(got) != 1 || got[0].Name != full.Name {
+		t.Errorf("versions %v, want only %s", names(got), full.Name)
+	}
+	if !empty.Empty() || full.Empty() {
+		t.Error("Empty misjudges a backup")
 	}
 }

@@ -110,13 +110,20 @@ func controlIs(bp *rempartv1.BackupPolicy, id rempartv1.ControlID, state rempart
 // subresource).
 func finishBackup(t *testing.T, name, phase string, completed time.Time, errors int) {
 	t.Helper()
+	finishBackupWith(t, name, phase, completed, errors, 3)
+}
+
+// finishBackupWith is finishBackup with the number of objects the backup holds.
+func finishBackupWith(t *testing.T, name, phase string, completed time.Time, errors, items int) {
+	t.Helper()
 	eventually(t, "backup "+name+" "+phase, func(ctx context.Context) error {
 		b := velero("Backup", name)
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(b), b); err != nil {
 			return err
 		}
 		b.Object["status"] = map[string]any{"phase": phase, "startTimestamp": completed.Add(-time.Minute).UTC().Format(time.RFC3339),
-			"completionTimestamp": completed.UTC().Format(time.RFC3339), "errors": int64(errors)}
+			"completionTimestamp": completed.UTC().Format(time.RFC3339), "errors": int64(errors),
+			"progress": map[string]any{"itemsBackedUp": int64(items), "totalItems": int64(items)}}
 		return env.Client.Update(ctx, b)
 	})
 }
@@ -657,5 +664,28 @@ func TestBackupPolicyPausesBackupsToAForbiddenCountry(t *testing.T) {
 			return fmt.Errorf("backup locations control %+v", c)
 		}
 		return nil
+	})
+}
+
+// A backup that completed holding nothing of the tenant is a placeholder, not a version: the
+// policy reads NonCompliant until a backup with the tenant's objects completes.
+func TestBackupPolicyEmptyBackupIsNoVersion(t *testing.T) {
+	residencyTenant(t, "bk-empty")
+	storageLocation(t, "bk-empty", "gra", nil)
+	create(t, newBackupPolicy("bk-empty", "bk-empty", "bk-empty", "gra"))
+	t.Cleanup(func() { deleteBackupPolicy("bk-empty") })
+	got := waitBackupPolicy(t, "bk-empty", func(bp *rempartv1.BackupPolicy) error {
+		if bp.Status.FirstBackup == "" {
+			return fmt.Errorf("no first backup")
+		}
+		return nil
+	})
+	finishBackupWith(t, got.Status.FirstBackup, "Completed", time.Now().Add(-time.Minute), 0, 0)
+	waitBackupPolicy(t, "bk-empty", func(bp *rempartv1.BackupPolicy) error {
+		return controlIs(bp, "backup.rpo", rempartv1.ControlNonCompliant, "EmptyBackups")
+	})
+	finishBackupWith(t, got.Status.FirstBackup, "Completed", time.Now().Add(-time.Minute), 0, 5)
+	waitBackupPolicy(t, "bk-empty", func(bp *rempartv1.BackupPolicy) error {
+		return controlIs(bp, "backup.rpo", rempartv1.ControlCompliant, "WithinRPO")
 	})
 }

@@ -446,9 +446,16 @@ func TestRetainDeletionKeepsNamespacesAndData(t *testing.T) {
 	create(t, newTenant("retain", rempartv1.EnvironmentProduction, "retain-app"))
 	waitCompliant(t, "retain", "True")
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "retain-app", Name: "db-password"}, StringData: map[string]string{"p": "s3cret"}})
-	create(t, &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "retain-app", Name: "data"},
-		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: ptr.To("it-encrypted-retain"),
-			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}})
+	// The claim uses an encrypted class, which the tenant's storage policy allows once the
+	// operator has seen it.
+	class := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "it-encrypted-retain"}, Provisioner: "ebs.csi.aws.com", Parameters: map[string]string{"encrypted": "true"}}
+	create(t, class)
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), class) })
+	eventually(t, "the retained claim created", func(ctx context.Context) error {
+		return client.IgnoreAlreadyExists(env.Client.Create(ctx, &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "retain-app", Name: "data"},
+			Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: ptr.To("it-encrypted-retain"),
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}))
+	})
 	deleteTenant(t, "retain")
 
 	var ns corev1.Namespace
