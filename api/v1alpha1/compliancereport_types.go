@@ -34,6 +34,10 @@ type ReportedControl struct {
 	// Evaluated is when the policy last evaluated its controls.
 	// +optional
 	Evaluated *metav1.Time `json:"evaluated,omitempty"`
+	// BehindSpec is true when the policy's status describes an older generation of its spec: the
+	// result is not yet the current spec's.
+	// +optional
+	BehindSpec bool `json:"behindSpec,omitempty"`
 }
 
 // RequirementResult is one contractual requirement and every control that serves it.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -35,8 +36,9 @@ type usageError struct{ error }
 
 const usage = `kubectl rempart: Rempart's evidence for auditors.
 
-  kubectl rempart report [--tenant NAME] [-o table|json|yaml|csv|md|html]
-      the ComplianceReport of one tenant, or of all; html is one self-contained page
+  kubectl rempart report [--tenant NAME] [-o table|json|yaml|csv|md|html] [--stale-after 15m]
+      the ComplianceReport of one tenant, or of all; html is one self-contained page; warns on
+      stderr about policies not evaluated since --stale-after or behind their spec
   kubectl rempart explain CONTROL-ID
       what a control checks and which requirements it serves
   kubectl rempart grant request --subject EMAIL --tenant NAME --reason TEXT --for DURATION [--role admin] [--name NAME]
@@ -76,9 +78,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case "report":
 		tenant := fs.String("tenant", "", "the tenant (TenantIsolation name); all tenants when empty")
 		format := fs.StringP("output", "o", "table", "table, json, yaml, csv, md or html")
+		staleAfter := fs.Duration("stale-after", 15*time.Minute, "warn when a policy was last evaluated longer ago than this (the operator's resync period, 10m by default, plus a margin)")
 		if err := fs.Parse(args); err != nil {
 			return usageError{err}
 		}
+		staleLimit = *staleAfter
 		if !slices.Contains(report.Formats, *format) {
 			return usageError{fmt.Errorf("unknown output format %q: use one of %s", *format, strings.Join(report.Formats, ", "))}
 		}
@@ -145,7 +149,48 @@ func reportCmd(ctx context.Context, c client.Client, server, tenant, format stri
 		}
 		e.Reports = list.Items
 	}
+	for _, w := range staleInputs(e.Reports, e.Generated, staleLimit) {
+		fmt.Fprintln(warnings, "warning:", w)
+	}
 	return report.Render(out, format, e)
+}
+
+// staleLimit is the --stale-after of the report command.
+var staleLimit = 15 * time.Minute
+
+// warnings is where the report's warnings go: stderr, so that an export stays clean.
+var warnings io.Writer = os.Stderr
+
+// staleInputs says, once per policy, which inputs of the reports an auditor should not take as
+// current: a status that describes an older generation of its spec, or that was last evaluated
+// longer ago than limit (the operator may be down, or the policy stuck).
+func staleInputs(reports []rempartv1.ComplianceReport, now time.Time, limit time.Duration) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range reports {
+		for _, req := range r.Status.Requirements {
+			for _, c := range req.Controls {
+				key := c.Kind + "/" + c.Policy
+				if seen[key] {
+					continue
+				}
+				switch {
+				case c.BehindSpec:
+					out = append(out, fmt.Sprintf("%s %s: its status describes an older version of its spec; the operator has not evaluated the current one yet", c.Kind, c.Policy))
+				case c.Evaluated == nil:
+					out = append(out, fmt.Sprintf("%s %s: never evaluated", c.Kind, c.Policy))
+				case now.Sub(c.Evaluated.Time) > limit:
+					out = append(out, fmt.Sprintf("%s %s: last evaluated %s ago, at %s (is the operator running?)", c.Kind, c.Policy,
+						now.Sub(c.Evaluated.Time).Round(time.Second), c.Evaluated.UTC().Format(time.RFC3339)))
+				default:
+					continue
+				}
+				seen[key] = true
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func explain(id string, out io.Writer) error {

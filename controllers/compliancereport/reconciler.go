@@ -100,7 +100,8 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		s.Namespaces = append(s.Namespaces, ns.Name)
 		namespaces[ns.Name] = true
 	}
-	s.Policies = append(s.Policies, policyResults{Kind: "TenantIsolation", Name: ti.Name, Controls: ti.Status.Controls, Evaluated: ti.Status.LastEvaluated})
+	s.Policies = append(s.Policies, policyResults{Kind: "TenantIsolation", Name: ti.Name, Controls: ti.Status.Controls, Evaluated: ti.Status.LastEvaluated,
+		BehindSpec: ti.Status.ObservedGeneration != ti.Generation})
 	inv := &s.Inventory
 	inv.PrivilegedSubjects = capped(ti.Status.PrivilegedSubjects, 200)
 
@@ -112,7 +113,8 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		if !covers(ti.Name, namespaces, dr.Status.Tenants, dr.Status.Namespaces) {
 			continue
 		}
-		s.Policies = append(s.Policies, policyResults{Kind: "DataResidency", Name: dr.Name, Controls: dr.Status.Controls, Evaluated: dr.Status.LastEvaluated})
+		s.Policies = append(s.Policies, policyResults{Kind: "DataResidency", Name: dr.Name, Controls: dr.Status.Controls, Evaluated: dr.Status.LastEvaluated,
+			BehindSpec: dr.Status.ObservedGeneration != dr.Generation})
 		for _, r := range dr.Status.RegionsInUse {
 			if r.Pods > 0 && len(inv.Regions) < 100 {
 				inv.Regions = append(inv.Regions, rempartv1.RegionEntry{Region: r.Region, Country: r.Country, Allowed: r.Allowed, Pods: r.Pods, Policy: dr.Name})
@@ -128,7 +130,8 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		if !covers(ti.Name, namespaces, selectedTenants(cp.Spec.Tenants, ti), names(cp.Spec.Namespaces)) {
 			continue
 		}
-		s.Policies = append(s.Policies, policyResults{Kind: "CertificatePolicy", Name: cp.Name, Controls: cp.Status.Controls, Evaluated: cp.Status.LastEvaluated})
+		s.Policies = append(s.Policies, policyResults{Kind: "CertificatePolicy", Name: cp.Name, Controls: cp.Status.Controls, Evaluated: cp.Status.LastEvaluated,
+			BehindSpec: cp.Status.ObservedGeneration != cp.Generation})
 		for _, c := range cp.Status.Certificates {
 			if namespaces[c.Namespace] && len(inv.Certificates) < 200 {
 				inv.Certificates = append(inv.Certificates, rempartv1.CertificateEntry{CertificateSummary: c, Policy: cp.Name})
@@ -147,7 +150,8 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		// An expired or revoked grant is the record of a past access, listed below; its controls
 		// say nothing of the tenant now, and must not make FT-CLD-16 or PAS-12.2 read Compliant.
 		if p := aa.Status.Phase; p != rempartv1.AdminAccessExpired && p != rempartv1.AdminAccessRevoked {
-			s.Policies = append(s.Policies, policyResults{Kind: "AdminAccess", Name: aa.Name, Controls: aa.Status.Controls, Evaluated: aa.Status.LastEvaluated})
+			s.Policies = append(s.Policies, policyResults{Kind: "AdminAccess", Name: aa.Name, Controls: aa.Status.Controls, Evaluated: aa.Status.LastEvaluated,
+				BehindSpec: aa.Status.ObservedGeneration != aa.Generation})
 		}
 		if len(inv.AdminGrants) < 200 {
 			inv.AdminGrants = append(inv.AdminGrants, rempartv1.AdminGrantEntry{Name: aa.Name, Subject: subjectText(string(aa.Spec.Subject.Kind), aa.Spec.Subject.Name),
@@ -163,7 +167,8 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		if !covers(ti.Name, namespaces, []string{string(bp.Spec.Tenant)}, names(bp.Spec.Namespaces)) {
 			continue
 		}
-		s.Policies = append(s.Policies, policyResults{Kind: "BackupPolicy", Name: bp.Name, Controls: bp.Status.Controls, Evaluated: bp.Status.LastEvaluated})
+		s.Policies = append(s.Policies, policyResults{Kind: "BackupPolicy", Name: bp.Name, Controls: bp.Status.Controls, Evaluated: bp.Status.LastEvaluated,
+			BehindSpec: bp.Status.ObservedGeneration != bp.Generation})
 		entry := rempartv1.BackupEntry{Policy: bp.Name, LastGoodBackup: bp.Status.LastGoodBackup, Versions: bp.Status.VersionCount, RPOMet: bp.Status.RPOMet}
 		if t := bp.Status.LastRestoreTest; t != nil {
 			entry.LastRestoreTest, entry.TestedAt = t.Result, ptr.To(t.Started)

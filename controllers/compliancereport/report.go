@@ -19,6 +19,8 @@ type policyResults struct {
 	Name      string
 	Controls  []rempartv1.ControlResult
 	Evaluated *metav1.Time
+	// BehindSpec: the policy's status describes an older generation of its spec.
+	BehindSpec bool
 }
 
 // sources is everything a report is built from.
@@ -44,7 +46,7 @@ func build(s sources, now metav1.Time) rempartv1.ComplianceReportStatus {
 		policies = append(policies, p.Kind+"/"+p.Name)
 		for _, c := range p.Controls {
 			rc := rempartv1.ReportedControl{Kind: p.Kind, Policy: p.Name, Control: c.ID, State: c.State, Reason: c.Reason,
-				Message: c.Message, Evidence: c.Evidence, Waiver: c.Waiver, Evaluated: p.Evaluated}
+				Message: c.Message, Evidence: c.Evidence, Waiver: c.Waiver, Evaluated: p.Evaluated, BehindSpec: p.BehindSpec}
 			for _, id := range c.Requirements {
 				byReq[id] = append(byReq[id], rc)
 			}
