@@ -113,9 +113,14 @@ type ReportInventory struct {
 	// +kubebuilder:validation:MaxItems=200
 	// +optional
 	PrivilegedSubjects []PrivilegedSubject `json:"privilegedSubjects,omitempty"`
+	// AdminGrants are the grants open or awaiting approval, and those ended within the last 30
+	// days; older ended grants are counted in EarlierEndedGrants (each stays as its own object).
 	// +kubebuilder:validation:MaxItems=200
 	// +optional
 	AdminGrants []AdminGrantEntry `json:"adminGrants,omitempty"`
+	// EarlierEndedGrants counts the grants that ended more than 30 days ago, or did not fit the list.
+	// +optional
+	EarlierEndedGrants int32 `json:"earlierEndedGrants,omitempty"`
 	// +kubebuilder:validation:MaxItems=200
 	// +optional
 	Certificates []CertificateEntry `json:"certificates,omitempty"`

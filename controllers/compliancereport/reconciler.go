@@ -93,6 +93,25 @@ func sameReport(a, b rempartv1.ComplianceReportStatus) bool {
 	return equality.Semantic.DeepEqual(a, b)
 }
 
+// recentGrants is how long an ended grant stays listed in its tenants' reports; after that it
+// is counted, so that a report does not grow with every grant ever made.
+const recentGrants = 30 * 24 * time.Hour
+
+// endedBefore says whether a grant ended (expired or revoked) before t.
+func endedBefore(aa *rempartv1.AdminAccess, t time.Time) bool {
+	switch aa.Status.Phase {
+	case rempartv1.AdminAccessExpired:
+		end := aa.Spec.Expires.Time
+		if aa.Status.ExpiredAt != nil {
+			end = aa.Status.ExpiredAt.Time
+		}
+		return end.Before(t)
+	case rempartv1.AdminAccessRevoked:
+		return aa.Status.RevokedAt != nil && aa.Status.RevokedAt.Before(&metav1.Time{Time: t})
+	}
+	return false
+}
+
 func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) (sources, error) {
 	s := sources{Tenant: ti.Name}
 	namespaces := map[string]bool{}
@@ -153,10 +172,12 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 			s.Policies = append(s.Policies, policyResults{Kind: "AdminAccess", Name: aa.Name, Controls: aa.Status.Controls, Evaluated: aa.Status.LastEvaluated,
 				BehindSpec: aa.Status.ObservedGeneration != aa.Generation})
 		}
-		if len(inv.AdminGrants) < 200 {
-			inv.AdminGrants = append(inv.AdminGrants, rempartv1.AdminGrantEntry{Name: aa.Name, Subject: subjectText(string(aa.Spec.Subject.Kind), aa.Spec.Subject.Name),
-				Role: aa.Spec.Role, Phase: string(aa.Status.Phase), ApprovedBy: aa.Spec.ApprovedBy, Reason: aa.Spec.Reason, Expires: ptr.To(aa.Spec.Expires)})
+		if len(inv.AdminGrants) >= 200 || endedBefore(&aa, r.Clock.Now().Add(-recentGrants)) {
+			inv.EarlierEndedGrants++
+			continue
 		}
+		inv.AdminGrants = append(inv.AdminGrants, rempartv1.AdminGrantEntry{Name: aa.Name, Subject: subjectText(string(aa.Spec.Subject.Kind), aa.Spec.Subject.Name),
+			Role: aa.Spec.Role, Phase: string(aa.Status.Phase), ApprovedBy: aa.Spec.ApprovedBy, Reason: aa.Spec.Reason, Expires: ptr.To(aa.Spec.Expires)})
 	}
 
 	var bps rempartv1.BackupPolicyList

@@ -70,3 +70,34 @@ func TestWaivedOnlyRequirementIsWaived(t *testing.T) {
 		t.Errorf("SIS-BACKUP %s, summary %+v", r.State, st.Summary)
 	}
 }
+
+func TestEndedGrantsLeaveTheListAfterAMonth(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	cutoff := now.Add(-recentGrants)
+	grant := func(phase rempartv1.AdminAccessPhase, ended time.Time) *rempartv1.AdminAccess {
+		aa := &rempartv1.AdminAccess{}
+		aa.Spec.Expires = metav1.NewTime(ended)
+		aa.Status.Phase = phase
+		switch phase {
+		case rempartv1.AdminAccessExpired:
+			aa.Status.ExpiredAt = &metav1.Time{Time: ended}
+		case rempartv1.AdminAccessRevoked:
+			aa.Status.RevokedAt = &metav1.Time{Time: ended}
+		}
+		return aa
+	}
+	for _, tt := range []struct {
+		aa   *rempartv1.AdminAccess
+		want bool
+	}{
+		{grant(rempartv1.AdminAccessExpired, now.Add(-40*24*time.Hour)), true},
+		{grant(rempartv1.AdminAccessExpired, now.Add(-time.Hour)), false},
+		{grant(rempartv1.AdminAccessRevoked, now.Add(-40*24*time.Hour)), true},
+		{grant(rempartv1.AdminAccessActive, now.Add(-40*24*time.Hour)), false},
+		{grant(rempartv1.AdminAccessPending, now.Add(time.Hour)), false},
+	} {
+		if got := endedBefore(tt.aa, cutoff); got != tt.want {
+			t.Errorf("%s ended %s: endedBefore %v, want %v", tt.aa.Status.Phase, tt.aa.Spec.Expires, got, tt.want)
+		}
+	}
+}
