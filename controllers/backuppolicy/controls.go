@@ -130,6 +130,9 @@ func evaluate(o observed, veleroNamespace string, now time.Time) evaluation {
 	var schedule rempartv1.ControlResult
 	sched := requirementsOf[controlSchedule]
 	switch {
+	case len(o.namespaces) == 0:
+		schedule = check(controlSchedule, sched, ev.exceptions, "", "", "EmptyScope",
+			fmt.Sprintf("The policy covers no namespace of tenant %s: its backups would hold nothing. Check spec.tenant and spec.namespaces, and that the tenant's namespaces exist (SIS-BACKUP).", spec.Tenant), &policyRef)
 	case !o.schedule.Found:
 		schedule = check(controlSchedule, sched, ev.exceptions, "", "", "ScheduleMissing",
 			"The Velero Schedule of the policy does not exist yet, so no backup is taken (SIS-BACKUP).", &schedRef)

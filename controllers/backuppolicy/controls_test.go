@@ -55,6 +55,7 @@ func TestEvaluate(t *testing.T) {
 		{"fresh backup within the RPO", nil, controlRPO, rempartv1.ControlCompliant, "WithinRPO"},
 		{"RPO passed by a second", func(o *observed) { o.backups[1].Completed = now.Add(-8*time.Hour - time.Second) }, controlRPO, rempartv1.ControlNonCompliant, "RPOBreached"},
 		{"no good backup at all", func(o *observed) { o.backups = []backups.Backup{{Name: "f", Phase: backups.Failed, Completed: now}} }, controlRPO, rempartv1.ControlNonCompliant, "NoGoodBackup"},
+		{"a scope without namespaces", func(o *observed) { o.namespaces = nil }, controlSchedule, rempartv1.ControlNonCompliant, "EmptyScope"},
 		{"backups that hold nothing of the tenant", func(o *observed) {
 			for i := range o.backups {
 				o.backups[i].Items = 0
