@@ -336,10 +336,20 @@ func restoreTestResult(o observed, ex controls.ExceptionSet, now time.Time) remp
 }
 
 // forbiddenReason says why backups may not go to the location, when it lies in a country the
-// tenant's DataResidency does not allow; empty otherwise.
+// tenant's DataResidency does not allow, or in a country that cannot be established while a
+// DataResidency restricts where the data may go (fail closed); empty otherwise.
 func forbiddenReason(o observed) string {
-	if o.location == nil || o.residency == nil || o.location.Country == "" || o.residency.Countries[o.location.Country] {
+	if o.residency == nil {
 		return ""
 	}
-	return fmt.Sprintf("the location is in %s (%s), outside what DataResidency %s allows", o.location.Region, o.location.Country, strings.Join(o.residency.Policies, ", "))
+	policies := strings.Join(o.residency.Policies, ", ")
+	switch {
+	case o.location == nil:
+		return fmt.Sprintf("the storage location cannot be read, so the country the backups would go to is unknown, and DataResidency %s restricts it", policies)
+	case o.location.Country == "":
+		return fmt.Sprintf("the country of the location's region %q cannot be established, and DataResidency %s restricts where the data may go", o.location.Region, policies)
+	case !o.residency.Countries[o.location.Country]:
+		return fmt.Sprintf("the location is in %s (%s), outside what DataResidency %s allows", o.location.Region, o.location.Country, policies)
+	}
+	return ""
 }

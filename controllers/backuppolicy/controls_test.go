@@ -86,6 +86,10 @@ func TestEvaluate(t *testing.T) {
 		{"location outside the residency pauses the schedule", func(o *observed) {
 			o.residency = &residency{Policies: []string{"de-only"}, Countries: map[string]bool{"DE": true}}
 		}, controlSchedule, rempartv1.ControlNonCompliant, "SchedulePaused"},
+		{"a location of unknown country under a residency pauses the schedule", func(o *observed) {
+			o.residency = &residency{Policies: []string{"fr-only"}, Countries: map[string]bool{"FR": true}}
+			o.location.Country = ""
+		}, controlSchedule, rempartv1.ControlNonCompliant, "SchedulePaused"},
 		{"no encryption shown", func(o *observed) { o.location.Encryption = "" }, controlEncryption, rempartv1.ControlNonCompliant, "EncryptionNotShown"},
 		{"schedule refused by Velero", func(o *observed) {
 			o.schedule = scheduleFacts{Found: true, Phase: "FailedValidation", ValidationErrors: []string{"invalid schedule"}}
@@ -151,5 +155,21 @@ func TestScheduleAndSandboxNames(t *testing.T) {
 	included, _, _ := unstructuredStrings(sched.Object, "spec", "template", "includedNamespaces")
 	if len(included) != 1 || included[0] == "*" {
 		t.Errorf("a policy covering no namespace backs up %v: never the whole cluster", included)
+	}
+}
+
+func TestUnknownCountryIsForbiddenOnlyUnderAResidency(t *testing.T) {
+	o := baseObserved(t)
+	o.location.Country = ""
+	if why := forbiddenReason(o); why != "" {
+		t.Errorf("without a DataResidency an unknown country is forbidden: %s", why)
+	}
+	o.residency = &residency{Policies: []string{"fr-only"}, Countries: map[string]bool{"FR": true}}
+	if why := forbiddenReason(o); !strings.Contains(why, "cannot be established") {
+		t.Errorf("under a DataResidency an unknown country is allowed: %q", why)
+	}
+	o.location = nil
+	if why := forbiddenReason(o); !strings.Contains(why, "cannot be read") {
+		t.Errorf("an unreadable location under a DataResidency is allowed: %q", why)
 	}
 }
