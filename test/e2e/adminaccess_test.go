@@ -56,17 +56,23 @@ func impersonate(t *testing.T, user string, groups ...string) client.Client {
 // own name, as kubectl rempart grant approve does.
 func requestApproved(t *testing.T, c client.Client, aa *rempartv1.AdminAccess) {
 	t.Helper()
-	ctx := context.Background()
-	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "e2e-approvers"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "rempart-adminaccess-approver"},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: approversGroup}}}
-	if err := c.Create(ctx, crb); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	if err := c.Create(ctx, aa); err != nil {
+	if err := c.Create(context.Background(), aa); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Delete(context.Background(), aa) })
+	approve(t, c, aa)
+}
+
+// approve has the approver, holding config/rbac's approver role through a group, approve a grant
+// in their own name.
+func approve(t *testing.T, c client.Client, aa *rempartv1.AdminAccess) {
+	t.Helper()
+	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "e2e-approvers"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "rempart-adminaccess-approver"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: approversGroup}}}
+	if err := c.Create(context.Background(), crb); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
 	bob := impersonate(t, approver, approversGroup)
 	waitFor(t, "the approval of "+aa.Name, 30*time.Second, func(ctx context.Context) (bool, error) {
 		var current rempartv1.AdminAccess
@@ -164,23 +170,7 @@ func TestBreakGlassIsApprovedAndAlerted(t *testing.T) {
 	if aa.Status.Phase == rempartv1.AdminAccessActive {
 		t.Fatal("break-glass is active without approval")
 	}
-	bob := impersonate(t, approver, approversGroup)
-	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "e2e-approvers"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "rempart-adminaccess-approver"},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: approversGroup}}}
-	if err := c.Create(ctx, crb); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	waitFor(t, "bob approves", 30*time.Second, func(ctx context.Context) (bool, error) {
-		var current rempartv1.AdminAccess
-		if err := bob.Get(ctx, client.ObjectKeyFromObject(aa), &current); err != nil {
-			return false, err
-		}
-		patch := client.MergeFromWithOptions(current.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		current.Spec.ApprovedBy = approver
-		err := bob.Patch(ctx, &current, patch)
-		return err == nil, err
-	})
+	approve(t, c, aa)
 	waitFor(t, "break-glass active", 30*time.Second, func(ctx context.Context) (bool, error) {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(aa), aa); err != nil {
 			return false, err
