@@ -18,11 +18,11 @@ import (
 	"github.com/rempart-io/rempart/controllers/apply"
 )
 
-// policyApproval guards AdminAccess objects themselves.
-const policyApproval = "rempart-admin-access-approval"
+// PolicyApproval guards AdminAccess objects themselves.
+const PolicyApproval = "rempart-admin-access-approval"
 
-// policyRequester records who asks for a grant.
-const policyRequester = "rempart-admin-access-requester"
+// PolicyRequester records who asks for a grant.
+const PolicyRequester = "rempart-admin-access-requester"
 
 // policyScope keeps a grant out of the namespaces of tenants it does not name.
 const policyScope = "rempart-admin-access-scope"
@@ -83,7 +83,7 @@ func approvalPolicy(cfg Config, operatorUser string) *admissionv1.ValidatingAdmi
 	roles := append(append([]string(nil), BuiltinRoles...), cfg.ExtraRoles...)
 	forbidden := ptr.To(metav1.StatusReasonForbidden)
 	return &admissionv1.ValidatingAdmissionPolicy{
-		ObjectMeta: admission.SharedMeta(policyApproval),
+		ObjectMeta: admission.SharedMeta(PolicyApproval),
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
 			FailurePolicy: ptr.To(admissionv1.Fail),
 			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
@@ -168,7 +168,7 @@ func approvalPolicy(cfg Config, operatorUser string) *admissionv1.ValidatingAdmi
 // request carried is overwritten.
 func requesterPolicy() *admissionv1.MutatingAdmissionPolicy {
 	return &admissionv1.MutatingAdmissionPolicy{
-		ObjectMeta: admission.SharedMeta(policyRequester),
+		ObjectMeta: admission.SharedMeta(PolicyRequester),
 		Spec: admissionv1.MutatingAdmissionPolicySpec{
 			FailurePolicy: ptr.To(admissionv1.Fail),
 			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
@@ -184,24 +184,24 @@ func requesterPolicy() *admissionv1.MutatingAdmissionPolicy {
 
 func requesterBinding() *admissionv1.MutatingAdmissionPolicyBinding {
 	return &admissionv1.MutatingAdmissionPolicyBinding{
-		ObjectMeta: admission.SharedMeta(policyRequester),
-		Spec:       admissionv1.MutatingAdmissionPolicyBindingSpec{PolicyName: policyRequester},
+		ObjectMeta: admission.SharedMeta(PolicyRequester),
+		Spec:       admissionv1.MutatingAdmissionPolicyBindingSpec{PolicyName: PolicyRequester},
 	}
 }
 
 func approvalBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
 	return &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: admission.SharedMeta(policyApproval),
+		ObjectMeta: admission.SharedMeta(PolicyApproval),
 		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName:        policyApproval,
+			PolicyName:        PolicyApproval,
 			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
 		},
 	}
 }
 
-// guardMargin covers the time the API server takes to start enforcing a policy it has just
+// GuardMargin covers the time the API server takes to start enforcing a policy it has just
 // stored: a grant created within it is not trusted to have been checked.
-const guardMargin = 2 * time.Second
+const GuardMargin = 2 * time.Second
 
 // ensureApproval puts the admission policies that guard grants in place and returns since when
 // they have guarded them: the latest creation among the policies that record the requester and
@@ -229,7 +229,7 @@ func (r *Reconciler) ensureApproval(ctx context.Context) (time.Time, error) {
 			since = created
 		}
 	}
-	return since.Add(guardMargin), errors.Join(errs...)
+	return since.Add(GuardMargin), errors.Join(errs...)
 }
 
 // policyMemo remembers, per policy object, the resourceVersion it last found up to date, so that

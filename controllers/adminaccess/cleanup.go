@@ -10,7 +10,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 )
@@ -37,7 +39,7 @@ func coveredBy(aa *rempartv1.AdminAccess, namespace string) bool {
 // leftovers are the objects the grant's subject created in the grant's namespaces while it was
 // active, that no other Active grant of the same subject still accounts for. It is pure: the
 // reconciler passes what it read.
-func leftovers(aa *rempartv1.AdminAccess, others []rempartv1.AdminAccess, stamped []client.Object, end time.Time) []client.Object {
+func leftovers(aa *rempartv1.AdminAccess, active GrantIndex, stamped []client.Object, end time.Time) []client.Object {
 	if aa.Status.GrantedAt == nil {
 		return nil
 	}
@@ -49,8 +51,8 @@ func leftovers(aa *rempartv1.AdminAccess, others []rempartv1.AdminAccess, stampe
 		if !createdBy(obj, aa.Spec.Subject) || !coveredBy(aa, obj.GetNamespace()) || created.Before(from) || created.After(to) {
 			continue
 		}
-		still := slices.ContainsFunc(others, func(o rempartv1.AdminAccess) bool {
-			return o.UID != aa.UID && o.Status.Phase == rempartv1.AdminAccessActive && o.Spec.Subject == aa.Spec.Subject && coveredBy(&o, obj.GetNamespace())
+		still := slices.ContainsFunc(active.bySubject[subjectKey(aa.Spec.Subject)], func(o *rempartv1.AdminAccess) bool {
+			return o.UID != aa.UID && coveredBy(o, obj.GetNamespace())
 		})
 		if !still {
 			out = append(out, obj)
@@ -65,32 +67,25 @@ func (r *Reconciler) removeLeftovers(ctx context.Context, aa *rempartv1.AdminAcc
 	if aa.Status.GrantedAt == nil {
 		return nil, nil
 	}
-	stampedOnly := client.MatchingLabels{LabelCreatorStamped: "true"}
-	var rbs rbacv1.RoleBindingList
-	var roles rbacv1.RoleList
-	var sas corev1.ServiceAccountList
-	for _, l := range []struct {
-		list client.ObjectList
-		what string
-	}{{&rbs, "role bindings"}, {&roles, "roles"}, {&sas, "service accounts"}} {
-		if err := r.Client.List(ctx, l.list, stampedOnly); err != nil {
-			return nil, fmt.Errorf("list the %s people created: %w", l.what, err)
+	// Bindings first: they carry the rights. Deleting a service account also invalidates every
+	// token issued for it.
+	var stamped []client.Object
+	for _, list := range []client.ObjectList{&rbacv1.RoleBindingList{}, &rbacv1.RoleList{}, &corev1.ServiceAccountList{}} {
+		if err := r.Client.List(ctx, list, client.MatchingLabels{LabelCreatorStamped: "true"}); err != nil {
+			return nil, fmt.Errorf("list what people created: %w", err)
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range items {
+			// Only the subject's objects matter.
+			if obj, ok := item.(client.Object); ok && createdBy(obj, aa.Spec.Subject) {
+				stamped = append(stamped, obj)
+			}
 		}
 	}
-	var stamped []client.Object
-	// Bindings first: they carry the rights.
-	for i := range rbs.Items {
-		stamped = append(stamped, &rbs.Items[i])
-	}
-	for i := range roles.Items {
-		stamped = append(stamped, &roles.Items[i])
-	}
-	// Deleting a service account also invalidates every token issued for it.
-	for i := range sas.Items {
-		stamped = append(stamped, &sas.Items[i])
-	}
-	// Only the subject's objects matter; the other grants are read only when there are some.
-	stamped = slices.DeleteFunc(stamped, func(o client.Object) bool { return !createdBy(o, aa.Spec.Subject) })
+	// The other grants are read only when the subject created something.
 	if len(stamped) == 0 {
 		return nil, nil
 	}
@@ -100,22 +95,27 @@ func (r *Reconciler) removeLeftovers(ctx context.Context, aa *rempartv1.AdminAcc
 	}
 	var removed []rempartv1.ObjectReference
 	var errs []error
-	for _, obj := range leftovers(aa, grants.Items, stamped, end) {
-		kind := "ServiceAccount"
-		apiVersion := "v1"
-		switch obj.(type) {
-		case *rbacv1.RoleBinding:
-			kind, apiVersion = "RoleBinding", "rbac.authorization.k8s.io/v1"
-		case *rbacv1.Role:
-			kind, apiVersion = "Role", "rbac.authorization.k8s.io/v1"
-		}
-		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-			errs = append(errs, fmt.Errorf("delete %s %s/%s: %w", kind, obj.GetNamespace(), obj.GetName(), err))
+	for _, obj := range leftovers(aa, NewGrantIndex(grants.Items), stamped, end) {
+		gvk, err := apiutil.GVKForObject(obj, r.Client.Scheme())
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		removed = append(removed, rempartv1.ObjectReference{APIVersion: apiVersion, Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()})
+		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("delete %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err))
+			continue
+		}
+		removed = append(removed, rempartv1.ObjectReference{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()})
 	}
 	return removed, errors.Join(errs...)
+}
+
+// subjectKey is a subject with the CRD's default kind filled in, to compare subjects.
+func subjectKey(s rempartv1.AdminSubject) rempartv1.AdminSubject {
+	if s.Kind == "" {
+		s.Kind = rempartv1.AdminSubjectUser
+	}
+	return s
 }
 
 // GrantIndex finds, among the Active grants, the one that accounts for a binding, without
@@ -135,11 +135,7 @@ func NewGrantIndex(grants []rempartv1.AdminAccess) GrantIndex {
 		}
 		idx.byLabel[labelValue(g.Name)] = append(idx.byLabel[labelValue(g.Name)], g)
 		if g.Spec.Enforcement != rempartv1.EnforcementAudit {
-			subject := g.Spec.Subject
-			if subject.Kind == "" {
-				subject.Kind = rempartv1.AdminSubjectUser // the CRD's default
-			}
-			idx.bySubject[subject] = append(idx.bySubject[subject], g)
+			idx.bySubject[subjectKey(g.Spec.Subject)] = append(idx.bySubject[subjectKey(g.Spec.Subject)], g)
 		}
 	}
 	return idx

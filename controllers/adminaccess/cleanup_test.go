@@ -52,26 +52,26 @@ func TestLeftoversAreWhatTheSubjectCreatedWhileTheGrantWasOpen(t *testing.T) {
 	}
 	// Another Active grant of alice on shop-db keeps what she created there.
 	other := activeGrant("alice-oncall", "u2", alice, granted, "shop-db")
-	got := names(leftovers(&aa, []rempartv1.AdminAccess{aa, other}, stamped, end))
+	got := names(leftovers(&aa, NewGrantIndex([]rempartv1.AdminAccess{aa, other}), stamped, end))
 	want := map[string]bool{"shop/friend": true}
 	if len(got) != len(want) || !got["shop/friend"] {
 		t.Errorf("leftovers %v, want %v", got, want)
 	}
 	// Without the other grant, both of alice's objects in the window go.
-	got = names(leftovers(&aa, []rempartv1.AdminAccess{aa}, stamped, end))
+	got = names(leftovers(&aa, NewGrantIndex([]rempartv1.AdminAccess{aa}), stamped, end))
 	if len(got) != 3 || !got["shop/friend"] || !got["shop-db/in-db"] || !got["shop-db/still-covered"] {
 		t.Errorf("leftovers %v, want shop/friend, shop-db/in-db and shop-db/still-covered", got)
 	}
 	// A grant never opened left nothing.
 	never := aa.DeepCopy()
 	never.Status.GrantedAt = nil
-	if got := leftovers(never, nil, stamped, end); len(got) != 0 {
+	if got := leftovers(never, NewGrantIndex(nil), stamped, end); len(got) != 0 {
 		t.Errorf("a grant never opened has leftovers %v", names(got))
 	}
 	// A Group grant: what a member created, recorded with the group.
 	team := activeGrant("team", "u3", rempartv1.AdminSubject{Kind: rempartv1.AdminSubjectGroup, Name: "oncall"}, granted, "shop")
 	byMember := stampedBinding("by-member", "shop", "carol", "devs,oncall", granted.Add(time.Minute))
-	if got := names(leftovers(&team, nil, []client.Object{byMember, stamped[0]}, end)); len(got) != 1 || !got["shop/by-member"] {
+	if got := names(leftovers(&team, NewGrantIndex(nil), []client.Object{byMember, stamped[0]}, end)); len(got) != 1 || !got["shop/by-member"] {
 		t.Errorf("group grant leftovers %v, want shop/by-member", got)
 	}
 }

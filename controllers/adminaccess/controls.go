@@ -47,9 +47,9 @@ func evaluate(aa *rempartv1.AdminAccess, d decision, bindings []rempartv1.Object
 
 	nominative := []requirements.ID{requirements.FTCLD18}
 	switch {
-	case d.untrusted != "":
+	case d.untrusted:
 		// The API server did not vouch for who asked or who approved.
-		out = append(out, result(controlNominative, nominative, rempartv1.ControlNonCompliant, "RecordNotTrusted", d.untrusted))
+		out = append(out, result(controlNominative, nominative, rempartv1.ControlNonCompliant, "RecordNotTrusted", d.message))
 	case aa.Spec.Subject.Kind == rempartv1.AdminSubjectGroup:
 		out = append(out, result(controlNominative, nominative, rempartv1.ControlCompliant, "GroupJustified",
 			fmt.Sprintf("The subject is group %s, accepted on this justification: %s; requested by %s%s (FT-CLD-18).", aa.Spec.Subject.Name, aa.Spec.GroupJustification, aa.Spec.RequestedBy, approvedWords(aa))))

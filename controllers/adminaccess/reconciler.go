@@ -141,8 +141,8 @@ type decision struct {
 	changes bool
 	// reviewIn is how long until a standing grant's review notice or deadline, 0 when none.
 	reviewIn time.Duration
-	// untrusted says why the record of who asked and who approved cannot be trusted, "" when it can.
-	untrusted string
+	// untrusted: the record of who asked and who approved cannot be trusted; message says why.
+	untrusted bool
 }
 
 func windowOf(aa *rempartv1.AdminAccess) Window {
@@ -162,7 +162,7 @@ func decide(aa *rempartv1.AdminAccess, now time.Time, cfg Config, guardedSince t
 	d := decision{phase: rempartv1.AdminAccessPhase(phase), next: next, changes: changes}
 	if phase == Pending || phase == Active {
 		if msg := approvalProblem(aa, guardedSince); msg != "" {
-			d.phase, d.changes, d.message, d.untrusted = rempartv1.AdminAccessRefused, false, msg, msg
+			d.phase, d.changes, d.message, d.untrusted = rempartv1.AdminAccessRefused, false, msg, true
 			return d
 		}
 		if aa.Spec.ApprovedBy == "" {

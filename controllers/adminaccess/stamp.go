@@ -22,9 +22,9 @@ const (
 	AnnotationCreatedByGroups = "rempart.io/created-by-groups"
 )
 
-// policyCreatorStamp stamps the creator; policyCreatorProtect keeps the stamp as written.
+// PolicyCreatorStamp stamps the creator; policyCreatorProtect keeps the stamp as written.
 const (
-	policyCreatorStamp   = "rempart-creator-stamp"
+	PolicyCreatorStamp   = "rempart-creator-stamp"
 	policyCreatorProtect = "rempart-creator-stamp-protect"
 )
 
@@ -100,7 +100,7 @@ func tokenBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
 func creatorStampPolicy(cfg Config, operatorUser string) *admissionv1.MutatingAdmissionPolicy {
 	groups := "has(request.userInfo.groups) ? request.userInfo.groups.filter(g, !g.startsWith('system:')).join(',') : ''"
 	return &admissionv1.MutatingAdmissionPolicy{
-		ObjectMeta: admission.SharedMeta(policyCreatorStamp),
+		ObjectMeta: admission.SharedMeta(PolicyCreatorStamp),
 		Spec: admissionv1.MutatingAdmissionPolicySpec{
 			FailurePolicy:      ptr.To(admissionv1.Fail),
 			MatchConstraints:   &admissionv1.MatchResources{NamespaceSelector: tenantNamespaces(), ResourceRules: stampedResources(admissionv1.Create)},
@@ -118,8 +118,8 @@ func creatorStampPolicy(cfg Config, operatorUser string) *admissionv1.MutatingAd
 
 func creatorStampBinding() *admissionv1.MutatingAdmissionPolicyBinding {
 	return &admissionv1.MutatingAdmissionPolicyBinding{
-		ObjectMeta: admission.SharedMeta(policyCreatorStamp),
-		Spec:       admissionv1.MutatingAdmissionPolicyBindingSpec{PolicyName: policyCreatorStamp},
+		ObjectMeta: admission.SharedMeta(PolicyCreatorStamp),
+		Spec:       admissionv1.MutatingAdmissionPolicyBindingSpec{PolicyName: PolicyCreatorStamp},
 	}
 }
 

@@ -162,6 +162,7 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 	if err := r.Client.List(ctx, &aas); err != nil {
 		return s, fmt.Errorf("list admin accesses: %w", err)
 	}
+	recentCutoff := r.Clock.Now().Add(-recentGrants)
 	for _, aa := range aas.Items {
 		if !covers(ti.Name, namespaces, names(aa.Spec.Tenants), names(aa.Spec.Namespaces)) {
 			continue
@@ -172,7 +173,7 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 			s.Policies = append(s.Policies, policyResults{Kind: "AdminAccess", Name: aa.Name, Controls: aa.Status.Controls, Evaluated: aa.Status.LastEvaluated,
 				BehindSpec: aa.Status.ObservedGeneration != aa.Generation})
 		}
-		if len(inv.AdminGrants) >= 200 || endedBefore(&aa, r.Clock.Now().Add(-recentGrants)) {
+		if len(inv.AdminGrants) >= 200 || endedBefore(&aa, recentCutoff) {
 			inv.EarlierEndedGrants++
 			continue
 		}

@@ -54,7 +54,7 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		Watches(&rempartv1.DataResidency{}, tenants).
 		Watches(&rempartv1.CertificatePolicy{}, tenants).
 		// A grant concerns the tenants it names or holds bindings in, not every report.
-		Watches(&rempartv1.AdminAccess{}, enqueue.Debounced(enqueue.TenantsOfGrant(c), time.Second)).
+		Watches(&rempartv1.AdminAccess{}, enqueue.Debounced(enqueue.TenantsOfGrant(c), enqueue.SettleDelay)).
 		Watches(&rempartv1.BackupPolicy{}, tenants).
 		WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).
 		Complete(r)

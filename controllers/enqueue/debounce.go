@@ -11,6 +11,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
+// SettleDelay is how long events that only feed inventories and reports gather before the policy
+// is reconciled once for all of them.
+const SettleDelay = time.Second
+
 // Debounced enqueues what fn maps an event to after delay: a burst of events for the same policy
 // (a thousand grants closing, a controller rewriting its bindings) waits in the queue as one item
 // and costs one reconcile per delay, not one per event. For what only the inventory and the report

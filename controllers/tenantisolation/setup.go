@@ -101,12 +101,12 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		// RBAC and grants feed the privileged-subjects inventory, which a burst (grants closing
 		// by the hundred) need not rebuild per event; the admin-bindings policy reads the
 		// ClusterRoles, so those are enqueued at once.
-		Watches(&rbacv1.RoleBinding{}, enqueue.Debounced(tenantsForNamespacedObject(c), inventoryDelay)).
-		Watches(&rbacv1.Role{}, enqueue.Debounced(tenantsForNamespacedObject(c), inventoryDelay)).
-		Watches(&rbacv1.ClusterRoleBinding{}, enqueue.Debounced(allTenants(c), inventoryDelay)).
+		Watches(&rbacv1.RoleBinding{}, enqueue.Debounced(tenantsForNamespacedObject(c), enqueue.SettleDelay)).
+		Watches(&rbacv1.Role{}, enqueue.Debounced(tenantsForNamespacedObject(c), enqueue.SettleDelay)).
+		Watches(&rbacv1.ClusterRoleBinding{}, enqueue.Debounced(allTenants(c), enqueue.SettleDelay)).
 		Watches(&rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(allTenants(c))).
 		// A grant opening or closing decides whether its bindings are accounted for.
-		Watches(&rempartv1.AdminAccess{}, enqueue.Debounced(enqueue.TenantsOfGrant(c), inventoryDelay), builder.WithPredicates(grantRecordChanged())).
+		Watches(&rempartv1.AdminAccess{}, enqueue.Debounced(enqueue.TenantsOfGrant(c), enqueue.SettleDelay), builder.WithPredicates(grantRecordChanged())).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(poolOwnersForPod(c)), builder.WithPredicates(podPlacementChanged())).
 		// A pod's volumes never change: its creation and deletion are what storage.encrypted sees.
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c)), builder.WithPredicates(predicate.Funcs{
@@ -207,9 +207,6 @@ func tenantsForNamespacedObject(c client.Client) handler.MapFunc {
 		return nil
 	}
 }
-
-// inventoryDelay is how long RBAC and grant events wait, gathered, before the inventory is rebuilt.
-const inventoryDelay = time.Second
 
 // grantRecordChanged passes a grant's creation and deletion, and the updates that change its
 // phase or bindings.

@@ -15,6 +15,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers"
+	"github.com/rempart-io/rempart/test/testenv"
 )
 
 func canCreateDeployments(t *testing.T, c client.Client, user, namespace string) bool {
@@ -74,14 +75,9 @@ func approve(t *testing.T, c client.Client, aa *rempartv1.AdminAccess) {
 		t.Fatal(err)
 	}
 	bob := impersonate(t, approver, approversGroup)
+	// Retried while the new binding reaches the authorizer.
 	waitFor(t, "the approval of "+aa.Name, 30*time.Second, func(ctx context.Context) (bool, error) {
-		var current rempartv1.AdminAccess
-		if err := bob.Get(ctx, client.ObjectKeyFromObject(aa), &current); err != nil {
-			return false, err
-		}
-		patch := client.MergeFromWithOptions(current.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		current.Spec.ApprovedBy = approver
-		err := bob.Patch(ctx, &current, patch)
+		err := testenv.ApproveGrant(ctx, bob, aa.Name, approver)
 		return err == nil, err
 	})
 }

@@ -18,6 +18,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/internal/manifests"
+	"github.com/rempart-io/rempart/test/testenv"
 )
 
 // testAdminRole stands for admin in envtest, where admin's rules are never aggregated.
@@ -81,29 +82,12 @@ func newAccess(name, subject string, tenants []rempartv1.TenantName, notBefore *
 	return aa
 }
 
-// approveAs records the approval of a grant by user, in their own name, as kubectl rempart grant
-// approve does, and returns the API server's answer.
-func approveAs(c client.Client, name, user string) error {
-	for {
-		var aa rempartv1.AdminAccess
-		if err := c.Get(context.Background(), client.ObjectKey{Name: name}, &aa); err != nil {
-			return err
-		}
-		patch := client.MergeFromWithOptions(aa.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		aa.Spec.ApprovedBy = user
-		// The operator's finalizer may land in between: read again, the spec unchanged.
-		if err := c.Patch(context.Background(), &aa, patch); !apierrors.IsConflict(err) {
-			return err
-		}
-	}
-}
-
 // grantApproved asks for a grant as the test administrator, then has bob approve it.
 func grantApproved(t *testing.T, aa *rempartv1.AdminAccess) {
 	t.Helper()
 	ensureGrantRoles(t)
 	create(t, aa)
-	if err := approveAs(as(t, approver, approversGroup), aa.Name, approver); err != nil {
+	if err := testenv.ApproveGrant(context.Background(), as(t, approver, approversGroup), aa.Name, approver); err != nil {
 		t.Fatalf("bob approves %s: %v", aa.Name, err)
 	}
 	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(aa), aa); err != nil {
@@ -324,12 +308,12 @@ func TestAdminAccessApproval(t *testing.T) {
 		// The subject, even holding the approve verb.
 		{as(t, frank, approversGroup), frank, "another person than the subject"},
 	} {
-		err := approveAs(tt.who, "frank-fix", tt.inName)
+		err := testenv.ApproveGrant(context.Background(), tt.who, "frank-fix", tt.inName)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("approval as %s: %v, want %q", tt.inName, err, tt.want)
 		}
 	}
-	if err := approveAs(as(t, approver, approversGroup), "frank-fix", approver); err != nil {
+	if err := testenv.ApproveGrant(context.Background(), as(t, approver, approversGroup), "frank-fix", approver); err != nil {
 		t.Fatalf("bob approves: %v", err)
 	}
 	active := waitPhase(t, "frank-fix", rempartv1.AdminAccessActive)
@@ -394,7 +378,7 @@ func TestAdminAccessBreakGlass(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = env.Client.Delete(ctx, aa) })
 	waitPhase(t, aa.Name, rempartv1.AdminAccessPending)
-	if err := approveAs(as(t, approver, approversGroup), aa.Name, approver); err != nil {
+	if err := testenv.ApproveGrant(context.Background(), as(t, approver, approversGroup), aa.Name, approver); err != nil {
 		t.Fatal(err)
 	}
 	active := waitPhase(t, aa.Name, rempartv1.AdminAccessActive)

@@ -144,18 +144,8 @@ func TestComplianceReportShowsFailingAndWaivedControls(t *testing.T) {
 	})
 
 	// Nobody but the operator edits a report, even with RBAC rights on it.
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "rpt-report-editor"}, Rules: []rbacv1.PolicyRule{{
-		APIGroups: []string{"rempart.io"}, Resources: []string{"compliancereports", "compliancereports/status"}, Verbs: []string{"get", "update", "patch", "delete"}}}}
-	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "rpt-report-editor"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory@rpt.example"}}}
-	create(t, role)
-	create(t, binding)
-	t.Cleanup(func() {
-		_ = env.Client.Delete(context.Background(), binding)
-		_ = env.Client.Delete(context.Background(), role)
-	})
-	mallory := as(t, "mallory@rpt.example")
+	mallory := withClusterRole(t, "rpt-report-editor", "mallory@rpt.example", rbacv1.PolicyRule{
+		APIGroups: []string{"rempart.io"}, Resources: []string{"compliancereports", "compliancereports/status"}, Verbs: []string{"get", "update", "patch", "delete"}})
 	var err error
 	eventually(t, "an edit of the report refused", func(ctx context.Context) error {
 		var r rempartv1.ComplianceReport
@@ -203,18 +193,8 @@ func TestPolicyStatusIsWrittenByTheOperatorOnly(t *testing.T) {
 	residencyTenant(t, "forged")
 	create(t, newResidency("forged", []rempartv1.TenantName{"forged"}, []rempartv1.Jurisdiction{"EU"}))
 	t.Cleanup(func() { deleteResidency(t, "forged") })
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "forged-status-writer"}, Rules: []rbacv1.PolicyRule{{
-		APIGroups: []string{"rempart.io"}, Resources: []string{"*/status", "*"}, Verbs: []string{"get", "update", "patch"}}}}
-	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "forged-status-writer"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory@forged.example"}}}
-	create(t, role)
-	create(t, binding)
-	t.Cleanup(func() {
-		_ = env.Client.Delete(context.Background(), binding)
-		_ = env.Client.Delete(context.Background(), role)
-	})
-	mallory := as(t, "mallory@forged.example")
+	mallory := withClusterRole(t, "forged-status-writer", "mallory@forged.example", rbacv1.PolicyRule{
+		APIGroups: []string{"rempart.io"}, Resources: []string{"*/status", "*"}, Verbs: []string{"get", "update", "patch"}})
 	compliant := []rempartv1.ControlResult{{ID: "network.default-deny", Requirements: []string{"FT-CLD-20"}, State: rempartv1.ControlCompliant, Reason: "Forged", Message: "forged by hand"}}
 	for _, obj := range []client.Object{&rempartv1.TenantIsolation{}, &rempartv1.DataResidency{}} {
 		eventually(t, fmt.Sprintf("a forged %T status refused", obj), func(ctx context.Context) error {

@@ -8,13 +8,10 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
-	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -58,7 +55,7 @@ func startOperator(env *testenv.Env) (func(), error) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	if err := waitForGrantGuards(ctx, env); err != nil {
+	if err := testenv.WaitForGrantGuards(ctx, env.Client); err != nil {
 		cancel()
 		return nil, err
 	}
@@ -68,35 +65,6 @@ func startOperator(env *testenv.Env) (func(), error) {
 			fmt.Println("operator stopped with error:", err)
 		}
 	}, nil
-}
-
-// waitForGrantGuards waits until the admission policies guarding AdminAccess have been in place
-// long enough for the operator to trust grants created from now on, as on a real cluster where
-// the operator runs before anyone asks for access.
-func waitForGrantGuards(ctx context.Context, env *testenv.Env) error {
-	var newest time.Time
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		newest = time.Time{}
-		for _, obj := range []client.Object{
-			&admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "rempart-admin-access-approval"}},
-			&admissionv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "rempart-admin-access-requester"}},
-			&admissionv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "rempart-admin-access-requester"}},
-			&admissionv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "rempart-creator-stamp"}},
-		} {
-			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
-				return false, nil
-			}
-			if obj.GetCreationTimestamp().After(newest) {
-				newest = obj.GetCreationTimestamp().Time
-			}
-		}
-		return true, nil
-	})
-	if err != nil {
-		return fmt.Errorf("the AdminAccess admission policies were not put in place: %w", err)
-	}
-	time.Sleep(time.Until(newest.Add(4 * time.Second)))
-	return nil
 }
 
 // zapLevel keeps the operator quiet unless REMPART_TEST_VERBOSE is set.

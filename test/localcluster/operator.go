@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	admissionv1 "k8s.io/api/admissionregistration/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/rempart-io/rempart/controllers"
 	"github.com/rempart-io/rempart/internal/manifests"
+	"github.com/rempart-io/rempart/test/testenv"
 )
 
 // Operator identity, as config/rbac and config/manager define it.
@@ -99,49 +99,15 @@ func (c *Cluster) StartOperator(ctx context.Context, binary string, extraArgs ..
 	if err := c.waitHTTP(ctx, "the operator's /readyz", op.ProbeURL+"/readyz", &http.Client{Timeout: 2 * time.Second}); err != nil {
 		return nil, fmt.Errorf("%w; end of its log:\n%s", err, op.proc.tail(20))
 	}
-	if err := c.waitForGrantGuards(ctx); err != nil {
+	cl, err := c.Client()
+	if err != nil {
+		return nil, err
+	}
+	c.step("waiting for the AdminAccess admission policies")
+	if err := testenv.WaitForGrantGuards(ctx, cl); err != nil {
 		return nil, fmt.Errorf("%w; end of its log:\n%s", err, op.proc.tail(20))
 	}
 	return op, nil
-}
-
-// waitForGrantGuards waits until the admission policies that guard AdminAccess have been in place
-// long enough for the operator to trust grants created from now on: it refuses those created
-// before (plus a margin), whose requester the API server may not have recorded.
-func (c *Cluster) waitForGrantGuards(ctx context.Context) error {
-	cl, err := c.Client()
-	if err != nil {
-		return err
-	}
-	guards := []client.Object{
-		&admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "rempart-admin-access-approval"}},
-		&admissionv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "rempart-admin-access-requester"}},
-		&admissionv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "rempart-admin-access-requester"}},
-		&admissionv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "rempart-creator-stamp"}},
-	}
-	c.step("waiting for the AdminAccess admission policies")
-	deadline := time.Now().Add(time.Minute)
-	for {
-		var newest time.Time
-		missing := ""
-		for _, g := range guards {
-			if err := cl.Get(ctx, client.ObjectKeyFromObject(g), g); err != nil {
-				missing = g.GetName()
-				break
-			}
-			if g.GetCreationTimestamp().After(newest) {
-				newest = g.GetCreationTimestamp().Time
-			}
-		}
-		if missing == "" {
-			time.Sleep(time.Until(newest.Add(4 * time.Second)))
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the operator did not put %s in place", missing)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // Log returns the end of the operator's log.

@@ -9,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -175,17 +173,8 @@ func runExpiries(b *testing.B, operatorBinary string) {
 			b.Fatal(err)
 		}
 	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		var list corev1.NamespaceList
-		if err := c.List(ctx, &list, client.HasLabels{rempartv1.LabelTenant}); err != nil {
-			b.Fatal(err)
-		}
-		if len(list.Items) >= grantNamespaces {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("only %d of %d namespaces adopted by their tenants; operator log in %s", len(list.Items), grantNamespaces, logPath)
-		}
+	for _, ns := range namespaces {
+		waitTenant(b, c, ns, metav1.ConditionTrue)
 	}
 	start = time.Now().Add(2 * time.Minute)
 	deadlines := map[string]time.Time{}
@@ -201,7 +190,7 @@ func runExpiries(b *testing.B, operatorBinary string) {
 		if err := c.Create(ctx, aa); err != nil {
 			return err
 		}
-		if err := approve(ctx, approver, aa.Name); err != nil {
+		if err := testenv.ApproveGrant(ctx, approver, aa.Name, approverName); err != nil {
 			return err
 		}
 		mu.Lock()
@@ -265,41 +254,10 @@ func approverClient(ctx context.Context, env *testenv.Env) (client.Client, error
 			return nil, err
 		}
 	}
-	var newest time.Time
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		p := &admissionv1.MutatingAdmissionPolicy{}
-		v := &admissionv1.ValidatingAdmissionPolicy{}
-		errP := env.Client.Get(ctx, client.ObjectKey{Name: "rempart-admin-access-requester"}, p)
-		errV := env.Client.Get(ctx, client.ObjectKey{Name: "rempart-admin-access-approval"}, v)
-		if errP == nil && errV == nil {
-			newest = p.CreationTimestamp.Time
-			if v.CreationTimestamp.After(newest) {
-				newest = v.CreationTimestamp.Time
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the AdminAccess admission policies are not in place: %v, %v", errP, errV)
-		}
+	if err := testenv.WaitForGrantGuards(ctx, env.Client); err != nil {
+		return nil, err
 	}
-	time.Sleep(time.Until(newest.Add(4 * time.Second)))
 	cfg := rest.CopyConfig(env.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: approverName, Groups: []string{"system:authenticated"}}
 	return client.New(cfg, client.Options{Scheme: env.Scheme})
-}
-
-// approve records the approver's approval, reading the grant again if the operator's finalizer
-// landed in between.
-func approve(ctx context.Context, c client.Client, name string) error {
-	for {
-		var aa rempartv1.AdminAccess
-		if err := c.Get(ctx, client.ObjectKey{Name: name}, &aa); err != nil {
-			return err
-		}
-		patch := client.MergeFromWithOptions(aa.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		aa.Spec.ApprovedBy = approverName
-		if err := c.Patch(ctx, &aa, patch); !apierrors.IsConflict(err) {
-			return err
-		}
-	}
 }
