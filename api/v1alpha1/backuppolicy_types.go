@@ -191,6 +191,12 @@ type ResourceCheck struct {
 	// Missing names up to five objects that did not come back.
 	// +optional
 	Missing []string `json:"missing,omitempty"`
+	// VerifiedIn says where the kind was verified: Sandbox (restored and found there) or Backup
+	// (a kind that would make controllers outside the sandbox act, such as an Ingress, a
+	// Certificate or any custom resource, is read from the backup's contents and not restored).
+	// +kubebuilder:validation:Enum=Sandbox;Backup
+	// +optional
+	VerifiedIn string `json:"verifiedIn,omitempty"`
 }
 
 // RestoreTestResult values.

@@ -107,9 +107,19 @@ var notVerified = map[string]bool{
 	"endpointslices.discovery.k8s.io": true, "replicasets.apps": true,
 }
 
-// excludedFromRestore are the resources a restore test leaves out. Pods would run tenant code in
-// the sandbox; the rest never restores.
-var excludedFromRestore = []string{"pods", "events", "events.events.k8s.io"}
+// splitBySandbox separates the kinds a test verifies in the sandbox from those it verifies in the
+// backup only (sandbox.go), the latter as finished checks.
+func splitBySandbox(expected map[string][]item, includeVolumes bool) (inSandbox map[string][]item, backupOnly []rempartv1.ResourceCheck) {
+	inSandbox = map[string][]item{}
+	for res, items := range expected {
+		if restoresInSandbox(res, includeVolumes) {
+			inSandbox[res] = items
+			continue
+		}
+		backupOnly = append(backupOnly, rempartv1.ResourceCheck{Resource: res, InBackup: int32(len(items)), VerifiedIn: verifiedInBackup})
+	}
+	return inSandbox, backupOnly
+}
 
 // expectedBack is what a restore test must find in the sandboxes, by resource: the namespaced
 // objects of the tested namespaces, except the kinds not verified, the objects Rempart generates
@@ -147,7 +157,7 @@ func compareRestored(expected map[string][]item, sandboxOf map[string]string, pr
 	}
 	sort.Strings(resources)
 	for _, r := range resources {
-		c := rempartv1.ResourceCheck{Resource: r, InBackup: int32(len(expected[r]))}
+		c := rempartv1.ResourceCheck{Resource: r, InBackup: int32(len(expected[r])), VerifiedIn: verifiedInSandbox}
 		for _, it := range expected[r] {
 			if present[r+"/"+sandboxOf[it.Namespace]+"/"+it.Name] {
 				c.Restored++

@@ -144,9 +144,15 @@ func TestScheduleAndSandboxNames(t *testing.T) {
 	if got := testPeriod("@daily", now); got != 24*time.Hour {
 		t.Errorf("daily period %s", got)
 	}
-	a, b := sandboxName(bp, testRunID(now), 0), sandboxName(bp, testRunID(now), 0)
+	a, b := sandboxName(bp, testRunID("", now), 0), sandboxName(bp, testRunID("", now.Add(time.Hour)), 0)
 	if a == b {
-		t.Errorf("two tests in the same second share the sandbox %s", a)
+		t.Errorf("tests of two slots share the sandbox %s", a)
+	}
+	if again := sandboxName(bp, testRunID("", now), 0); again != a {
+		t.Errorf("the same slot names its sandbox %s, then %s: an interrupted test would start twice", a, again)
+	}
+	if r1, r2 := testRunID("2026-12-01", now), testRunID("2026-12-02", now); r1 == r2 || r1 == testRunID("", now) {
+		t.Errorf("requested runs %s and %s are not told apart from each other or from the slot", r1, r2)
 	}
 	if len(a) > 63 || !strings.HasPrefix(a, "restore-test-") {
 		t.Errorf("sandbox name %q", a)

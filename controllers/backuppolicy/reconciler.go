@@ -58,7 +58,10 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=rempart.io,resources=backuppolicies/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=rempart.io,resources=dataresidencies;tenantisolations,verbs=get;list;watch
 // +kubebuilder:rbac:groups=velero.io,resources=schedules,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=velero.io,resources=backups;restores;deletebackuprequests,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=velero.io,resources=backups;deletebackuprequests,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=velero.io,resources=restores,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=create
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;update,resourceNames=rempart-restore-sandbox
 // +kubebuilder:rbac:groups=velero.io,resources=downloadrequests,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=velero.io,resources=backupstoragelocations,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=nodes;pods,verbs=get;list;watch

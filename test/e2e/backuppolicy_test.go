@@ -9,12 +9,18 @@ import (
 	"testing"
 	"time"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
@@ -60,6 +66,38 @@ func TestBackupPolicyWithRealVelero(t *testing.T) {
 	}
 	ctx := context.Background()
 	ns := residencyTenant(t, c, "bk-e2e", []rempartv1.Jurisdiction{"EU"})
+	// The tenant publishes one LoadBalancer Service, declared.
+	waitFor(t, "the public Service declared", 30*time.Second, func(ctx context.Context) (bool, error) {
+		var ti rempartv1.TenantIsolation
+		if err := c.Get(ctx, client.ObjectKey{Name: "bk-e2e"}, &ti); err != nil {
+			return false, err
+		}
+		ti.Spec.Exposure = &rempartv1.Exposure{PublicServices: []string{ns + "/ledger-public"}}
+		return true, c.Update(ctx, &ti)
+	})
+	tenantCompliant(t, c, "bk-e2e")
+	// Objects that make controllers outside the namespace act: a load balancer, an Ingress, a
+	// certificate issued by cert-manager. A restore test must not recreate them.
+	selfSigned := &cmapi.Issuer{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ledger-selfsigned"},
+		Spec: cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{SelfSigned: &cmapi.SelfSignedIssuer{}}}}
+	for _, obj := range []client.Object{
+		selfSigned,
+		&cmapi.Certificate{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ledger-tls"}, Spec: cmapi.CertificateSpec{
+			SecretName: "ledger-tls", DNSNames: []string{"ledger.example"}, IssuerRef: cmmeta.IssuerReference{Kind: "Issuer", Name: "ledger-selfsigned"}}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ledger-public"}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
+			Selector: map[string]string{"app": "ledger"}, Ports: []corev1.ServicePort{{Port: 443, TargetPort: intstr.FromInt32(8443)}}}},
+		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ledger"}, Spec: networkingv1.IngressSpec{
+			Rules: []networkingv1.IngressRule{{Host: "ledger.example", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+				Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: ptr.To(networkingv1.PathTypePrefix), Backend: networkingv1.IngressBackend{
+					Service: &networkingv1.IngressServiceBackend{Name: "ledger", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}},
+	} {
+		if err := c.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the certificate issued", time.Minute, func(ctx context.Context) (bool, error) {
+		return true, c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ledger-tls"}, &corev1.Secret{})
+	})
 	for _, obj := range []client.Object{
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ledger-settings"}, Data: map[string]string{"currency": "EUR"}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ledger-db"}, StringData: map[string]string{"password": "s3cret"}},
@@ -145,25 +183,44 @@ func TestBackupPolicyWithRealVelero(t *testing.T) {
 		return true, nil
 	})
 
-	// A restore test into a sandbox, checked against what the backup holds.
-	updateBackupPolicy(t, c, "bk-e2e", func(bp *rempartv1.BackupPolicy) { bp.Spec.RestoreTestNow = "first" })
+	// A restore test into a sandbox, checked against what the backup holds; the sandbox is kept
+	// for inspection first.
+	updateBackupPolicy(t, c, "bk-e2e", func(bp *rempartv1.BackupPolicy) {
+		bp.Spec.RestoreTestNow = "first"
+		bp.Spec.RestoreTest.Cleanup = ptr.To(false)
+	})
 	got = backupPolicyState(t, c, "bk-e2e", 3*time.Minute, func(bp *rempartv1.BackupPolicy) error {
 		rt := bp.Status.LastRestoreTest
-		if rt == nil || rt.Result != rempartv1.RestoreTestPassed || !rt.CleanedUp {
+		if rt == nil || rt.Result != rempartv1.RestoreTestPassed {
 			return fmt.Errorf("restore test %+v", rt)
 		}
 		return nil
 	})
 	rt := got.Status.LastRestoreTest
-	verified := map[string]int32{}
+	verified, where := map[string]int32{}, map[string]string{}
 	for _, ch := range rt.Checks {
-		verified[ch.Resource] = ch.Restored
+		verified[ch.Resource], where[ch.Resource] = ch.Restored, ch.VerifiedIn
 	}
 	for _, want := range []string{"configmaps", "secrets", "services", "deployments.apps"} {
-		if verified[want] < 1 {
-			t.Errorf("restore test did not verify %s: %+v", want, rt.Checks)
+		if verified[want] < 1 || where[want] != "Sandbox" {
+			t.Errorf("restore test did not verify %s in the sandbox: %+v", want, rt.Checks)
 		}
 	}
+	for _, want := range []string{"ingresses.networking.k8s.io", "certificates.cert-manager.io", "issuers.cert-manager.io"} {
+		if where[want] != "Backup" {
+			t.Errorf("%s not verified from the backup's contents: %+v", want, rt.Checks)
+		}
+	}
+	_, kept, _ := strings.Cut(rt.Sandboxes[0], "=")
+	assertSandboxInert(t, c, kept)
+	updateBackupPolicy(t, c, "bk-e2e", func(bp *rempartv1.BackupPolicy) { bp.Spec.RestoreTest.Cleanup = nil })
+	got = backupPolicyState(t, c, "bk-e2e", 3*time.Minute, func(bp *rempartv1.BackupPolicy) error {
+		if rt := bp.Status.LastRestoreTest; !rt.CleanedUp {
+			return fmt.Errorf("sandbox not cleaned up: %+v", rt)
+		}
+		return nil
+	})
+	rt = got.Status.LastRestoreTest
 	if rt.Backup != got.Status.Versions[0].Name {
 		t.Errorf("restored %s, not the newest good backup %s", rt.Backup, got.Status.Versions[0].Name)
 	}
@@ -173,6 +230,9 @@ func TestBackupPolicyWithRealVelero(t *testing.T) {
 	_, sandbox, _ := strings.Cut(rt.Sandboxes[0], "=")
 	if err := c.Get(ctx, client.ObjectKey{Name: sandbox}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
 		t.Errorf("sandbox %s still exists: %v", sandbox, err)
+	}
+	if err := c.Delete(ctx, selfSigned); err != nil {
+		t.Error(err)
 	}
 
 	// Backups stop (the schedule is daily): the RPO turns at its deadline, with an Event.
@@ -211,5 +271,39 @@ func TestBackupPolicyWithRealVelero(t *testing.T) {
 	var cm corev1.ConfigMap
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ledger-settings"}, &cm); err != nil {
 		t.Errorf("tenant data after the tests: %v", err)
+	}
+}
+
+// assertSandboxInert checks that nothing in a restore sandbox makes a controller outside it act:
+// no Ingress, Certificate or Issuer; Services ClusterIP (a LoadBalancer one headless, without
+// ports); workloads at zero replicas.
+func assertSandboxInert(t *testing.T, c client.Client, sandbox string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, list := range []client.ObjectList{&networkingv1.IngressList{}, &cmapi.CertificateList{}, &cmapi.IssuerList{}} {
+		if err := c.List(ctx, list, client.InNamespace(sandbox)); err != nil {
+			t.Fatal(err)
+		}
+		if n := meta.LenList(list); n != 0 {
+			t.Errorf("%d %T live in the sandbox %s", n, list, sandbox)
+		}
+	}
+	var services corev1.ServiceList
+	if err := c.List(ctx, &services, client.InNamespace(sandbox)); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]corev1.Service{}
+	for _, s := range services.Items {
+		names[s.Name] = s
+		if s.Spec.Type != corev1.ServiceTypeClusterIP || len(s.Spec.ExternalIPs) > 0 {
+			t.Errorf("service %s/%s restored as %s %v", sandbox, s.Name, s.Spec.Type, s.Spec.ExternalIPs)
+		}
+	}
+	if pub, ok := names["ledger-public"]; !ok || pub.Spec.ClusterIP != corev1.ClusterIPNone || len(pub.Spec.Ports) != 0 {
+		t.Errorf("the LoadBalancer Service came back as %+v (present %v), want a headless name without ports", pub.Spec, ok)
+	}
+	var dep appsv1.Deployment
+	if err := c.Get(ctx, client.ObjectKey{Namespace: sandbox, Name: "ledger"}, &dep); err != nil || dep.Spec.Replicas == nil || *dep.Spec.Replicas != 0 {
+		t.Errorf("deployment in the sandbox: %v replicas (%v)", dep.Spec.Replicas, err)
 	}
 }

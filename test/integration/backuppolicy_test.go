@@ -426,9 +426,20 @@ func TestBackupPolicyRestoreTestIntoAnIsolatedSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	mapping, _, _ := unstructured.NestedStringMap(restore.Object, "spec", "namespaceMapping")
-	excluded, _, _ := unstructured.NestedStringSlice(restore.Object, "spec", "excludedResources")
-	if mapping[ns] != sandbox || !slices.Contains(excluded, "pods") {
+	included, _, _ := unstructured.NestedStringSlice(restore.Object, "spec", "includedResources")
+	modifiers, _, _ := unstructured.NestedString(restore.Object, "spec", "resourceModifier", "name")
+	if mapping[ns] != sandbox || !slices.Contains(included, "configmaps") || modifiers != "rempart-restore-sandbox" {
 		t.Errorf("restore spec %v", restore.Object["spec"])
+	}
+	// Nothing that makes a controller outside the sandbox act comes back (sandbox.go).
+	for _, outside := range []string{"pods", "ingresses.networking.k8s.io", "certificates.cert-manager.io", "persistentvolumeclaims", "rolebindings.rbac.authorization.k8s.io"} {
+		if slices.Contains(included, outside) {
+			t.Errorf("the restore test restores %s: %v", outside, included)
+		}
+	}
+	var mods corev1.ConfigMap
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: veleroNS, Name: "rempart-restore-sandbox"}, &mods); err != nil || !strings.Contains(mods.Data["modifiers.yaml"], "LoadBalancer") {
+		t.Errorf("resource modifiers %v (%v)", mods.Data, err)
 	}
 	if b, _, _ := unstructured.NestedString(restore.Object, "spec", "backupName"); b != backupName {
 		t.Errorf("restores %q, want the newest good backup %q", b, backupName)
@@ -476,6 +487,7 @@ func TestBackupPolicyRestoreTestIntoAnIsolatedSandbox(t *testing.T) {
 	store := archive(t, [][3]string{
 		{"configmaps", ns, "settings"}, {"secrets", ns, "db"}, {"pods", ns, "web-1"},
 		{"networkpolicies.networking.k8s.io", ns, "rempart-default-deny"}, {"configmaps", "elsewhere", "other"},
+		{"ingresses.networking.k8s.io", ns, "web"},
 	}, map[string]map[string]string{"rempart-default-deny": {rempartv1.LabelManagedBy: rempartv1.ManagedByValue}})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(store) }))
 	defer srv.Close()
@@ -500,8 +512,9 @@ func TestBackupPolicyRestoreTestIntoAnIsolatedSandbox(t *testing.T) {
 		return nil
 	})
 	checks := got.Status.LastRestoreTest.Checks
-	if len(checks) != 2 || checks[0].Resource != "configmaps" || checks[0].Restored != 1 || checks[1].Resource != "secrets" || checks[1].Restored != 0 ||
-		!slices.Equal(checks[1].Missing, []string{ns + "/db"}) {
+	if len(checks) != 3 || checks[0].Resource != "configmaps" || checks[0].Restored != 1 || checks[0].VerifiedIn != "Sandbox" ||
+		checks[1].Resource != "ingresses.networking.k8s.io" || checks[1].InBackup != 1 || checks[1].VerifiedIn != "Backup" ||
+		checks[2].Resource != "secrets" || checks[2].Restored != 0 || !slices.Equal(checks[2].Missing, []string{ns + "/db"}) {
 		t.Errorf("checks %+v", checks)
 	}
 	if !strings.Contains(got.Status.LastRestoreTest.Message, "1 objects of the backup did not come back") {
@@ -509,9 +522,34 @@ func TestBackupPolicyRestoreTestIntoAnIsolatedSandbox(t *testing.T) {
 	}
 	finishSandboxDeletion(t, sandbox)
 
-	// The Secret comes back too: the next test passes, within the RTO.
+	// The Secret comes back too: the next test passes, within the RTO. Its status write is
+	// lost once (the record and the request it handled vanish): the running Restore is adopted,
+	// not started a second time.
 	rec = runTest("third")
 	_, sandbox, _ = strings.Cut(rec.Sandboxes[0], "=")
+	eventually(t, "the status write lost", func(ctx context.Context) error {
+		var bp rempartv1.BackupPolicy
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: "bk-restore"}, &bp); err != nil {
+			return err
+		}
+		bp.Status.LastRestoreTest, bp.Status.RestoreTestNowHandled = nil, ""
+		return env.Client.Status().Update(ctx, &bp)
+	})
+	adopted := waitBackupPolicy(t, "bk-restore", func(bp *rempartv1.BackupPolicy) error {
+		if bp.Status.RestoreTestNowHandled != "third" || bp.Status.LastRestoreTest == nil {
+			return fmt.Errorf("restore test %+v", bp.Status.LastRestoreTest)
+		}
+		return nil
+	}).Status.LastRestoreTest
+	if adopted.Restore != rec.Restore || !slices.Equal(adopted.Sandboxes, rec.Sandboxes) || adopted.Result != rempartv1.RestoreTestRunning {
+		t.Errorf("after a lost write the test is %+v, want the running %s adopted", adopted, rec.Restore)
+	}
+	restores := &unstructured.UnstructuredList{}
+	restores.SetAPIVersion("velero.io/v1")
+	restores.SetKind("RestoreList")
+	if err := env.Client.List(ctx, restores, client.InNamespace(veleroNS), client.MatchingLabels{rempartv1.LabelBackupPolicy: "bk-restore"}); err != nil || len(restores.Items) != 3 {
+		t.Errorf("%d restores for three tests (%v)", len(restores.Items), err)
+	}
 	create(t, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: sandbox, Name: "settings"}})
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: sandbox, Name: "db"}})
 	restore = velero("Restore", rec.Restore)
@@ -532,6 +570,31 @@ func TestBackupPolicyRestoreTestIntoAnIsolatedSandbox(t *testing.T) {
 	if got.Status.LastPassedRestoreTest == nil || got.Status.LastRestoreTest.Duration == nil {
 		t.Errorf("passed test not recorded: %+v", got.Status)
 	}
+	finishSandboxDeletion(t, sandbox)
+
+	// A sandbox no record names (its test's status was never written, its Restore is gone) is
+	// swept at the next look.
+	stray := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "restore-test-stray", Labels: map[string]string{
+		rempartv1.LabelBackupPolicy: "bk-restore", rempartv1.LabelRestoreSandbox: "rempart-bk-restore-test-gone", rempartv1.LabelManagedBy: rempartv1.ManagedByValue}}}
+	create(t, stray)
+	updateBackupPolicyResync(t, "bk-restore")
+	finishSandboxDeletion(t, stray.Name)
+}
+
+// updateBackupPolicyResync makes the operator look at a policy again, through a harmless change.
+func updateBackupPolicyResync(t *testing.T, name string) {
+	t.Helper()
+	eventually(t, "touch "+name, func(ctx context.Context) error {
+		var bp rempartv1.BackupPolicy
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, &bp); err != nil {
+			return err
+		}
+		if bp.Annotations == nil {
+			bp.Annotations = map[string]string{}
+		}
+		bp.Annotations["it.rempart.io/touched"] = time.Now().Format(time.RFC3339Nano)
+		return env.Client.Update(ctx, &bp)
+	})
 }
 
 // finishSandboxDeletion waits for the operator to delete a sandbox and finishes the deletion as
