@@ -49,8 +49,8 @@ func certificatePolicy() *admissionv1.ValidatingAdmissionPolicy {
 					Reason: forbidden,
 				},
 				{
-					Expression:        "!params.spec.?privateKey.?requireRotation.orValue(true) || object.spec.?privateKey.?rotationPolicy.orValue('') == 'Always'",
-					MessageExpression: name + " + ' must set privateKey.rotationPolicy: Always, a new key at every renewal, as CertificatePolicy ' + params.metadata.name + ' requires (FT-CLD-40).'",
+					Expression:        "!params.spec.?privateKey.?requireRotation.orValue(true) || object.spec.?privateKey.?rotationPolicy.orValue('Always') in ['Always', '']",
+					MessageExpression: name + " + ' must not set privateKey.rotationPolicy: Never; leave it unset or Always, a new key at every renewal, as CertificatePolicy ' + params.metadata.name + ' requires (FT-CLD-40).'",
 					Reason:            forbidden,
 				},
 				{

@@ -6,6 +6,7 @@ package certificatepolicy
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -91,7 +92,7 @@ func Violations(c *cmapi.Certificate, spec rempartv1.CertificatePolicySpec) []st
 	if err := cryptopolicy.CheckKey(certKey(c), keyRules(spec.PrivateKey)); err != nil {
 		out = append(out, err.Error())
 	}
-	if requireRotation(spec.PrivateKey) && (c.Spec.PrivateKey == nil || c.Spec.PrivateKey.RotationPolicy != cmapi.RotationPolicyAlways) {
+	if requireRotation(spec.PrivateKey) && !rotatesKeys(c) {
 		out = append(out, "privateKey.rotationPolicy must be Always: a new key at every renewal (FT-CLD-40)")
 	}
 	if err := cryptopolicy.CheckLifetime(certLifetime(c), spec.MaxCertificateDuration(), spec.RenewBeforeAtLeast()); err != nil {
@@ -101,6 +102,12 @@ func Violations(c *cmapi.Certificate, spec rempartv1.CertificatePolicySpec) []st
 		out = append(out, fmt.Sprintf("issuer %s is not one of the policy's issuers (FT-CLD-40)", issuerName(c)))
 	}
 	return out
+}
+
+// rotatesKeys says whether cert-manager makes a new key at each renewal: rotationPolicy Always,
+// or unset, which cert-manager reads as Always since v1.18 (the version Rempart pins is newer).
+func rotatesKeys(c *cmapi.Certificate) bool {
+	return c.Spec.PrivateKey == nil || c.Spec.PrivateKey.RotationPolicy == "" || c.Spec.PrivateKey.RotationPolicy == cmapi.RotationPolicyAlways
 }
 
 // IssuedOutOfPolicy says why a Certificate whose spec conforms must still be re-issued: the
@@ -115,4 +122,50 @@ func IssuedOutOfPolicy(c *cmapi.Certificate, spec rempartv1.CertificatePolicySpe
 		return fmt.Sprintf("the certificate in place lives %s, longer than the policy's %s", lived.Round(time.Hour), spec.MaxCertificateDuration())
 	}
 	return ""
+}
+
+// AnnotationReissuedAt records on a Certificate the revision whose replacement Rempart requested.
+const AnnotationReissuedAt = "rempart.io/reissued-at-revision"
+
+// revision is the Certificate's current revision, 0 before its first issuance.
+func revision(c *cmapi.Certificate) int {
+	if c.Status.Revision == nil {
+		return 0
+	}
+	return *c.Status.Revision
+}
+
+// reissuedOnce says whether Rempart already asked to replace this revision or the one before it:
+// the certificate in place is pending, or is the answer to that request.
+func reissuedOnce(c *cmapi.Certificate) bool {
+	at, err := strconv.Atoi(c.Annotations[AnnotationReissuedAt])
+	if err != nil {
+		return false
+	}
+	return revision(c) <= at+1
+}
+
+// setCondition replaces the condition of the same type, or appends it.
+func setCondition(conds []cmapi.CertificateCondition, c cmapi.CertificateCondition) []cmapi.CertificateCondition {
+	for i := range conds {
+		if conds[i].Type == c.Type {
+			conds[i] = c
+			return conds
+		}
+	}
+	return append(conds, c)
+}
+
+// issuedViolation says why the certificate in place breaks the policy although the spec does
+// not, naming the issuer once Rempart's re-issuance did not help.
+func issuedViolation(c *cmapi.Certificate, spec rempartv1.CertificatePolicySpec) string {
+	why := IssuedOutOfPolicy(c, spec)
+	if why == "" {
+		return ""
+	}
+	if reissuedOnce(c) && revision(c) > 0 {
+		return fmt.Sprintf("%s although it asks for %s: issuer %s ignores the requested duration, and Rempart re-issued once and stops; configure the issuer to honour spec.duration (FT-CLD-40)",
+			why, certLifetime(c).Duration, issuerName(c))
+	}
+	return why + ": re-issuance requested (FT-CLD-40)"
 }

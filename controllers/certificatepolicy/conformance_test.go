@@ -9,6 +9,7 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
@@ -38,7 +39,9 @@ func TestViolations(t *testing.T) {
 		want   []string
 	}{
 		{"conformant", nil, nil},
-		{"defaults", func(c *cmapi.Certificate) { c.Spec.PrivateKey = nil }, []string{"RSA 2048", "rotationPolicy must be Always"}},
+		// An unset rotationPolicy is cert-manager's default, Always since v1.18.
+		{"defaults", func(c *cmapi.Certificate) { c.Spec.PrivateKey = nil }, []string{"RSA 2048"}},
+		{"keeps its key", func(c *cmapi.Certificate) { c.Spec.PrivateKey.RotationPolicy = cmapi.RotationPolicyNever }, []string{"rotationPolicy must be Always"}},
 		{"issuer kind defaults to Issuer", func(c *cmapi.Certificate) { c.Spec.IssuerRef.Kind = "" }, []string{"issuer Issuer/rempart-ca"}},
 		{"too long", func(c *cmapi.Certificate) { c.Spec.Duration = &metav1.Duration{Duration: 91 * 24 * time.Hour} }, []string{"exceeds the policy's maximum"}},
 		{"renews late", func(c *cmapi.Certificate) { c.Spec.RenewBefore = &metav1.Duration{Duration: time.Hour} }, []string{"later than the policy's"}},
@@ -149,3 +152,44 @@ func TestEvaluateExpiryAndNextBoundary(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// A violation of the issued certificate is answered by one re-issuance per revision: the
+// certificate that answers it, still out of policy, names its issuer instead of asking again.
+func TestReissuanceHappensOncePerRevision(t *testing.T) {
+	spec := policy().Spec
+	long := cert("c", func(c *cmapi.Certificate) {
+		c.Status.NotBefore = &metav1.Time{Time: now}
+		c.Status.NotAfter = &metav1.Time{Time: now.Add(spec.MaxCertificateDuration() + 24*time.Hour)}
+		c.Status.Revision = ptr.To(3)
+	})
+	if reissuedOnce(long) {
+		t.Fatal("a certificate never re-issued counts as re-issued")
+	}
+	if why := issuedViolation(long, spec); !strings.Contains(why, "re-issuance requested") {
+		t.Errorf("before re-issuance: %q", why)
+	}
+	long.Annotations = map[string]string{AnnotationReissuedAt: "3"}
+	if !reissuedOnce(long) {
+		t.Error("a pending re-issuance of revision 3 would be asked again")
+	}
+	long.Status.Revision = ptr.To(4)
+	if !reissuedOnce(long) {
+		t.Error("revision 4, the answer to the request, would be re-issued again: an endless loop")
+	}
+	if why := issuedViolation(long, spec); !strings.Contains(why, "issuer ClusterIssuer/") || !strings.Contains(why, "stops") {
+		t.Errorf("after re-issuance the violation does not name the issuer: %q", why)
+	}
+	long.Status.Revision = ptr.To(6)
+	if reissuedOnce(long) {
+		t.Error("a later revision, renewed on its own, may be re-issued once more")
+	}
+}
+
+func TestIssuingConditionIsReplacedInPlace(t *testing.T) {
+	conds := []cmapi.CertificateCondition{{Type: cmapi.CertificateConditionReady, Status: cmmeta.ConditionTrue},
+		{Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionFalse, Reason: "Failed"}}
+	got := setCondition(conds, cmapi.CertificateCondition{Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue, Reason: "ManuallyTriggered"})
+	if len(got) != 2 || got[1].Status != cmmeta.ConditionTrue || got[1].Reason != "ManuallyTriggered" {
+		t.Errorf("conditions %+v: want the Issuing one replaced", got)
+	}
+}

@@ -117,6 +117,9 @@ func evaluate(o observed, now time.Time) evaluation {
 	}
 	for _, c := range o.certificates {
 		violations := Violations(c, spec)
+		if why := issuedViolation(c, spec); why != "" {
+			violations = append(violations, why)
+		}
 		s := rempartv1.CertificateSummary{Namespace: c.Namespace, Name: c.Name, Issuer: issuerName(c), Key: certKey(c).String(),
 			NotAfter: c.Status.NotAfter, RenewalTime: c.Status.RenewalTime, Ready: ready(c), Conformant: len(violations) == 0}
 		if len(violations) > 0 {
@@ -127,7 +130,7 @@ func evaluate(o observed, now time.Time) evaluation {
 		if !s.Ready {
 			notReady = append(notReady, certRef(c))
 		}
-		if c.Spec.PrivateKey == nil || c.Spec.PrivateKey.RotationPolicy != cmapi.RotationPolicyAlways {
+		if !rotatesKeys(c) {
 			unrotated = append(unrotated, certRef(c))
 		}
 		if c.Status.NotAfter != nil {

@@ -8,13 +8,16 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 )
 
 // LabelPolicy marks the Certificates a CertificatePolicy created, with its name.
 const LabelPolicy = "rempart.io/certificate-policy"
+
+// AnnotationOrphanedFrom names the CertificatePolicy that created a Certificate it no longer
+// manages (deleted, or narrowed away from the Certificate's namespace).
+const AnnotationOrphanedFrom = "rempart.io/orphaned-from"
 
 // ingressClass reads an Ingress's class from its spec or the older annotation.
 func ingressClass(ing *networkingv1.Ingress) string {
@@ -102,9 +105,9 @@ func desiredCertificates(cp *rempartv1.CertificatePolicy, endpoints []endpoint, 
 				TypeMeta: metav1.TypeMeta{APIVersion: cmapi.SchemeGroupVersion.String(), Kind: "Certificate"},
 				ObjectMeta: metav1.ObjectMeta{
 					Namespace: e.ref.Namespace, Name: tls.secret,
+					// No owner reference: deleting the policy must not delete the Certificate and
+					// stop its renewals; the label says whose it is.
 					Labels: map[string]string{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, LabelPolicy: cp.Name},
-					OwnerReferences: []metav1.OwnerReference{{APIVersion: rempartv1.GroupVersion.String(), Kind: "CertificatePolicy",
-						Name: cp.Name, UID: cp.UID, Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
 				},
 				Spec: cmapi.CertificateSpec{
 					SecretName:  tls.secret,

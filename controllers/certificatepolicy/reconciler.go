@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -48,19 +49,26 @@ type Reconciler struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var cp rempartv1.CertificatePolicy
 	if err := r.Client.Get(ctx, req.NamespacedName, &cp); err != nil {
-		if apierrors.IsNotFound(err) {
-			recordMetrics(req.Name, nil)
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
 		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		// The policy is gone: the Certificates it created stay, and cert-manager keeps
+		// renewing them; they are only no longer Rempart's.
+		recordMetrics(req.Name, nil)
+		return ctrl.Result{}, r.orphan(ctx, req.Name, nil, "CertificatePolicy "+req.Name+" was deleted")
 	}
 	if !cp.DeletionTimestamp.IsZero() {
 		recordMetrics(cp.Name, nil)
-		return ctrl.Result{}, nil // what it created is owned by it; the certificates' Secrets stay
+		return ctrl.Result{}, r.orphan(ctx, cp.Name, nil, "CertificatePolicy "+cp.Name+" is being deleted")
 	}
 	now := r.Clock.Now()
 	s, err := scope.Resolve(ctx, r.Client, cp.Spec.Tenants, cp.Spec.Namespaces)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	inScope := map[string]bool{}
+	for _, ns := range s.Namespaces {
+		inScope[ns] = true
 	}
 	obs, err := r.gather(ctx, &cp, s.Namespaces)
 	if err != nil {
@@ -68,6 +76,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	var errs []error
 	errs = append(errs, r.applyAdmission(ctx, &cp, s))
+	errs = append(errs, r.orphan(ctx, cp.Name, inScope, "namespace left the scope of CertificatePolicy "+cp.Name))
 	if cp.Spec.Enforcement != rempartv1.EnforcementAudit {
 		errs = append(errs, r.provide(ctx, &cp, obs))
 		errs = append(errs, r.reissue(ctx, &cp, obs))
@@ -157,9 +166,74 @@ func (r *Reconciler) provide(ctx context.Context, cp *rempartv1.CertificatePolic
 		errs = append(errs, apply.IfChanged(ctx, r.Client, c, &cmapi.Certificate{}))
 	}
 	for _, c := range o.certificates {
-		if c.Labels[LabelPolicy] == cp.Name && !keep[c.Namespace+"/"+c.Name] {
-			errs = append(errs, client.IgnoreNotFound(r.Client.Delete(ctx, c)))
+		if c.Labels[LabelPolicy] != cp.Name {
+			continue
 		}
+		if !keep[c.Namespace+"/"+c.Name] {
+			errs = append(errs, client.IgnoreNotFound(r.Client.Delete(ctx, c)))
+			continue
+		}
+		errs = append(errs, r.dropPolicyOwner(ctx, c))
+	}
+	return errors.Join(errs...)
+}
+
+// dropPolicyOwner removes an owner reference to a CertificatePolicy, which older versions set: the
+// garbage collector would delete the Certificate with the policy, and renewals would stop.
+func (r *Reconciler) dropPolicyOwner(ctx context.Context, c *cmapi.Certificate) error {
+	var kept []metav1.OwnerReference
+	for _, o := range c.OwnerReferences {
+		if o.Kind != "CertificatePolicy" || o.APIVersion != rempartv1.GroupVersion.String() {
+			kept = append(kept, o)
+		}
+	}
+	if len(kept) == len(c.OwnerReferences) {
+		return nil
+	}
+	patch := client.MergeFrom(c.DeepCopy())
+	updated := c.DeepCopy()
+	updated.OwnerReferences = kept
+	if err := r.Client.Patch(ctx, updated, patch); err != nil {
+		return fmt.Errorf("drop the policy owner of %s/%s: %w", c.Namespace, c.Name, err)
+	}
+	return nil
+}
+
+// orphan releases the Certificates a policy created outside keep (every one when keep is nil):
+// they keep issuing and renewing under cert-manager, lose Rempart's labels, and say where they
+// came from, with a Warning Event.
+func (r *Reconciler) orphan(ctx context.Context, policy string, keep map[string]bool, why string) error {
+	var list cmapi.CertificateList
+	if err := r.Client.List(ctx, &list, client.MatchingLabels{LabelPolicy: policy}); err != nil {
+		return fmt.Errorf("list certificates of %s: %w", policy, err)
+	}
+	var errs []error
+	for i := range list.Items {
+		c := &list.Items[i]
+		if keep != nil && keep[c.Namespace] {
+			continue
+		}
+		patch := client.MergeFrom(c.DeepCopy())
+		updated := c.DeepCopy()
+		delete(updated.Labels, LabelPolicy)
+		delete(updated.Labels, rempartv1.LabelManagedBy)
+		if updated.Annotations == nil {
+			updated.Annotations = map[string]string{}
+		}
+		updated.Annotations[AnnotationOrphanedFrom] = policy
+		var owners []metav1.OwnerReference
+		for _, o := range updated.OwnerReferences {
+			if o.Kind != "CertificatePolicy" {
+				owners = append(owners, o)
+			}
+		}
+		updated.OwnerReferences = owners
+		if err := r.Client.Patch(ctx, updated, patch); err != nil {
+			errs = append(errs, client.IgnoreNotFound(fmt.Errorf("orphan %s/%s: %w", c.Namespace, c.Name, err)))
+			continue
+		}
+		r.Recorder.Eventf(updated, nil, corev1.EventTypeWarning, "CertificateOrphaned", "Orphan",
+			"%s: Certificate %s/%s is kept and cert-manager keeps renewing it, but Rempart no longer manages it; delete it if its hosts are gone, or cover its namespace again (FT-CLD-38).", why, c.Namespace, c.Name)
 	}
 	return errors.Join(errs...)
 }
@@ -175,10 +249,19 @@ func (r *Reconciler) reissue(ctx context.Context, cp *rempartv1.CertificatePolic
 			continue
 		}
 		why := IssuedOutOfPolicy(c, cp.Spec)
+		if why != "" && reissuedOnce(c) {
+			// The certificate in place answers Rempart's own request: its issuer ignores the
+			// policy, and asking again would issue without end. The control names the issuer.
+			why = ""
+		}
 		if rotateAll {
 			why = fmt.Sprintf("spec.rotateAll %q asks for new keys", cp.Spec.RotateAll)
 		}
 		if why == "" {
+			continue
+		}
+		if err := r.markReissued(ctx, c); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		if err := r.triggerIssuance(ctx, c, why); err != nil {
@@ -202,12 +285,29 @@ func issuing(c *cmapi.Certificate) bool {
 	return false
 }
 
+// markReissued records on the Certificate the revision Rempart asked to replace, so that a policy
+// violation is answered with one re-issuance per revision, never a loop.
+func (r *Reconciler) markReissued(ctx context.Context, c *cmapi.Certificate) error {
+	patch := client.MergeFrom(c.DeepCopy())
+	updated := c.DeepCopy()
+	if updated.Annotations == nil {
+		updated.Annotations = map[string]string{}
+	}
+	updated.Annotations[AnnotationReissuedAt] = strconv.Itoa(revision(c))
+	if err := r.Client.Patch(ctx, updated, patch); err != nil {
+		return fmt.Errorf("record re-issuance of %s/%s: %w", c.Namespace, c.Name, err)
+	}
+	c.Annotations, c.ResourceVersion = updated.Annotations, updated.ResourceVersion
+	return nil
+}
+
 // triggerIssuance sets the Certificate's Issuing condition, which cert-manager's issuing
-// controllers act on.
+// controllers act on. An Issuing condition already there (False after a failed attempt) is
+// replaced in place: conditions are a map by type, and a second entry would never be read.
 func (r *Reconciler) triggerIssuance(ctx context.Context, c *cmapi.Certificate, why string) error {
 	updated := c.DeepCopy()
 	now := metav1.NewTime(r.Clock.Now())
-	updated.Status.Conditions = append(updated.Status.Conditions, cmapi.CertificateCondition{
+	updated.Status.Conditions = setCondition(updated.Status.Conditions, cmapi.CertificateCondition{
 		Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue, Reason: "ManuallyTriggered",
 		Message: "Re-issuance requested by Rempart: " + why, LastTransitionTime: &now, ObservedGeneration: c.Generation,
 	})

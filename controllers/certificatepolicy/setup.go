@@ -40,8 +40,11 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		return err
 	}
 	if !installed {
-		ctrl.Log.WithName("certificatepolicy").Info("cert-manager is not installed: CertificatePolicy is not enforced until it is and the operator restarts")
-		return nil
+		ctrl.Log.WithName("certificatepolicy").Info("cert-manager is not installed: CertificatePolicy reports CertManagerNotInstalled until it is and the operator restarts")
+		return ctrl.NewControllerManagedBy(mgr).Named("certificatepolicy").
+			For(&rempartv1.CertificatePolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).
+			Complete(&notInstalledReconciler{client: mgr.GetClient(), clock: s.Clock})
 	}
 	gateways, err := discovery.Serves(mgr.GetRESTMapper(), gwapiv1.SchemeGroupVersion.WithKind("Gateway"))
 	if err != nil {

@@ -9,12 +9,15 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/certificatepolicy"
 )
 
 func newCertificatePolicy(name, tenant string) *rempartv1.CertificatePolicy {
@@ -56,7 +59,7 @@ func TestCertificatePolicyRefusesNonConformantCertificates(t *testing.T) {
 		"ed25519": {func(s *cmapi.CertificateSpec) {
 			s.PrivateKey.Algorithm, s.PrivateKey.Size = cmapi.Ed25519KeyAlgorithm, 0
 		}, []string{"Ed25519 key"}},
-		"no-rotation":          {func(s *cmapi.CertificateSpec) { s.PrivateKey.RotationPolicy = cmapi.RotationPolicyNever }, []string{"rotationPolicy: Always"}},
+		"no-rotation":          {func(s *cmapi.CertificateSpec) { s.PrivateKey.RotationPolicy = cmapi.RotationPolicyNever }, []string{"rotationPolicy: Never"}},
 		"one-year":             {func(s *cmapi.CertificateSpec) { s.Duration = &metav1.Duration{Duration: 8760 * time.Hour} }, []string{"longer than the 2160h"}},
 		"late-renewal":         {func(s *cmapi.CertificateSpec) { s.RenewBefore = &metav1.Duration{Duration: 24 * time.Hour} }, []string{"renews later than 720h"}},
 		"default-late-renewal": {func(s *cmapi.CertificateSpec) { s.Duration = &metav1.Duration{Duration: 720 * time.Hour} }, []string{"renews later than 720h"}},
@@ -160,5 +163,32 @@ func TestCertificatePolicyCoversGatewayListeners(t *testing.T) {
 			return fmt.Errorf("%s: %s", hosts.State, hosts.Message)
 		}
 		return nil
+	})
+
+	// Deleting the policy keeps the Certificate it created (renewals go on), released with a
+	// Warning Event.
+	if len(cert.OwnerReferences) != 0 {
+		t.Errorf("the Certificate is owned by %+v: the garbage collector would delete it with the policy", cert.OwnerReferences)
+	}
+	if err := env.Client.Delete(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the Certificate orphaned, not deleted", func(ctx context.Context) error {
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "edge-tls"}, &cert); err != nil {
+			return err
+		}
+		if cert.Annotations[certificatepolicy.AnnotationOrphanedFrom] != "tls-gateway" || cert.Labels[certificatepolicy.LabelPolicy] != "" {
+			return fmt.Errorf("labels %v, annotations %v", cert.Labels, cert.Annotations)
+		}
+		var events eventsv1.EventList
+		if err := env.Client.List(ctx, &events, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		for _, e := range events.Items {
+			if e.Reason == "CertificateOrphaned" && e.Regarding.Name == "edge-tls" && e.Type == corev1.EventTypeWarning {
+				return nil
+			}
+		}
+		return fmt.Errorf("no CertificateOrphaned event")
 	})
 }

@@ -102,13 +102,9 @@ func PolicyReportCRDDir(root string) (string, error) {
 }
 
 // CRDDirs are the directories whose CRDs every test API server gets: Rempart's generated CRDs,
-// the test-only kinds, and cert-manager's, Gateway API's and the PolicyReport CRDs from their
-// modules. Start adds Velero's (VeleroCRDDirs) unless told not to.
+// the test-only kinds, and Gateway API's and the PolicyReport CRDs from their modules. Start adds
+// cert-manager's and Velero's unless told not to.
 func CRDDirs(root string) ([]string, error) {
-	certManager, err := ModuleDir(root, "github.com/cert-manager/cert-manager")
-	if err != nil {
-		return nil, err
-	}
 	gatewayAPI, err := ModuleDir(root, "sigs.k8s.io/gateway-api")
 	if err != nil {
 		return nil, err
@@ -120,7 +116,6 @@ func CRDDirs(root string) ([]string, error) {
 	return []string{
 		filepath.Join(root, "config", "crd", "bases"),
 		filepath.Join(root, "test", "apitest", "crd"),
-		filepath.Join(certManager, "deploy", "crds"),
 		filepath.Join(gatewayAPI, "config", "crd", "standard"),
 		policyReports,
 	}, nil
@@ -133,6 +128,8 @@ func Start() (*Env, error) { return StartWith(Options{}) }
 type Options struct {
 	// WithoutVelero leaves Velero's CRDs out, as on a cluster without Velero.
 	WithoutVelero bool
+	// WithoutCertManager leaves cert-manager's CRDs out, as on a cluster without cert-manager.
+	WithoutCertManager bool
 }
 
 // StartWith starts a test API server as Start does, with options.
@@ -147,6 +144,13 @@ func StartWith(opts Options) (*Env, error) {
 	dirs, err := CRDDirs(root)
 	if err != nil {
 		return nil, err
+	}
+	if !opts.WithoutCertManager {
+		certManager, err := ModuleDir(root, "github.com/cert-manager/cert-manager")
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, filepath.Join(certManager, "deploy", "crds"))
 	}
 	if !opts.WithoutVelero {
 		velero, err := VeleroCRDDirs(root)

@@ -1,5 +1,5 @@
-// Package withoutvelero runs the operator against an API server that serves no Velero kinds, in
-// its own test binary since a controller registers once per process.
+// Package withoutvelero runs the operator against an API server that serves neither Velero's nor
+// cert-manager's kinds, in its own test binary since a controller registers once per process.
 package withoutvelero
 
 import (
@@ -19,12 +19,14 @@ import (
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers"
 	"github.com/rempart-io/rempart/controllers/backuppolicy"
+	"github.com/rempart-io/rempart/controllers/certificatepolicy"
 	"github.com/rempart-io/rempart/test/testenv"
 )
 
-// On a cluster without Velero, a BackupPolicy says so in Ready, and the operator keeps running.
-func TestBackupPolicyWithoutVelero(t *testing.T) {
-	bare, err := testenv.StartWith(testenv.Options{WithoutVelero: true})
+// On a cluster without Velero or cert-manager, a BackupPolicy and a CertificatePolicy say so in
+// Ready, claim no control, and the operator keeps running.
+func TestPoliciesWithoutVeleroOrCertManager(t *testing.T) {
+	bare, err := testenv.StartWith(testenv.Options{WithoutVelero: true, WithoutCertManager: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +38,9 @@ func TestBackupPolicyWithoutVelero(t *testing.T) {
 	}
 	if err := backuppolicy.Setup(mgr, backuppolicy.Settings{MaxConcurrentReconciles: 1, Resync: resync, Clock: clock.RealClock{}}); err != nil {
 		t.Fatalf("setup without Velero: %v", err)
+	}
+	if err := certificatepolicy.Setup(mgr, certificatepolicy.Settings{MaxConcurrentReconciles: 1, Resync: resync, Clock: clock.RealClock{}}); err != nil {
+		t.Fatalf("setup without cert-manager: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -51,13 +56,19 @@ func TestBackupPolicyWithoutVelero(t *testing.T) {
 	if err := bare.Client.Create(ctx, bp); err != nil {
 		t.Fatal(err)
 	}
+	cp := &rempartv1.CertificatePolicy{ObjectMeta: metav1.ObjectMeta{Name: "no-cert-manager"}, Spec: rempartv1.CertificatePolicySpec{
+		Tenants: &rempartv1.TenantSelection{Names: []rempartv1.TenantName{"acme"}},
+		Issuers: []rempartv1.IssuerRef{{Kind: "ClusterIssuer", Name: "rempart-ca"}}}}
+	if err := bare.Client.Create(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
 	var last error
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		last = check(ctx, bare.Client)
 		return last == nil, nil
 	})
 	if err != nil {
-		t.Fatalf("Ready=False VeleroNotInstalled: %v", last)
+		t.Fatalf("Ready=False VeleroNotInstalled and CertManagerNotInstalled: %v", last)
 	}
 }
 
@@ -73,6 +84,20 @@ func check(ctx context.Context, c client.Client) error {
 	}
 	if c := bp.Status.Control("backup.rpo"); c.State != rempartv1.ControlUnknown {
 		return fmt.Errorf("rpo control %+v: nothing may be claimed without Velero", c)
+	}
+	var cp rempartv1.CertificatePolicy
+	if err := c.Get(ctx, client.ObjectKey{Name: "no-cert-manager"}, &cp); err != nil {
+		return err
+	}
+	ready = meta.FindStatusCondition(cp.Status.Conditions, rempartv1.ConditionReady)
+	if ready == nil || ready.Status != "False" || ready.Reason != certificatepolicy.ReasonCertManagerNotInstalled || ready.ObservedGeneration != cp.Generation {
+		return fmt.Errorf("certificate policy ready %+v", ready)
+	}
+	if len(cp.Status.Controls) == 0 || cp.Status.Summary.Compliant != 0 {
+		return fmt.Errorf("certificate policy claims %d compliant controls of %d without cert-manager", cp.Status.Summary.Compliant, len(cp.Status.Controls))
+	}
+	if compliant := meta.FindStatusCondition(cp.Status.Conditions, rempartv1.ConditionCompliant); compliant == nil || compliant.Status == "True" {
+		return fmt.Errorf("certificate policy compliant %+v without cert-manager", compliant)
 	}
 	return nil
 }
