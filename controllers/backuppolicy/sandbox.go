@@ -13,7 +13,7 @@ import (
 // A restore test must not make the world outside the sandbox act: no load balancer provisioned,
 // no node port opened, no certificate ordered from an ACME server, no DNS record written, no
 // disk created, no route published, no job run. Velero restores into the sandbox only the kinds
-// below (the documented allow-list, docs/backups.md); every other kind of the backup is verified
+// below (the allow-list README.md documents); every other kind of the backup is verified
 // from the backup's contents only.
 var restoredInSandbox = map[string]bool{
 	"configmaps": true, "secrets": true, "serviceaccounts": true, "services": true,
