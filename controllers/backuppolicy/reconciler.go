@@ -180,6 +180,9 @@ func (r *Reconciler) gather(ctx context.Context, bp *rempartv1.BackupPolicy, nam
 	}
 	for i := range list.Items {
 		b := &list.Items[i]
+		if !backupOfPolicy(b, bp, namespaces) {
+			continue
+		}
 		o.backups = append(o.backups, backupFacts(b))
 		o.errorsOf[b.GetName()] = [2]int32{intField(b, "status", "errors"), intField(b, "status", "warnings")}
 	}

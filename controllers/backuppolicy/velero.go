@@ -2,6 +2,7 @@ package backuppolicy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,9 +51,32 @@ func newList(gvk schema.GroupVersionKind) *unstructured.UnstructuredList {
 // scheduleName is the Velero Schedule of a policy: one per policy, in Velero's namespace.
 func scheduleName(bp *rempartv1.BackupPolicy) string { return "rempart-" + bp.Name }
 
+// LabelBackupPolicyUID carries the UID of the policy a Velero object was made for: a policy
+// deleted and created again under the same name does not inherit the old one's backups.
+const LabelBackupPolicyUID = "rempart.io/backup-policy-uid"
+
+// backupOfPolicy says whether a backup labelled with the policy's name is really its own: made
+// for this policy (its UID, or, for a backup of an older version without one, not older than the
+// policy), and holding at least one namespace the policy covers.
+func backupOfPolicy(b *unstructured.Unstructured, bp *rempartv1.BackupPolicy, namespaces []string) bool {
+	switch uid := b.GetLabels()[LabelBackupPolicyUID]; {
+	case uid != "" && uid != string(bp.UID):
+		return false
+	case uid == "" && b.GetCreationTimestamp().Time.Before(bp.CreationTimestamp.Time):
+		return false
+	}
+	included, _, _ := unstructured.NestedStringSlice(b.Object, "spec", "includedNamespaces")
+	for _, ns := range included {
+		if slices.Contains(namespaces, ns) {
+			return true
+		}
+	}
+	return false
+}
+
 // policyLabels mark every object the operator creates for a policy, plus any extra pairs.
 func policyLabels(bp *rempartv1.BackupPolicy, extra ...string) map[string]string {
-	l := map[string]string{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue}
+	l := map[string]string{rempartv1.LabelBackupPolicy: bp.Name, LabelBackupPolicyUID: string(bp.UID), rempartv1.LabelManagedBy: rempartv1.ManagedByValue}
 	for i := 0; i+1 < len(extra); i += 2 {
 		l[extra[i]] = extra[i+1]
 	}
@@ -76,7 +100,8 @@ func backupTemplate(bp *rempartv1.BackupPolicy, namespaces []string) map[string]
 		"ttl":                      ttl.String(),
 		"snapshotVolumes":          bp.Spec.IncludeVolumes,
 		"defaultVolumesToFsBackup": bp.Spec.IncludeVolumes,
-		"metadata":                 map[string]any{"labels": map[string]any{rempartv1.LabelBackupPolicy: bp.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue}},
+		"metadata": map[string]any{"labels": map[string]any{rempartv1.LabelBackupPolicy: bp.Name, LabelBackupPolicyUID: string(bp.UID),
+			rempartv1.LabelManagedBy: rempartv1.ManagedByValue}},
 	}
 	if len(namespaces) == 0 {
 		// An empty list means every namespace to Velero: a policy that covers nothing backs up

@@ -535,6 +535,7 @@ func TestBackupPolicyRestoreTestIntoAnIsolatedSandbox(t *testing.T) {
 		bp.Status.LastRestoreTest, bp.Status.RestoreTestNowHandled = nil, ""
 		return env.Client.Status().Update(ctx, &bp)
 	})
+	pokeThroughVelero(t, rec.Restore) // Velero reports progress: the operator looks again
 	adopted := waitBackupPolicy(t, "bk-restore", func(bp *rempartv1.BackupPolicy) error {
 		if bp.Status.RestoreTestNowHandled != "third" || bp.Status.LastRestoreTest == nil {
 			return fmt.Errorf("restore test %+v", bp.Status.LastRestoreTest)
@@ -577,23 +578,26 @@ func TestBackupPolicyRestoreTestIntoAnIsolatedSandbox(t *testing.T) {
 	stray := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "restore-test-stray", Labels: map[string]string{
 		rempartv1.LabelBackupPolicy: "bk-restore", rempartv1.LabelRestoreSandbox: "rempart-bk-restore-test-gone", rempartv1.LabelManagedBy: rempartv1.ManagedByValue}}}
 	create(t, stray)
-	updateBackupPolicyResync(t, "bk-restore")
+	pokeThroughVelero(t, rec.Restore)
 	finishSandboxDeletion(t, stray.Name)
 }
 
-// updateBackupPolicyResync makes the operator look at a policy again, through a harmless change.
-func updateBackupPolicyResync(t *testing.T, name string) {
+// pokeThroughVelero updates one of the policy's Velero Restores, as Velero does when it reports
+// progress, so that the operator looks at the policy again.
+func pokeThroughVelero(t *testing.T, restoreName string) {
 	t.Helper()
-	eventually(t, "touch "+name, func(ctx context.Context) error {
-		var bp rempartv1.BackupPolicy
-		if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, &bp); err != nil {
+	eventually(t, "poke restore "+restoreName, func(ctx context.Context) error {
+		restore := velero("Restore", restoreName)
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(restore), restore); err != nil {
 			return err
 		}
-		if bp.Annotations == nil {
-			bp.Annotations = map[string]string{}
+		annotations := restore.GetAnnotations()
+		if annotations == nil {
+			annotations = map[string]string{}
 		}
-		bp.Annotations["it.rempart.io/touched"] = time.Now().Format(time.RFC3339Nano)
-		return env.Client.Update(ctx, &bp)
+		annotations["it.rempart.io/poked"] = time.Now().Format(time.RFC3339Nano)
+		restore.SetAnnotations(annotations)
+		return env.Client.Update(ctx, restore)
 	})
 }
 

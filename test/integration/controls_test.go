@@ -496,11 +496,14 @@ func crossTenantPolicy(t *testing.T, s *turns, name string, env2 rempartv1.Envir
 	s.to(t, "TenantIsolation", name, rempartv1.ControlCompliant)
 }
 
+// ensureClass creates a StorageClass for one row and deletes it after: tenants' storage policies
+// list every encrypted class, which other tests read.
 func ensureClass(t *testing.T, sc *storagev1.StorageClass) {
 	t.Helper()
 	if err := env.Client.Create(context.Background(), sc); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), sc) })
 }
 
 func claimOf(ns, name, class, volume string) *corev1.PersistentVolumeClaim {
