@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -175,6 +176,38 @@ func TestSweepSparesSandboxesOfRunningRestores(t *testing.T) {
 		err := c.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{})
 		if kept != (err == nil) {
 			t.Errorf("sandbox %s: kept %v, want %v (%v)", name, err == nil, kept, err)
+		}
+	}
+}
+
+// Backups count for the policy that made them, by UID, and only if they hold its namespaces.
+func TestBackupsMatchTheirPolicyByUIDAndNamespaces(t *testing.T) {
+	created := metav1.NewTime(now.Add(-time.Hour))
+	bp := &rempartv1.BackupPolicy{ObjectMeta: metav1.ObjectMeta{Name: "acme", UID: "uid-now", CreationTimestamp: created}}
+	backup := func(uid string, at time.Time, namespaces ...any) *unstructured.Unstructured {
+		b := newObject(backupGVK, "velero", "b")
+		labels := map[string]string{rempartv1.LabelBackupPolicy: "acme"}
+		if uid != "" {
+			labels[LabelBackupPolicyUID] = uid
+		}
+		b.SetLabels(labels)
+		b.SetCreationTimestamp(metav1.NewTime(at))
+		b.Object["spec"] = map[string]any{"includedNamespaces": namespaces}
+		return b
+	}
+	for _, tt := range []struct {
+		name string
+		b    *unstructured.Unstructured
+		want bool
+	}{
+		{"its own", backup("uid-now", now, "shop"), true},
+		{"an earlier policy of the same name", backup("uid-before", now, "shop"), false},
+		{"unlabelled, made after the policy", backup("", now, "shop"), true},
+		{"unlabelled, older than the policy", backup("", now.Add(-2*time.Hour), "shop"), false},
+		{"another tenant's namespaces", backup("uid-now", now, "elsewhere"), false},
+	} {
+		if got := backupOfPolicy(tt.b, bp, []string{"shop"}); got != tt.want {
+			t.Errorf("%s: counted %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
