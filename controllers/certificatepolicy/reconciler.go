@@ -55,11 +55,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// The policy is gone: the Certificates it created stay, and cert-manager keeps
 		// renewing them; they are only no longer Rempart's.
 		recordMetrics(req.Name, nil)
-		return ctrl.Result{}, r.orphan(ctx, req.Name, nil, "CertificatePolicy "+req.Name+" was deleted")
+		return r.release(ctx, req.Name, "CertificatePolicy "+req.Name+" was deleted")
 	}
 	if !cp.DeletionTimestamp.IsZero() {
 		recordMetrics(cp.Name, nil)
-		return ctrl.Result{}, r.orphan(ctx, cp.Name, nil, "CertificatePolicy "+cp.Name+" is being deleted")
+		return r.release(ctx, cp.Name, "CertificatePolicy "+cp.Name+" is being deleted")
 	}
 	now := r.Clock.Now()
 	s, err := scope.Resolve(ctx, r.Client, cp.Spec.Tenants, cp.Spec.Namespaces)
@@ -199,6 +199,26 @@ func (r *Reconciler) dropPolicyOwner(ctx context.Context, c *cmapi.Certificate) 
 	return nil
 }
 
+// release removes a deleted policy's admission bindings, then releases its Certificates. Until
+// the API server stops enforcing the bindings (their parameter is gone, so they refuse every
+// write), the release is retried quietly.
+func (r *Reconciler) release(ctx context.Context, policy, why string) (ctrl.Result, error) {
+	var list admissionv1.ValidatingAdmissionPolicyBindingList
+	if err := r.Client.List(ctx, &list, client.MatchingLabels{LabelPolicy: policy}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list bindings: %w", err)
+	}
+	for i := range list.Items {
+		if err := r.Client.Delete(ctx, &list.Items[i]); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("delete binding %s: %w", list.Items[i].Name, err)
+		}
+	}
+	err := r.orphan(ctx, policy, nil, why)
+	if apierrors.IsForbidden(err) {
+		return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
+	}
+	return ctrl.Result{}, err
+}
+
 // orphan releases the Certificates a policy created outside keep (every one when keep is nil):
 // they keep issuing and renewing under cert-manager, lose Rempart's labels, and say where they
 // came from, with a Warning Event.
@@ -229,6 +249,9 @@ func (r *Reconciler) orphan(ctx context.Context, policy string, keep map[string]
 		}
 		updated.OwnerReferences = owners
 		if err := r.Client.Patch(ctx, updated, patch); err != nil {
+			if apierrors.IsForbidden(err) {
+				return err // the deleted policy's bindings still apply: retried by the caller
+			}
 			errs = append(errs, client.IgnoreNotFound(fmt.Errorf("orphan %s/%s: %w", c.Namespace, c.Name, err)))
 			continue
 		}
