@@ -189,4 +189,32 @@ func TestCertificatePolicyWithRealCertManager(t *testing.T) {
 		err := c.Create(ctx, weak.DeepCopy(), client.DryRunAll)
 		return err != nil && strings.Contains(err.Error(), "FT-CLD-40") && strings.Contains(err.Error(), "RSA 2048"), err
 	})
+
+	// The policy deleted, its Certificate stays, released, and cert-manager still renews it.
+	rotated := issuedKey(t, c, ns, "shop-tls").(*ecdsa.PrivateKey)
+	if err := c.Delete(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+	var cert cmapi.Certificate
+	waitFor(t, "shop-tls released, not deleted", time.Minute, func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "shop-tls"}, &cert); err != nil {
+			return false, err
+		}
+		return cert.Annotations["rempart.io/orphaned-from"] == "tls-tenant", fmt.Errorf("annotations %v", cert.Annotations)
+	})
+	// The garbage collector has had its chance: the Certificate is still there.
+	time.Sleep(3 * time.Second)
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "shop-tls"}, &cert); err != nil {
+		t.Fatalf("the released Certificate is gone: %v", err)
+	}
+	now := metav1.Now()
+	cert.Status.Conditions = append(cert.Status.Conditions, cmapi.CertificateCondition{Type: cmapi.CertificateConditionIssuing,
+		Status: cmmeta.ConditionTrue, Reason: "ManuallyTriggered", Message: "renewal after release", LastTransitionTime: &now})
+	if err := c.Status().Update(ctx, &cert); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the released Certificate renewed", time.Minute, func(ctx context.Context) (bool, error) {
+		key, ok := issuedKey(t, c, ns, "shop-tls").(*ecdsa.PrivateKey)
+		return ok && !key.Equal(rotated), fmt.Errorf("same key")
+	})
 }
