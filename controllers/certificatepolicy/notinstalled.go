@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
@@ -30,6 +31,14 @@ func (r *notInstalledReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	var cp rempartv1.CertificatePolicy
 	if err := r.client.Get(ctx, req.NamespacedName, &cp); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !cp.DeletionTimestamp.IsZero() {
+		// Without cert-manager's CRD no Certificate exists to release.
+		patch := client.MergeFrom(cp.DeepCopy())
+		if controllerutil.RemoveFinalizer(&cp, Finalizer) {
+			return ctrl.Result{}, client.IgnoreNotFound(r.client.Patch(ctx, &cp, patch))
+		}
+		return ctrl.Result{}, nil
 	}
 	status := cp.Status.DeepCopy()
 	status.ObservedGeneration = cp.Generation

@@ -19,6 +19,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
@@ -37,7 +38,8 @@ type Reconciler struct {
 	Gateways bool
 }
 
-// +kubebuilder:rbac:groups=rempart.io,resources=certificatepolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rempart.io,resources=certificatepolicies,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=rempart.io,resources=certificatepolicies/finalizers,verbs=update
 // +kubebuilder:rbac:groups=rempart.io,resources=certificatepolicies/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificates/status,verbs=get;update;patch
@@ -59,7 +61,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	if !cp.DeletionTimestamp.IsZero() {
 		recordMetrics(cp.Name, nil)
-		return r.release(ctx, cp.Name, "CertificatePolicy "+cp.Name+" is being deleted")
+		return r.finalize(ctx, &cp)
+	}
+	if !controllerutil.ContainsFinalizer(&cp, Finalizer) {
+		patch := client.MergeFrom(cp.DeepCopy())
+		controllerutil.AddFinalizer(&cp, Finalizer)
+		if err := r.Client.Patch(ctx, &cp, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
+		}
 	}
 	now := r.Clock.Now()
 	s, err := scope.Resolve(ctx, r.Client, cp.Spec.Tenants, cp.Spec.Namespaces)
@@ -199,24 +208,50 @@ func (r *Reconciler) dropPolicyOwner(ctx context.Context, c *cmapi.Certificate) 
 	return nil
 }
 
-// release removes a deleted policy's admission bindings, then releases its Certificates. Until
-// the API server stops enforcing the bindings (their parameter is gone, so they refuse every
-// write), the release is retried quietly.
-func (r *Reconciler) release(ctx context.Context, policy, why string) (ctrl.Result, error) {
+// Finalizer lets a deleted CertificatePolicy release its Certificates while it still exists: its
+// admission bindings, whose parameter it is, refuse every write once it is gone.
+const Finalizer = "rempart.io/release-certificates"
+
+// finalize releases the policy's Certificates, removes its bindings, then lets it go.
+func (r *Reconciler) finalize(ctx context.Context, cp *rempartv1.CertificatePolicy) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(cp, Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	if err := r.orphan(ctx, cp.Name, nil, "CertificatePolicy "+cp.Name+" was deleted"); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.deleteBindings(ctx, cp.Name); err != nil {
+		return ctrl.Result{}, err
+	}
+	patch := client.MergeFrom(cp.DeepCopy())
+	controllerutil.RemoveFinalizer(cp, Finalizer)
+	if err := client.IgnoreNotFound(r.Client.Patch(ctx, cp, patch)); err != nil {
+		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *Reconciler) deleteBindings(ctx context.Context, policy string) error {
 	var list admissionv1.ValidatingAdmissionPolicyBindingList
 	if err := r.Client.List(ctx, &list, client.MatchingLabels{LabelPolicy: policy}); err != nil {
-		return ctrl.Result{}, fmt.Errorf("list bindings: %w", err)
+		return fmt.Errorf("list bindings: %w", err)
 	}
 	for i := range list.Items {
 		if err := r.Client.Delete(ctx, &list.Items[i]); client.IgnoreNotFound(err) != nil {
-			return ctrl.Result{}, fmt.Errorf("delete binding %s: %w", list.Items[i].Name, err)
+			return fmt.Errorf("delete binding %s: %w", list.Items[i].Name, err)
 		}
 	}
-	err := r.orphan(ctx, policy, nil, why)
-	if apierrors.IsForbidden(err) {
-		return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
+	return nil
+}
+
+// release is finalize for a policy already gone (deleted while the operator was not running, or
+// created before the finalizer existed): its bindings are deleted first, and the release is
+// retried until the API server stops enforcing them.
+func (r *Reconciler) release(ctx context.Context, policy, why string) (ctrl.Result, error) {
+	if err := r.deleteBindings(ctx, policy); err != nil {
+		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, err
+	return ctrl.Result{}, r.orphan(ctx, policy, nil, why)
 }
 
 // orphan releases the Certificates a policy created outside keep (every one when keep is nil):
@@ -249,9 +284,6 @@ func (r *Reconciler) orphan(ctx context.Context, policy string, keep map[string]
 		}
 		updated.OwnerReferences = owners
 		if err := r.Client.Patch(ctx, updated, patch); err != nil {
-			if apierrors.IsForbidden(err) {
-				return err // the deleted policy's bindings still apply: retried by the caller
-			}
 			errs = append(errs, client.IgnoreNotFound(fmt.Errorf("orphan %s/%s: %w", c.Namespace, c.Name, err)))
 			continue
 		}

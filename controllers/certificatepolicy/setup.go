@@ -10,7 +10,9 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -42,7 +44,10 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	if !installed {
 		ctrl.Log.WithName("certificatepolicy").Info("cert-manager is not installed: CertificatePolicy reports CertManagerNotInstalled until it is and the operator restarts")
 		return ctrl.NewControllerManagedBy(mgr).Named("certificatepolicy").
-			For(&rempartv1.CertificatePolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			For(&rempartv1.CertificatePolicy{}, builder.WithPredicates(predicate.Or[client.Object](
+				predicate.GenerationChangedPredicate{},
+				predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return !e.ObjectNew.GetDeletionTimestamp().IsZero() }},
+			))).
 			WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).
 			Complete(&notInstalledReconciler{client: mgr.GetClient(), clock: s.Clock})
 	}
@@ -53,7 +58,10 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	r := &Reconciler{Client: mgr.GetClient(), Clock: s.Clock, Recorder: mgr.GetEventRecorder("rempart-certificatepolicy"), Resync: s.Resync, Gateways: gateways}
 	c := mgr.GetClient()
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&rempartv1.CertificatePolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&rempartv1.CertificatePolicy{}, builder.WithPredicates(predicate.Or[client.Object](
+			predicate.GenerationChangedPredicate{},
+			predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return !e.ObjectNew.GetDeletionTimestamp().IsZero() }},
+		))).
 		Owns(&admissionv1.ValidatingAdmissionPolicyBinding{}).
 		Watches(&cmapi.Certificate{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.CertificatePolicyList{}))).
 		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.CertificatePolicyList{})))
