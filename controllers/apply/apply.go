@@ -55,6 +55,22 @@ func Apply(ctx context.Context, c client.Client, obj client.Object) error {
 	return nil
 }
 
+// ApplyStored applies obj as Apply does and returns what the API server stored, typed as obj.
+func ApplyStored(ctx context.Context, c client.Client, obj client.Object) (client.Object, error) {
+	u, err := ToUnstructured(obj, c.Scheme())
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return nil, fmt.Errorf("apply %s %s: %w", u.GetKind(), client.ObjectKeyFromObject(obj), err)
+	}
+	stored := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, stored); err != nil {
+		return nil, fmt.Errorf("read applied %s %s: %w", u.GetKind(), client.ObjectKeyFromObject(obj), err)
+	}
+	return stored, nil
+}
+
 // UpToDate reports whether existing already holds every field desired sets, with the same values:
 // then applying desired would change nothing.
 func UpToDate(desired, existing client.Object, scheme *runtime.Scheme) (bool, error) {

@@ -26,6 +26,8 @@ type Reconciler struct {
 	Resync time.Duration
 	// PolicyReports: also write a wgpolicyk8s.io PolicyReport in each tenant namespace.
 	PolicyReports bool
+
+	written writtenReports
 }
 
 // +kubebuilder:rbac:groups=rempart.io,resources=compliancereports,verbs=get;list;watch;create;update;patch;delete
@@ -40,6 +42,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// The report is owned by the tenant and goes with it.
 		if apierrors.IsNotFound(err) {
 			forgetMetrics(req.Name)
+			r.written.forget(req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -229,8 +232,13 @@ func capped[T any](in []T, n int) []T {
 // writePolicyReports puts the tenant's PolicyReports in place and removes those of namespaces
 // that left the tenant.
 func (r *Reconciler) writePolicyReports(ctx context.Context, report *rempartv1.ComplianceReport, src sources) error {
+	desired := policyReports(report, src)
+	now := r.Clock.Now()
+	if r.written.current(report.Name, desired, now, r.Resync) {
+		return nil
+	}
 	keep := map[string]bool{}
-	for _, pr := range policyReports(report, src) {
+	for _, pr := range desired {
 		keep[pr.GetNamespace()] = true
 		existing := &unstructured.Unstructured{}
 		existing.SetGroupVersionKind(PolicyReportGVK)
@@ -250,5 +258,6 @@ func (r *Reconciler) writePolicyReports(ctx context.Context, report *rempartv1.C
 			}
 		}
 	}
+	r.written.record(report.Name, desired, now)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/controls"
@@ -563,4 +564,33 @@ func describeConflicts(conflicts map[string]string) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ", ")
+}
+
+// absorb puts into what was gathered the objects the API server answered this reconcile's writes
+// with, as the cache will show them (without managed fields): the controls then judge what the
+// server stored, not the state before the writes.
+func (o *observed) absorb(stored []client.Object) {
+	for _, obj := range stored {
+		obj.SetManagedFields(nil)
+		switch v := obj.(type) {
+		case *corev1.Namespace:
+			o.namespaces[v.Name] = v
+		case *networkingv1.NetworkPolicy:
+			o.networkPolicies = replaceOrAdd(o.networkPolicies, *v, func(x networkingv1.NetworkPolicy) bool { return x.Namespace == v.Namespace && x.Name == v.Name })
+		case *corev1.ResourceQuota:
+			o.quotas = replaceOrAdd(o.quotas, *v, func(x corev1.ResourceQuota) bool { return x.Namespace == v.Namespace && x.Name == v.Name })
+		case *corev1.LimitRange:
+			o.limitRanges = replaceOrAdd(o.limitRanges, *v, func(x corev1.LimitRange) bool { return x.Namespace == v.Namespace && x.Name == v.Name })
+		}
+	}
+}
+
+// replaceOrAdd returns items with the element matching same replaced by v, or v appended.
+func replaceOrAdd[T any](items []T, v T, same func(T) bool) []T {
+	if i := slices.IndexFunc(items, same); i >= 0 {
+		out := slices.Clone(items)
+		out[i] = v
+		return out
+	}
+	return append(slices.Clip(items), v)
 }

@@ -23,12 +23,25 @@ const sweepThreshold = 1024
 type applyStats struct {
 	writes int
 	wait   time.Duration
+	// written are the API server's answers to this reconcile's writes: what it stored. unread is
+	// true when some write left nothing to judge from (a deletion, a namespace adopted whose
+	// content was not read), so the controls must wait for the cache.
+	written []client.Object
+	unread  bool
 }
 
 // add counts another reconcile step's writes and wait into s.
 func (s *applyStats) add(o *applyStats) {
 	s.writes += o.writes
 	s.waitAtLeast(o.wait)
+	s.written = append(s.written, o.written...)
+	s.unread = s.unread || o.unread
+}
+
+// removed counts a deletion, which leaves nothing to judge from.
+func (s *applyStats) removed() {
+	s.writes++
+	s.unread = true
 }
 
 func (s *applyStats) waitAtLeast(d time.Duration) {

@@ -93,6 +93,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	stats, applyErr := r.applyDesired(ctx, &ti, obs)
+	if applyErr == nil && stats.writes > 0 && stats.wait == 0 && !stats.unread {
+		// Every write came back from the API server with the object it stored: the controls
+		// judge those answers, as the cache will show them, rather than wait for the cache.
+		obs.absorb(stats.written)
+		stats.writes = 0
+	}
 	if applyErr == nil && (stats.writes > 0 || stats.wait > 0) {
 		// The cache has not shown these writes yet: judging now would report objects just created
 		// as missing. The watch events of the writes bring the tenant back; the requeue is a floor.
@@ -379,20 +385,26 @@ func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing clien
 	} else if !apierrors.IsNotFound(err) {
 		return fmt.Errorf("get %s: %w", client.ObjectKeyFromObject(desired), err)
 	}
-	return r.write(desired, stats, func() error { return apply.Apply(ctx, r.Client, desired) })
+	return r.write(desired, stats, func() (client.Object, error) { return apply.ApplyStored(ctx, r.Client, desired) })
 }
 
 // write runs one write of desired and remembers it, unless the operator wrote it a moment ago:
 // the informers of different kinds are not in step, so an object just written may not be in the
 // cache yet. It is not written again; the reconcile looks again once the window closes.
-func (r *Reconciler) write(desired client.Object, stats *applyStats, do func() error) error {
+func (r *Reconciler) write(desired client.Object, stats *applyStats, do func() (client.Object, error)) error {
 	if wait, recent := r.recentApplies.pending(desired, r.Client.Scheme()); recent {
 		stats.waitAtLeast(wait)
 		return nil
 	}
 	stats.writes++
-	if err := do(); err != nil {
+	stored, err := do()
+	if err != nil {
 		return err
+	}
+	if stored == nil {
+		stats.unread = true
+	} else {
+		stats.written = append(stats.written, stored)
 	}
 	r.recentApplies.record(desired, r.Client.Scheme())
 	return nil
@@ -401,14 +413,14 @@ func (r *Reconciler) write(desired client.Object, stats *applyStats, do func() e
 // replace writes desired over the object at resourceVersion, every field of it, as the operator's
 // field manager.
 func (r *Reconciler) replace(ctx context.Context, desired client.Object, resourceVersion string, stats *applyStats) error {
-	return r.write(desired, stats, func() error {
+	return r.write(desired, stats, func() (client.Object, error) {
 		obj := desired.DeepCopyObject().(client.Object)
 		obj.SetResourceVersion(resourceVersion)
 		if err := r.Client.Update(ctx, obj, client.FieldOwner(apply.FieldManager)); err != nil {
-			return fmt.Errorf("replace %T %s: %w", desired, client.ObjectKeyFromObject(desired), err)
+			return nil, fmt.Errorf("replace %T %s: %w", desired, client.ObjectKeyFromObject(desired), err)
 		}
 		log.FromContext(ctx).V(1).Info("replaced drifted object", "kind", fmt.Sprintf("%T", desired), "object", client.ObjectKeyFromObject(desired))
-		return nil
+		return obj, nil
 	})
 }
 
@@ -426,9 +438,14 @@ func (r *Reconciler) setUpNamespace(ctx context.Context, ti *rempartv1.TenantIso
 	// Not in the cache: create it. The API server decides: a namespace someone created a moment
 	// ago makes the create fail, and is adopted, never recorded as the operator's.
 	created := namespaceObject(ti, name, originCreated)
-	err := r.write(created, stats, func() error { return r.Client.Create(ctx, created.DeepCopy(), client.FieldOwner(apply.FieldManager)) })
+	err := r.write(created, stats, func() (client.Object, error) {
+		stored := created.DeepCopy()
+		return stored, r.Client.Create(ctx, stored, client.FieldOwner(apply.FieldManager))
+	})
 	switch {
 	case apierrors.IsAlreadyExists(err):
+		// Someone else's namespace, whose content this reconcile did not read.
+		stats.unread = true
 		return r.applyIfChanged(ctx, namespaceObject(ti, name, originAdopted), &corev1.Namespace{}, stats)
 	case err != nil:
 		return fmt.Errorf("create namespace %s: %w", name, err)
@@ -490,7 +507,7 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 	// namespace and its data stay.
 	for name, ns := range o.namespaces {
 		if ns.Labels[rempartv1.LabelTenant] == ti.Name && !wanted[name] {
-			stats.writes++
+			stats.removed()
 			errs = append(errs, r.release(ctx, ti, name))
 		}
 	}
@@ -561,7 +578,7 @@ func (r *Reconciler) deleteManaged(ctx context.Context, ti *rempartv1.TenantIsol
 		if keep[kind+"/"+obj.GetName()] {
 			continue
 		}
-		stats.writes++
+		stats.removed()
 		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
 			errs = append(errs, fmt.Errorf("delete %s %s/%s: %w", kind, ns, obj.GetName(), err))
 		}
@@ -592,7 +609,7 @@ func (r *Reconciler) deleteStaleBindings(ctx context.Context, ti *rempartv1.Tena
 		if slices.ContainsFunc(keep, func(k *admissionv1.ValidatingAdmissionPolicyBinding) bool { return k.Name == b.Name }) {
 			continue
 		}
-		stats.writes++
+		stats.removed()
 		if err := r.Client.Delete(ctx, b); client.IgnoreNotFound(err) != nil {
 			errs = append(errs, fmt.Errorf("delete admission binding %s: %w", b.Name, err))
 		}

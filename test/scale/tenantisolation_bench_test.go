@@ -23,16 +23,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
-	"github.com/rempart-io/rempart/controllers/tenantisolation"
 	"github.com/rempart-io/rempart/test/localcluster"
 	"github.com/rempart-io/rempart/test/testenv"
 )
 
 const (
-	tenants             = 300
 	namespacesPerTenant = 3
 	workers             = 4 // the bare client gets the operator's default reconcile concurrency
 )
@@ -100,48 +99,121 @@ func peakRSS(pid int) (float64, error) {
 }
 
 // BenchmarkTenantIsolation300Tenants creates 300 tenants of 3 namespaces each and measures the
-// time until every one is Compliant, beside the time a bare client takes to create the same
-// namespaces and NetworkPolicies, and the operator's peak memory.
+// time until every one is Compliant, beside a bare client writing the same enforced state on a
+// fresh server, and the operator's peak memory and API requests.
 func BenchmarkTenantIsolation300Tenants(b *testing.B) {
+	benchTenants(b, "tenantisolation-300-tenants", 300)
+}
+
+// BenchmarkTenantIsolation1000Tenants is the same at 1,000 tenants (3,000 namespaces).
+func BenchmarkTenantIsolation1000Tenants(b *testing.B) {
+	benchTenants(b, "tenantisolation-1000-tenants", 1000)
+}
+
+func benchTenants(b *testing.B, scenario string, n int) {
 	operatorBinary := operatorUnderTest(b)
 	for range b.N {
-		runScale(b, operatorBinary)
+		result := benchResult{Scenario: scenario, Baseline: "a bare client writing the enforced state the operator reached (namespaces, NetworkPolicies, quotas, limits, admission policies, bindings, parameters) on a fresh API server, no rate limiter on either"}
+		var state enforcedState
+		for run := range benchRuns() {
+			// The first run gives the state to replay; later runs alternate which side goes
+			// first, each on its own fresh server.
+			var r benchRun
+			var err error
+			if run%2 == 1 {
+				r.BaselineSeconds, err = baselineRun(state)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			op, captured := operatorRun(b, operatorBinary, n, run == 0)
+			if run == 0 {
+				state = captured
+			}
+			if run%2 == 0 {
+				r.BaselineSeconds, err = baselineRun(state)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			r.RempartSeconds, r.PeakMiB, r.RequestsPerTenant, r.BaselineObjects = op.seconds, op.peakMiB, op.requests/float64(n), state.count()
+			r.Ratio = r.RempartSeconds / r.BaselineSeconds
+			fmt.Printf("run %d: %d tenants x %d namespaces: bare client %.1fs (%d objects), operator to all Compliant %.1fs, ratio %.2f, operator peak RSS %.0f MiB, %.1f requests/tenant\n",
+				run+1, n, namespacesPerTenant, r.BaselineSeconds, r.BaselineObjects, r.RempartSeconds, r.Ratio, r.PeakMiB, r.RequestsPerTenant)
+			result.Runs = append(result.Runs, r)
+		}
+		if err := result.summarize(); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(result.MedianRatio, "ratio")
+		b.ReportMetric(result.MaxPeakMiB, "peak-MiB")
 	}
 }
 
-func runScale(b *testing.B, operatorBinary string) {
+// baselineRun writes the state with a bare client on a fresh API server.
+func baselineRun(state enforcedState) (float64, error) {
+	env, err := testenv.Start()
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = env.Stop() }()
+	c, err := unlimitedClient(env)
+	if err != nil {
+		return 0, err
+	}
+	took, err := replay(context.Background(), c, state)
+	return took.Seconds(), err
+}
+
+type operatorFigures struct {
+	seconds, peakMiB, requests float64
+}
+
+// operatorRun starts the operator on a fresh API server, creates n tenants, waits until all are
+// Compliant, and captures the enforced state when asked.
+func operatorRun(b *testing.B, operatorBinary string, n int, capture bool) (operatorFigures, enforcedState) {
+	b.Helper()
 	env, err := testenv.Start()
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer func() { _ = env.Stop() }()
 	ctx := context.Background()
-	c := env.Client
-
-	// Baseline: the objects the operator would write, created by a bare client.
-	start := time.Now()
-	err = parallel(tenants, func(i int) error {
-		for _, obj := range tenantisolation.Desired(tenant("bare", i)) {
-			obj.SetOwnerReferences(nil)
-			if err := c.Create(ctx, obj); err != nil {
-				return fmt.Errorf("create %s: %w", obj.GetName(), err)
-			}
-		}
-		return nil
-	})
-	baseline := time.Since(start)
+	c, err := unlimitedClient(env)
 	if err != nil {
 		b.Fatal(err)
 	}
-
-	// The operator, as its own process, from the same starting point.
 	cmd, metricsURL, logPath := startOperator(b, env, operatorBinary)
 	defer stopOperator(cmd)
 
-	start = time.Now()
-	if err := parallel(tenants, func(i int) error { return c.Create(ctx, tenant("ti", i)) }); err != nil {
+	start := time.Now()
+	if err := parallel(n, func(i int) error { return c.Create(ctx, tenant("ti", i)) }); err != nil {
 		b.Fatal(err)
 	}
+	waitAllCompliant(b, c, n, start, logPath)
+	var fig operatorFigures
+	fig.seconds = time.Since(start).Seconds()
+	if fig.peakMiB, err = peakRSS(cmd.Process.Pid); err != nil {
+		b.Fatal(err)
+	}
+	requests, err := operatorRequests(metricsURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fig.requests = float64(requests)
+	var state enforcedState
+	if capture {
+		if state, err = captureEnforcedState(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return fig, state
+}
+
+// waitAllCompliant polls until n tenants are Compliant at their generation.
+func waitAllCompliant(b *testing.B, c client.Client, n int, start time.Time, logPath string) {
+	b.Helper()
+	ctx := context.Background()
 	deadline := time.Now().Add(15 * time.Minute)
 	for {
 		var list rempartv1.TenantIsolationList
@@ -155,32 +227,17 @@ func runScale(b *testing.B, operatorBinary string) {
 				compliant++
 			}
 		}
-		if compliant == tenants {
-			break
+		if compliant == n {
+			return
+		}
+		if os.Getenv("REMPART_BENCH_TRACE") != "" {
+			fmt.Printf("  %5.1fs %d compliant\n", time.Since(start).Seconds(), compliant)
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d tenants compliant after 15 minutes; operator log in %s", compliant, tenants, logPath)
+			b.Fatalf("%d of %d tenants compliant after 15 minutes; operator log in %s", compliant, n, logPath)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	operator := time.Since(start)
-	peak, err := peakRSS(cmd.Process.Pid)
-	if err != nil {
-		b.Fatal(err)
-	}
-
-	requests, err := operatorRequests(metricsURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ratio := operator.Seconds() / baseline.Seconds()
-	b.ReportMetric(float64(requests)/tenants, "requests/tenant")
-	b.ReportMetric(baseline.Seconds(), "baseline-s")
-	b.ReportMetric(operator.Seconds(), "operator-s")
-	b.ReportMetric(ratio, "ratio")
-	b.ReportMetric(peak, "peak-MiB")
-	fmt.Printf("%d tenants x %d namespaces: bare client %.1fs, operator to all Compliant %.1fs, ratio %.2f, operator peak RSS %.0f MiB\n",
-		tenants, namespacesPerTenant, baseline.Seconds(), operator.Seconds(), ratio, peak)
 }
 
 // operatorRequests sums the API requests the operator made, from its client metrics, and prints
@@ -197,6 +254,9 @@ func operatorRequests(url string) (int, error) {
 	}
 	total := 0
 	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "controller_runtime_reconcile_total{") && !strings.HasSuffix(line, " 0") {
+			fmt.Println("  operator", line)
+		}
 		if !strings.HasPrefix(line, "rest_client_requests_total{") {
 			continue
 		}

@@ -1,0 +1,35 @@
+package compliancereport
+
+import (
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func TestWrittenReportsSkipOnlyUnchangedRecentReports(t *testing.T) {
+	report := func(ns, result string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"namespace": ns}, "summary": map[string]any{"fail": result}}}
+		return u
+	}
+	now := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	var w writtenReports
+	a := []*unstructured.Unstructured{report("a", "0"), report("b", "1")}
+	if w.current("acme", a, now, time.Hour) {
+		t.Fatal("a report never written counts as current")
+	}
+	w.record("acme", a, now)
+	if !w.current("acme", []*unstructured.Unstructured{report("b", "1"), report("a", "0")}, now.Add(time.Minute), time.Hour) {
+		t.Error("the same reports in another order are not current")
+	}
+	if w.current("acme", []*unstructured.Unstructured{report("a", "1"), report("b", "1")}, now.Add(time.Minute), time.Hour) {
+		t.Error("a changed report counts as current: it would never be written")
+	}
+	if w.current("acme", a, now.Add(2*time.Hour), time.Hour) {
+		t.Error("a record older than the resync counts as current: drift would never be repaired")
+	}
+	w.forget("acme")
+	if w.current("acme", a, now, time.Hour) {
+		t.Error("a forgotten tenant counts as current")
+	}
+}

@@ -1,0 +1,239 @@
+package scale
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/test/testenv"
+)
+
+// The baseline of a scenario is the enforced state the operator reached, written again by a bare
+// client on a fresh API server of its own: exactly the objects the operator wrote (namespaces,
+// NetworkPolicies, quotas, limits, admission policies, bindings and their parameters), with the
+// operator's client settings (no client-side rate limiter), and nothing of what the operator
+// writes only to report (statuses, ComplianceReports, PolicyReports).
+
+// enforcedKinds are the kinds that make up a tenant's enforced state.
+var enforcedKinds = []schema.GroupVersionKind{
+	{Version: "v1", Kind: "Namespace"},
+	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
+	{Version: "v1", Kind: "ResourceQuota"},
+	{Version: "v1", Kind: "LimitRange"},
+	{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "ValidatingAdmissionPolicy"},
+	{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "ValidatingAdmissionPolicyBinding"},
+	{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "MutatingAdmissionPolicy"},
+	{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "MutatingAdmissionPolicyBinding"},
+	{Group: rempartv1.GroupVersion.Group, Version: rempartv1.GroupVersion.Version, Kind: "NamespaceOwnership"},
+}
+
+// enforcedState is what the operator wrote, split into the objects shared by every tenant and
+// those of each tenant, ready to be created on another server.
+type enforcedState struct {
+	shared  []*unstructured.Unstructured
+	tenants map[string][]*unstructured.Unstructured
+}
+
+func (s enforcedState) count() int {
+	n := len(s.shared)
+	for _, objs := range s.tenants {
+		n += len(objs)
+	}
+	return n
+}
+
+// captureEnforcedState reads the objects the operator wrote, without what the server added.
+func captureEnforcedState(ctx context.Context, c client.Client) (enforcedState, error) {
+	state := enforcedState{tenants: map[string][]*unstructured.Unstructured{}}
+	tenantOfNamespace := map[string]string{}
+	var namespaced []*unstructured.Unstructured
+	for _, gvk := range enforcedKinds {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		selector := client.MatchingLabels{rempartv1.LabelManagedBy: rempartv1.ManagedByValue}
+		if gvk.Kind == "Namespace" {
+			selector = client.MatchingLabels{}
+		}
+		if err := c.List(ctx, list, selector); err != nil {
+			return state, fmt.Errorf("list %s: %w", gvk.Kind, err)
+		}
+		for i := range list.Items {
+			obj := &list.Items[i]
+			tenant := obj.GetLabels()[rempartv1.LabelTenant]
+			if gvk.Kind == "Namespace" && tenant == "" {
+				continue // not the operator's
+			}
+			strip(obj)
+			switch {
+			case gvk.Kind == "Namespace":
+				tenantOfNamespace[obj.GetName()] = tenant
+				state.tenants[tenant] = append(state.tenants[tenant], obj)
+			case obj.GetNamespace() != "":
+				namespaced = append(namespaced, obj)
+			case tenant != "":
+				state.tenants[tenant] = append(state.tenants[tenant], obj)
+			default:
+				state.shared = append(state.shared, obj)
+			}
+		}
+	}
+	for _, obj := range namespaced {
+		tenant := tenantOfNamespace[obj.GetNamespace()]
+		state.tenants[tenant] = append(state.tenants[tenant], obj)
+	}
+	// Policies first, namespaces before what they hold, bindings last: a binding in force would
+	// refuse the bare client's next writes (it is not the operator, which the policies exempt).
+	order := func(u *unstructured.Unstructured) int {
+		switch u.GetKind() {
+		case "ValidatingAdmissionPolicy", "MutatingAdmissionPolicy", "NamespaceOwnership":
+			return 0
+		case "Namespace":
+			return 1
+		case "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicyBinding":
+			return 3
+		}
+		return 2
+	}
+	sortByOrder := func(objs []*unstructured.Unstructured) {
+		sort.SliceStable(objs, func(i, j int) bool { return order(objs[i]) < order(objs[j]) })
+	}
+	sortByOrder(state.shared)
+	for _, objs := range state.tenants {
+		sortByOrder(objs)
+	}
+	return state, nil
+}
+
+// strip removes what the server sets, and owner references (the owners do not exist on the
+// baseline's server, and the garbage collector would take their objects).
+func strip(u *unstructured.Unstructured) {
+	for _, f := range []string{"uid", "resourceVersion", "creationTimestamp", "managedFields", "generation", "ownerReferences", "finalizers"} {
+		unstructured.RemoveNestedField(u.Object, "metadata", f)
+	}
+	delete(u.Object, "status")
+	if u.GetKind() == "Namespace" {
+		unstructured.RemoveNestedField(u.Object, "spec")
+	}
+}
+
+// replay creates the state on the server c talks to, tenants in parallel on workers goroutines,
+// and returns how long it took.
+func replay(ctx context.Context, c client.Client, state enforcedState) (time.Duration, error) {
+	tenants := make([]string, 0, len(state.tenants))
+	for t := range state.tenants {
+		tenants = append(tenants, t)
+	}
+	sort.Strings(tenants)
+	create := func(objs []*unstructured.Unstructured) error {
+		for _, obj := range objs {
+			if err := c.Create(ctx, obj.DeepCopy()); err != nil {
+				return fmt.Errorf("create %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
+			}
+		}
+		return nil
+	}
+	isBinding := func(u *unstructured.Unstructured) bool { return strings.HasSuffix(u.GetKind(), "Binding") }
+	sharedFirst := slices.DeleteFunc(slices.Clone(state.shared), isBinding)
+	sharedBindings := slices.DeleteFunc(slices.Clone(state.shared), func(u *unstructured.Unstructured) bool { return !isBinding(u) })
+	start := time.Now()
+	if err := create(sharedFirst); err != nil {
+		return 0, err
+	}
+	if err := parallel(len(tenants), func(i int) error { return create(state.tenants[tenants[i]]) }); err != nil {
+		return 0, err
+	}
+	err := create(sharedBindings)
+	return time.Since(start), err
+}
+
+// unlimitedClient is a client of env with the operator's settings: no client-side rate limiter.
+func unlimitedClient(env *testenv.Env) (client.Client, error) {
+	cfg := rest.CopyConfig(env.Config)
+	cfg.QPS, cfg.Burst, cfg.RateLimiter = -1, 0, nil
+	return client.New(cfg, client.Options{Scheme: env.Scheme})
+}
+
+// benchRun is one run of a scenario.
+type benchRun struct {
+	BaselineSeconds   float64 `json:"baselineSeconds"`
+	RempartSeconds    float64 `json:"rempartSeconds"`
+	Ratio             float64 `json:"ratio"`
+	PeakMiB           float64 `json:"peakMiB,omitempty"`
+	RequestsPerTenant float64 `json:"requestsPerTenant,omitempty"`
+	BaselineObjects   int     `json:"baselineObjects,omitempty"`
+}
+
+// benchResult is a scenario's runs and their summary, as printed and written under bin/bench/.
+type benchResult struct {
+	Scenario    string     `json:"scenario"`
+	Baseline    string     `json:"baseline"`
+	Machine     string     `json:"machine"`
+	When        time.Time  `json:"when"`
+	Runs        []benchRun `json:"runs"`
+	MedianRatio float64    `json:"medianRatio"`
+	MinRatio    float64    `json:"minRatio"`
+	MaxRatio    float64    `json:"maxRatio"`
+	MaxPeakMiB  float64    `json:"maxPeakMiB,omitempty"`
+}
+
+// benchRuns is how many times a scenario runs: REMPART_BENCH_RUNS, 3 by default.
+func benchRuns() int {
+	if n, err := strconv.Atoi(os.Getenv("REMPART_BENCH_RUNS")); err == nil && n > 0 {
+		return n
+	}
+	return 3
+}
+
+func machine() string {
+	return fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+}
+
+// summarize computes the median and spread of the runs' ratios, prints them and writes the
+// result as JSON under bin/bench/.
+func (r *benchResult) summarize() error {
+	ratios := make([]float64, 0, len(r.Runs))
+	for _, run := range r.Runs {
+		ratios = append(ratios, run.Ratio)
+		r.MaxPeakMiB = max(r.MaxPeakMiB, run.PeakMiB)
+	}
+	slices.Sort(ratios)
+	if len(ratios) == 0 {
+		return fmt.Errorf("%s: no run", r.Scenario)
+	}
+	r.MinRatio, r.MaxRatio = ratios[0], ratios[len(ratios)-1]
+	if n := len(ratios); n%2 == 1 {
+		r.MedianRatio = ratios[n/2]
+	} else {
+		r.MedianRatio = (ratios[n/2-1] + ratios[n/2]) / 2
+	}
+	r.When, r.Machine = time.Now().UTC(), machine()
+	fmt.Printf("%-44s ratio median %.2f (min %.2f, max %.2f over %d runs), peak %.0f MiB; baseline: %s\n",
+		r.Scenario, r.MedianRatio, r.MinRatio, r.MaxRatio, len(r.Runs), r.MaxPeakMiB, r.Baseline)
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(root, "bin", "bench")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, r.Scenario+".json"), b, 0o644)
+}
