@@ -234,17 +234,29 @@ func capped[T any](in []T, n int) []T {
 func (r *Reconciler) writePolicyReports(ctx context.Context, report *rempartv1.ComplianceReport, src sources) error {
 	desired := policyReports(report, src)
 	now := r.Clock.Now()
-	if r.written.current(report.Name, desired, now, r.Resync) {
+	state, stale := r.written.state(report.Name, desired, now, r.Resync)
+	if state == reportsCurrent {
 		return nil
 	}
 	keep := map[string]bool{}
 	for _, pr := range desired {
 		keep[pr.GetNamespace()] = true
-		existing := &unstructured.Unstructured{}
-		existing.SetGroupVersionKind(PolicyReportGVK)
-		if err := apply.IfChanged(ctx, r.Client, pr, existing); err != nil {
+		var err error
+		if state == reportsChanged {
+			// Known to differ from what this process wrote: written without reading first.
+			err = apply.Apply(ctx, r.Client, pr)
+		} else {
+			existing := &unstructured.Unstructured{}
+			existing.SetGroupVersionKind(PolicyReportGVK)
+			err = apply.IfChanged(ctx, r.Client, pr, existing)
+		}
+		if err != nil {
 			return fmt.Errorf("write the PolicyReport of %s: %w", pr.GetNamespace(), err)
 		}
+	}
+	if !stale {
+		r.written.record(report.Name, desired, now)
+		return nil
 	}
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(PolicyReportGVK.GroupVersion().WithKind("PolicyReportList"))

@@ -20,9 +20,24 @@ type writtenReports struct {
 }
 
 type reportRecord struct {
-	digest [sha256.Size]byte
-	at     time.Time
+	digest     [sha256.Size]byte
+	at         time.Time
+	namespaces []string
 }
+
+// reportState is what the record says of a tenant's reports against the desired ones.
+type reportState int
+
+const (
+	// reportsUnknown: nothing written by this process yet, or long ago: read, compare, and look
+	// for stale reports.
+	reportsUnknown reportState = iota
+	// reportsChanged: written recently, in another version: write, without reading first;
+	// look for stale reports only if a namespace left.
+	reportsChanged
+	// reportsCurrent: written recently, as desired.
+	reportsCurrent
+)
 
 func digestOf(reports []*unstructured.Unstructured) ([sha256.Size]byte, bool) {
 	var objs []map[string]any
@@ -53,14 +68,33 @@ func compareNamespace(a, b map[string]any) int {
 
 // current says whether the tenant's reports were written exactly so less than maxAge ago.
 func (w *writtenReports) current(owner string, reports []*unstructured.Unstructured, now time.Time, maxAge time.Duration) bool {
+	state, _ := w.state(owner, reports, now, maxAge)
+	return state == reportsCurrent
+}
+
+// state compares the desired reports with the record, and says whether a namespace that had a
+// report has none in reports (its report is stale).
+func (w *writtenReports) state(owner string, reports []*unstructured.Unstructured, now time.Time, maxAge time.Duration) (reportState, bool) {
 	d, ok := digestOf(reports)
 	if !ok {
-		return false
+		return reportsUnknown, true
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	rec, found := w.byOwner[owner]
-	return found && rec.digest == d && now.Sub(rec.at) < maxAge
+	if !found || now.Sub(rec.at) >= maxAge {
+		return reportsUnknown, true
+	}
+	if rec.digest == d {
+		return reportsCurrent, false
+	}
+	left := false
+	for _, ns := range rec.namespaces {
+		if !slices.ContainsFunc(reports, func(r *unstructured.Unstructured) bool { return r.GetNamespace() == ns }) {
+			left = true
+		}
+	}
+	return reportsChanged, left
 }
 
 // record notes that the tenant's reports were written (or found up to date) at now.
@@ -74,7 +108,11 @@ func (w *writtenReports) record(owner string, reports []*unstructured.Unstructur
 	if w.byOwner == nil {
 		w.byOwner = map[string]reportRecord{}
 	}
-	w.byOwner[owner] = reportRecord{digest: d, at: now}
+	namespaces := make([]string, 0, len(reports))
+	for _, r := range reports {
+		namespaces = append(namespaces, r.GetNamespace())
+	}
+	w.byOwner[owner] = reportRecord{digest: d, at: now, namespaces: namespaces}
 }
 
 // forget drops a tenant's record, when it is gone.

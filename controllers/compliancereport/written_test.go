@@ -33,3 +33,21 @@ func TestWrittenReportsSkipOnlyUnchangedRecentReports(t *testing.T) {
 		t.Error("a forgotten tenant counts as current")
 	}
 }
+
+func TestWrittenReportsSayWhenToReadAndWhenToLookForStaleOnes(t *testing.T) {
+	report := func(ns, result string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"namespace": ns}, "summary": map[string]any{"fail": result}}}
+	}
+	now := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	var w writtenReports
+	if state, stale := w.state("acme", []*unstructured.Unstructured{report("a", "0")}, now, time.Hour); state != reportsUnknown || !stale {
+		t.Errorf("never written: %v, stale %v; want read, compare and look for stale reports", state, stale)
+	}
+	w.record("acme", []*unstructured.Unstructured{report("a", "0"), report("b", "0")}, now)
+	if state, stale := w.state("acme", []*unstructured.Unstructured{report("a", "1"), report("b", "0")}, now, time.Hour); state != reportsChanged || stale {
+		t.Errorf("changed content: %v, stale %v", state, stale)
+	}
+	if state, stale := w.state("acme", []*unstructured.Unstructured{report("a", "0")}, now, time.Hour); state != reportsChanged || !stale {
+		t.Errorf("namespace b left: %v, stale %v; its report must be looked for", state, stale)
+	}
+}

@@ -322,7 +322,16 @@ func (r *Reconciler) syncOwnership(ctx context.Context, ti *rempartv1.TenantIsol
 			}
 		}
 	}
-	return r.applyIfChanged(ctx, namespaceOwnership(owners, sharedPeers(tenants.Items, owners), dedicatedPools(tenants.Items)), &rempartv1.NamespaceOwnership{}, &applyStats{})
+	// Always applied, never created: reconciles of several tenants write it at once, and each
+	// must land its entries whoever created the object first.
+	index := namespaceOwnership(owners, sharedPeers(tenants.Items, owners), dedicatedPools(tenants.Items))
+	var existing rempartv1.NamespaceOwnership
+	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(index), &existing, client.UnsafeDisableDeepCopy); err == nil {
+		if upToDate, err := apply.UpToDate(index, &existing, r.Client.Scheme()); err != nil || upToDate {
+			return err
+		}
+	}
+	return apply.Apply(ctx, r.Client, index)
 }
 
 // ownershipCurrent reports whether the ownership index already holds exactly ti's namespaces
@@ -384,6 +393,23 @@ func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing clien
 		}
 	} else if !apierrors.IsNotFound(err) {
 		return fmt.Errorf("get %s: %w", client.ObjectKeyFromObject(desired), err)
+	} else {
+		// Absent: created, which costs the API server less than an apply. An object of that
+		// name the cache does not show yet (someone else's, or one just written) is looked at
+		// again when its event arrives.
+		err := r.write(desired, stats, func() (client.Object, error) {
+			stored := desired.DeepCopyObject().(client.Object)
+			return stored, r.Client.Create(ctx, stored, client.FieldOwner(apply.FieldManager))
+		})
+		if apierrors.IsAlreadyExists(err) {
+			stats.unread = true
+			stats.waitAtLeast(settleDelay)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("create %s %s: %w", kindOf(desired), client.ObjectKeyFromObject(desired), err)
+		}
+		return nil
 	}
 	return r.write(desired, stats, func() (client.Object, error) { return apply.ApplyStored(ctx, r.Client, desired) })
 }

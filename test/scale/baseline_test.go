@@ -15,6 +15,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,7 +27,9 @@ import (
 // client on a fresh API server of its own: exactly the objects the operator wrote (namespaces,
 // NetworkPolicies, quotas, limits, admission policies, bindings and their parameters), with the
 // operator's client settings (no client-side rate limiter), and nothing of what the operator
-// writes only to report (statuses, ComplianceReports, PolicyReports).
+// writes only to report (statuses, ComplianceReports, PolicyReports). The policies are in force
+// as for the operator: the baseline creates the TenantIsolations (their parameters) and the
+// bindings before what they guard.
 
 // enforcedKinds are the kinds that make up a tenant's enforced state.
 var enforcedKinds = []schema.GroupVersionKind{
@@ -39,6 +42,8 @@ var enforcedKinds = []schema.GroupVersionKind{
 	{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "MutatingAdmissionPolicy"},
 	{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "MutatingAdmissionPolicyBinding"},
 	{Group: rempartv1.GroupVersion.Group, Version: rempartv1.GroupVersion.Version, Kind: "NamespaceOwnership"},
+	// The tenants themselves: the user's input, and the parameters of the tenants' bindings.
+	{Group: rempartv1.GroupVersion.Group, Version: rempartv1.GroupVersion.Version, Kind: "TenantIsolation"},
 }
 
 // enforcedState is what the operator wrote, split into the objects shared by every tenant and
@@ -65,7 +70,7 @@ func captureEnforcedState(ctx context.Context, c client.Client) (enforcedState, 
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 		selector := client.MatchingLabels{rempartv1.LabelManagedBy: rempartv1.ManagedByValue}
-		if gvk.Kind == "Namespace" {
+		if gvk.Kind == "Namespace" || gvk.Kind == "TenantIsolation" {
 			selector = client.MatchingLabels{}
 		}
 		if err := c.List(ctx, list, selector); err != nil {
@@ -74,6 +79,9 @@ func captureEnforcedState(ctx context.Context, c client.Client) (enforcedState, 
 		for i := range list.Items {
 			obj := &list.Items[i]
 			tenant := obj.GetLabels()[rempartv1.LabelTenant]
+			if gvk.Kind == "TenantIsolation" {
+				tenant = obj.GetName()
+			}
 			if gvk.Kind == "Namespace" && tenant == "" {
 				continue // not the operator's
 			}
@@ -95,18 +103,20 @@ func captureEnforcedState(ctx context.Context, c client.Client) (enforcedState, 
 		tenant := tenantOfNamespace[obj.GetNamespace()]
 		state.tenants[tenant] = append(state.tenants[tenant], obj)
 	}
-	// Policies first, namespaces before what they hold, bindings last: a binding in force would
-	// refuse the bare client's next writes (it is not the operator, which the policies exempt).
+	// As the operator meets them: policies, parameters and bindings in force first, so that every
+	// write pays the same admission; then namespaces before what they hold.
 	order := func(u *unstructured.Unstructured) int {
 		switch u.GetKind() {
 		case "ValidatingAdmissionPolicy", "MutatingAdmissionPolicy", "NamespaceOwnership":
 			return 0
-		case "Namespace":
+		case "TenantIsolation":
 			return 1
 		case "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicyBinding":
+			return 2
+		case "Namespace":
 			return 3
 		}
-		return 2
+		return 4
 	}
 	sortByOrder := func(objs []*unstructured.Unstructured) {
 		sort.SliceStable(objs, func(i, j int) bool { return order(objs[i]) < order(objs[j]) })
@@ -146,17 +156,11 @@ func replay(ctx context.Context, c client.Client, state enforcedState) (time.Dur
 		}
 		return nil
 	}
-	isBinding := func(u *unstructured.Unstructured) bool { return strings.HasSuffix(u.GetKind(), "Binding") }
-	sharedFirst := slices.DeleteFunc(slices.Clone(state.shared), isBinding)
-	sharedBindings := slices.DeleteFunc(slices.Clone(state.shared), func(u *unstructured.Unstructured) bool { return !isBinding(u) })
 	start := time.Now()
-	if err := create(sharedFirst); err != nil {
+	if err := create(state.shared); err != nil {
 		return 0, err
 	}
-	if err := parallel(len(tenants), func(i int) error { return create(state.tenants[tenants[i]]) }); err != nil {
-		return 0, err
-	}
-	err := create(sharedBindings)
+	err := parallel(len(tenants), func(i int) error { return create(state.tenants[tenants[i]]) })
 	return time.Since(start), err
 }
 
@@ -236,4 +240,62 @@ func (r *benchResult) summarize() error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, r.Scenario+".json"), b, 0o644)
+}
+
+// serverWork prints, from the API server's own metrics, the requests it served and the time it
+// spent on them by resource and verb, largest first: where a scenario's cost lies.
+func serverWork(env *testenv.Env, top int) error {
+	cfg := rest.CopyConfig(env.Config)
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		return err
+	}
+	type key struct{ resource, verb string }
+	count, seconds := map[key]float64{}, map[key]float64{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		var into map[key]float64
+		switch {
+		case strings.HasPrefix(line, "apiserver_request_duration_seconds_sum{"):
+			into = seconds
+		case strings.HasPrefix(line, "apiserver_request_duration_seconds_count{"):
+			into = count
+		default:
+			continue
+		}
+		labels, value, _ := strings.Cut(line[strings.Index(line, "{")+1:], "} ")
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			continue
+		}
+		k := key{label(labels, "resource") + "/" + label(labels, "subresource"), label(labels, "verb")}
+		into[k] += v
+	}
+	keys := make([]key, 0, len(seconds))
+	for k := range seconds {
+		if k.verb != "WATCH" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return seconds[keys[i]] > seconds[keys[j]] })
+	for i, k := range keys {
+		if i == top {
+			break
+		}
+		fmt.Printf("  server %-8s %-50s %7.0f requests %7.1fs\n", k.verb, strings.TrimSuffix(k.resource, "/"), count[k], seconds[k])
+	}
+	return nil
+}
+
+// label reads one label's value from a Prometheus label list.
+func label(labels, name string) string {
+	for _, kv := range strings.Split(labels, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
 }
