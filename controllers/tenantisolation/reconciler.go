@@ -391,6 +391,13 @@ func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing clien
 		if upToDate {
 			return nil
 		}
+		if _, isNamespace := desired.(*corev1.Namespace); !isNamespace {
+			// Generated objects are created, not applied, so they are replaced whole: an apply
+			// would merge its lists with what the create wrote (a binding's validation
+			// actions, a policy's match conditions). A namespace, which carries others'
+			// labels too, is applied.
+			return r.replace(ctx, desired, existing.GetResourceVersion(), stats)
+		}
 	} else if !apierrors.IsNotFound(err) {
 		return fmt.Errorf("get %s: %w", client.ObjectKeyFromObject(desired), err)
 	} else {
