@@ -1,12 +1,15 @@
 package certificatepolicy
 
 import (
+	"context"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -15,11 +18,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/discovery"
 	"github.com/rempart-io/rempart/controllers/enqueue"
+	"github.com/rempart-io/rempart/controllers/scope"
 )
 
 // Settings are what the manager passes to this controller.
@@ -63,10 +68,33 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 			predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return !e.ObjectNew.GetDeletionTimestamp().IsZero() }},
 		))).
 		Owns(&admissionv1.ValidatingAdmissionPolicyBinding{}).
-		Watches(&cmapi.Certificate{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.CertificatePolicyList{}))).
-		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.CertificatePolicyList{})))
+		Watches(&cmapi.Certificate{}, handler.EnqueueRequestsFromMapFunc(policiesCovering(c))).
+		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(policiesCovering(c))).
+		// A namespace joining or leaving a tenant changes what a policy covers.
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.CertificatePolicyList{})), builder.WithPredicates(predicate.LabelChangedPredicate{}))
 	if r.Gateways {
-		b = b.Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.CertificatePolicyList{})))
+		b = b.Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(policiesCovering(c)))
 	}
 	return b.WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).Complete(r)
+}
+
+// policiesCovering maps an object to the CertificatePolicies that cover its namespace, and to the
+// policy that created it, if any: an Ingress or Certificate event concerns those, not every
+// policy of the cluster.
+func policiesCovering(c client.Reader) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		var list rempartv1.CertificatePolicyList
+		if err := c.List(ctx, &list); err != nil {
+			ctrl.Log.WithName("certificatepolicy").Error(err, "list policies to map an event", "object", client.ObjectKeyFromObject(obj))
+			return nil
+		}
+		var out []reconcile.Request
+		for _, cp := range list.Items {
+			covers, err := scope.Covers(ctx, c, cp.Spec.Tenants, cp.Spec.Namespaces, obj.GetNamespace())
+			if covers || err != nil || obj.GetLabels()[LabelPolicy] == cp.Name {
+				out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: cp.Name}})
+			}
+		}
+		return out
+	}
 }

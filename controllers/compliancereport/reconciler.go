@@ -50,6 +50,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		forgetMetrics(ti.Name)
 		return ctrl.Result{}, nil
 	}
+	if ti.Status.ObservedGeneration != ti.Generation {
+		// The tenant's own controls are not judged for its spec yet: a report now would be
+		// written again as soon as they are. Their status write brings the tenant back here.
+		return ctrl.Result{}, nil
+	}
 	src, err := r.gather(ctx, &ti)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -238,35 +243,43 @@ func (r *Reconciler) writePolicyReports(ctx context.Context, report *rempartv1.C
 	if state == reportsCurrent {
 		return nil
 	}
+	// What is in place: known from this process's last write, or, for a tenant not written yet,
+	// from the reports read once at start.
+	var inPlace map[string]*unstructured.Unstructured
+	if state == reportsUnknown {
+		if r.written.needsSeed() {
+			list := &unstructured.UnstructuredList{}
+			list.SetGroupVersionKind(PolicyReportGVK.GroupVersion().WithKind("PolicyReportList"))
+			if err := r.Client.List(ctx, list, client.MatchingLabels{rempartv1.LabelManagedBy: rempartv1.ManagedByValue}); err != nil {
+				return fmt.Errorf("list PolicyReports: %w", err)
+			}
+			r.written.seed(list.Items, rempartv1.LabelTenant)
+		}
+		inPlace = r.written.inPlace(report.Name)
+	}
 	keep := map[string]bool{}
 	for _, pr := range desired {
 		keep[pr.GetNamespace()] = true
-		var err error
-		if state == reportsChanged {
-			// Known to differ from what this process wrote: written without reading first.
-			err = apply.Apply(ctx, r.Client, pr)
-		} else {
-			existing := &unstructured.Unstructured{}
-			existing.SetGroupVersionKind(PolicyReportGVK)
-			err = apply.IfChanged(ctx, r.Client, pr, existing)
+		if existing := inPlace[pr.GetNamespace()]; existing != nil {
+			if upToDate, err := apply.UpToDate(pr, existing, r.Client.Scheme()); err != nil || upToDate {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 		}
-		if err != nil {
+		if err := apply.Apply(ctx, r.Client, pr); err != nil {
 			return fmt.Errorf("write the PolicyReport of %s: %w", pr.GetNamespace(), err)
 		}
 	}
-	if !stale {
-		r.written.record(report.Name, desired, now)
-		return nil
-	}
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(PolicyReportGVK.GroupVersion().WithKind("PolicyReportList"))
-	if err := r.Client.List(ctx, list, client.MatchingLabels{rempartv1.LabelTenant: report.Name, rempartv1.LabelManagedBy: rempartv1.ManagedByValue}); err != nil {
-		return fmt.Errorf("list PolicyReports: %w", err)
-	}
-	for i := range list.Items {
-		if !keep[list.Items[i].GetNamespace()] {
-			if err := client.IgnoreNotFound(r.Client.Delete(ctx, &list.Items[i])); err != nil {
-				return fmt.Errorf("remove the PolicyReport of %s: %w", list.Items[i].GetNamespace(), err)
+	if stale {
+		for _, ns := range r.written.staleNamespaces(report.Name, inPlace, keep) {
+			stale := &unstructured.Unstructured{}
+			stale.SetGroupVersionKind(PolicyReportGVK)
+			stale.SetNamespace(ns)
+			stale.SetName(policyReportName)
+			if err := client.IgnoreNotFound(r.Client.Delete(ctx, stale)); err != nil {
+				return fmt.Errorf("remove the PolicyReport of %s: %w", ns, err)
 			}
 		}
 	}

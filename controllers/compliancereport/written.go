@@ -17,6 +17,40 @@ import (
 type writtenReports struct {
 	mu      sync.Mutex
 	byOwner map[string]reportRecord
+	// found holds, until a tenant's first write, the reports that existed when this process
+	// started, by tenant and namespace: read once for all tenants rather than once per tenant.
+	found  map[string]map[string]*unstructured.Unstructured
+	seeded bool
+}
+
+// needsSeed says whether the reports in place have not been read yet.
+func (w *writtenReports) needsSeed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return !w.seeded
+}
+
+// seed records the reports in place, labelled with their tenant.
+func (w *writtenReports) seed(items []unstructured.Unstructured, tenantLabel string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.found = map[string]map[string]*unstructured.Unstructured{}
+	for i := range items {
+		tenant := items[i].GetLabels()[tenantLabel]
+		if w.found[tenant] == nil {
+			w.found[tenant] = map[string]*unstructured.Unstructured{}
+		}
+		w.found[tenant][items[i].GetNamespace()] = &items[i]
+	}
+	w.seeded = true
+}
+
+// inPlace returns, for a tenant not written yet by this process, the reports that existed at
+// start by namespace; nil once the tenant was written.
+func (w *writtenReports) inPlace(owner string) map[string]*unstructured.Unstructured {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.found[owner]
 }
 
 type reportRecord struct {
@@ -85,6 +119,10 @@ func (w *writtenReports) state(owner string, reports []*unstructured.Unstructure
 	if !found || now.Sub(rec.at) >= maxAge {
 		return reportsUnknown, true
 	}
+	return compareRecord(rec, d, reports)
+}
+
+func compareRecord(rec reportRecord, d [sha256.Size]byte, reports []*unstructured.Unstructured) (reportState, bool) {
 	if rec.digest == d {
 		return reportsCurrent, false
 	}
@@ -113,6 +151,7 @@ func (w *writtenReports) record(owner string, reports []*unstructured.Unstructur
 		namespaces = append(namespaces, r.GetNamespace())
 	}
 	w.byOwner[owner] = reportRecord{digest: d, at: now, namespaces: namespaces}
+	delete(w.found, owner)
 }
 
 // forget drops a tenant's record, when it is gone.
@@ -120,4 +159,28 @@ func (w *writtenReports) forget(owner string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.byOwner, owner)
+}
+
+// staleNamespaces are the namespaces that hold a report of the tenant (as last written by this
+// process, or found at start) and are not in keep.
+func (w *writtenReports) staleNamespaces(owner string, inPlace map[string]*unstructured.Unstructured, keep map[string]bool) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	seen := map[string]bool{}
+	for ns := range inPlace {
+		seen[ns] = true
+	}
+	if rec, ok := w.byOwner[owner]; ok {
+		for _, ns := range rec.namespaces {
+			seen[ns] = true
+		}
+	}
+	var out []string
+	for ns := range seen {
+		if !keep[ns] {
+			out = append(out, ns)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

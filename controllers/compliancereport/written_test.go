@@ -51,3 +51,30 @@ func TestWrittenReportsSayWhenToReadAndWhenToLookForStaleOnes(t *testing.T) {
 		t.Errorf("namespace b left: %v, stale %v; its report must be looked for", state, stale)
 	}
 }
+
+func TestStaleReportsComeFromTheStartAndFromLastWrites(t *testing.T) {
+	report := func(ns, tenant string) unstructured.Unstructured {
+		return unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"namespace": ns, "labels": map[string]any{"tenant": tenant}}}}
+	}
+	var w writtenReports
+	if !w.needsSeed() {
+		t.Fatal("a fresh record needs the reports in place")
+	}
+	w.seed([]unstructured.Unstructured{report("a", "acme"), report("old", "acme"), report("b", "bank")}, "tenant")
+	if w.needsSeed() {
+		t.Error("seeded twice")
+	}
+	inPlace := w.inPlace("acme")
+	if got := w.staleNamespaces("acme", inPlace, map[string]bool{"a": true}); len(got) != 1 || got[0] != "old" {
+		t.Errorf("stale at start %v, want [old]", got)
+	}
+	now := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	r := report("a", "acme")
+	w.record("acme", []*unstructured.Unstructured{&r}, now)
+	if w.inPlace("acme") != nil {
+		t.Error("the start's reports are kept after the tenant's first write")
+	}
+	if got := w.staleNamespaces("acme", nil, map[string]bool{}); len(got) != 1 || got[0] != "a" {
+		t.Errorf("stale after a write %v, want [a]", got)
+	}
+}

@@ -95,3 +95,42 @@ func (s Scope) Selectors() map[string]*metav1.LabelSelector {
 	}
 	return out
 }
+
+// Covers says whether a policy's selection covers the namespace: listed by the policy, or held
+// (by its tenant label) by a tenant it selects by name or label. It reads one namespace and at
+// most one tenant from the cache, so that an event can be mapped to the policies it concerns.
+func Covers(ctx context.Context, c client.Reader, tenants *rempartv1.TenantSelection, listed []rempartv1.NamespaceName, namespace string) (bool, error) {
+	for _, n := range listed {
+		if string(n) == namespace {
+			return true, nil
+		}
+	}
+	if tenants == nil {
+		return false, nil
+	}
+	var ns corev1.Namespace
+	if err := c.Get(ctx, client.ObjectKey{Name: namespace}, &ns); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	tenant := ns.Labels[rempartv1.LabelTenant]
+	if tenant == "" {
+		return false, nil
+	}
+	for _, n := range tenants.Names {
+		if string(n) == tenant {
+			return true, nil
+		}
+	}
+	if tenants.Selector == nil {
+		return false, nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(tenants.Selector)
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", ErrInvalidSelector, err)
+	}
+	var ti rempartv1.TenantIsolation
+	if err := c.Get(ctx, client.ObjectKey{Name: tenant}, &ti); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return sel.Matches(labels.Set(ti.Labels)), nil
+}
