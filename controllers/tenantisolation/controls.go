@@ -492,15 +492,8 @@ func flowOffenders(o observed) (crossTenant, crossEnvironment []rempartv1.Object
 
 	for i := range o.networkPolicies {
 		p := &o.networkPolicies[i]
-		var peerLists [][]networkingv1.NetworkPolicyPeer
-		for _, r := range p.Spec.Ingress {
-			peerLists = append(peerLists, r.From)
-		}
-		for _, r := range p.Spec.Egress {
-			peerLists = append(peerLists, r.To)
-		}
 		tenantHit, envHit := false, false
-		for _, peers := range peerLists {
+		for _, peers := range policyPeerLists(*p) {
 			// An ipBlock that reaches the cluster's networks reaches every tenant's pods, of
 			// either environment, whatever the namespace labels say (N3).
 			if slices.ContainsFunc(peers, func(p networkingv1.NetworkPolicyPeer) bool {
@@ -593,4 +586,39 @@ func replaceOrAdd[T any](items []T, v T, same func(T) bool) []T {
 		return out
 	}
 	return append(slices.Clip(items), v)
+}
+
+// policyPeerLists are the peer lists of a NetworkPolicy's ingress and egress rules.
+func policyPeerLists(p networkingv1.NetworkPolicy) [][]networkingv1.NetworkPolicyPeer {
+	var out [][]networkingv1.NetworkPolicyPeer
+	for _, r := range p.Spec.Ingress {
+		out = append(out, r.From)
+	}
+	for _, r := range p.Spec.Egress {
+		out = append(out, r.To)
+	}
+	return out
+}
+
+// requiredLabelValues lists, as key=value, label pairs one of which every namespace the selector
+// matches must carry: the values of one matchLabels entry, or of one In requirement. ok is
+// false when the selector requires no value (it is empty, or only Exists, DoesNotExist, NotIn),
+// or cannot be read: then any namespace may match.
+func requiredLabelValues(sel *metav1.LabelSelector) ([]string, bool) {
+	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+		return nil, false
+	}
+	for k, v := range sel.MatchLabels {
+		return []string{k + "=" + v}, true
+	}
+	for _, e := range sel.MatchExpressions {
+		if e.Operator == metav1.LabelSelectorOpIn {
+			out := make([]string, 0, len(e.Values))
+			for _, v := range e.Values {
+				out = append(out, e.Key+"="+v)
+			}
+			return out, true
+		}
+	}
+	return nil, false
 }

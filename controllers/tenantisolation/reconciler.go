@@ -134,13 +134,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) (observed, error) {
 	o := observed{tenant: ti, namespaces: map[string]*corev1.Namespace{}, conflicts: map[string]string{}}
 	// The cache's objects are read, never changed, so they are not copied: at thousands of
-	// namespaces the copies would cost more than the evaluation.
-	var nsList corev1.NamespaceList
-	if err := r.Client.List(ctx, &nsList, client.UnsafeDisableDeepCopy); err != nil {
-		return o, fmt.Errorf("list namespaces: %w", err)
+	// namespaces the copies would cost more than the evaluation. Only the namespaces the
+	// controls need are read: the tenant's, those labelled with it, and those its
+	// NetworkPolicies' selectors can reach (below).
+	for _, n := range ti.Spec.Namespaces {
+		var ns corev1.Namespace
+		if err := r.Client.Get(ctx, client.ObjectKey{Name: string(n)}, &ns, client.UnsafeDisableDeepCopy); err == nil {
+			o.namespaces[ns.Name] = &ns
+		} else if !apierrors.IsNotFound(err) {
+			return o, fmt.Errorf("get namespace %s: %w", n, err)
+		}
 	}
-	for i := range nsList.Items {
-		o.namespaces[nsList.Items[i].Name] = &nsList.Items[i]
+	if err := r.addNamespaces(ctx, &o, client.MatchingFields{indexNamespaceLabel: rempartv1.LabelTenant + "=" + ti.Name}); err != nil {
+		return o, err
 	}
 	for _, n := range ti.Spec.Namespaces {
 		holder, err := r.holder(ctx, string(n), o.namespaces[string(n)])
@@ -182,6 +188,9 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		o.rbac.Roles = append(o.rbac.Roles, roles.Items...)
 		o.rbac.RoleBindings = append(o.rbac.RoleBindings, bindings.Items...)
 	}
+	if err := r.addPeerNamespaces(ctx, &o); err != nil {
+		return o, err
+	}
 	var clusterRoles rbacv1.ClusterRoleList
 	var clusterBindings rbacv1.ClusterRoleBindingList
 	for _, l := range []client.ObjectList{&clusterRoles, &clusterBindings} {
@@ -216,6 +225,46 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 	o.clusterCIDRs = r.Admission.clusterCIDRs()
 	o.clusterDomain = r.Admission.clusterDomain()
 	return o, nil
+}
+
+// addNamespaces adds to what was gathered the namespaces a cache query returns.
+func (r *Reconciler) addNamespaces(ctx context.Context, o *observed, opts ...client.ListOption) error {
+	var list corev1.NamespaceList
+	if err := r.Client.List(ctx, &list, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
+		return fmt.Errorf("list namespaces: %w", err)
+	}
+	for i := range list.Items {
+		o.namespaces[list.Items[i].Name] = &list.Items[i]
+	}
+	return nil
+}
+
+// addPeerNamespaces adds the namespaces the tenant's NetworkPolicies can admit: for a selector
+// that requires a label value, the namespaces carrying one of its values, read through the label
+// index; for any other (empty, only Exists or NotIn, a rule without peers), every namespace.
+func (r *Reconciler) addPeerNamespaces(ctx context.Context, o *observed) error {
+	for _, p := range o.networkPolicies {
+		for _, peers := range policyPeerLists(p) {
+			if len(peers) == 0 {
+				return r.addNamespaces(ctx, o)
+			}
+			for _, peer := range peers {
+				if peer.NamespaceSelector == nil {
+					continue
+				}
+				candidates, ok := requiredLabelValues(peer.NamespaceSelector)
+				if !ok {
+					return r.addNamespaces(ctx, o)
+				}
+				for _, kv := range candidates {
+					if err := r.addNamespaces(ctx, o, client.MatchingFields{indexNamespaceLabel: kv}); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // gatherRoutes reads the Gateway API routes of the tenant's namespaces, of the kinds the API
@@ -253,7 +302,11 @@ func (r *Reconciler) gatherPoolIntruders(ctx context.Context, o *observed) error
 		for _, p := range pods.Items {
 			ns, ok := o.namespaces[p.Namespace]
 			if !ok {
-				continue
+				var got corev1.Namespace
+				if err := r.Client.Get(ctx, client.ObjectKey{Name: p.Namespace}, &got, client.UnsafeDisableDeepCopy); err != nil {
+					continue
+				}
+				ns = &got
 			}
 			if other := ns.Labels[rempartv1.LabelTenant]; other != "" && other != o.tenant.Name {
 				o.poolIntruders = append(o.poolIntruders, ref("Pod", p.Namespace, p.Name))
@@ -537,7 +590,7 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 	}
 	_ = g.Wait()
 	// Namespaces that left the spec are released: labels and generated objects go, the
-	// namespace and its data stay.
+	// namespace and its data stay. Every namespace labelled with the tenant was gathered.
 	for name, ns := range o.namespaces {
 		if ns.Labels[rempartv1.LabelTenant] == ti.Name && !wanted[name] {
 			stats.removed()

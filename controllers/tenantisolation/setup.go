@@ -34,6 +34,11 @@ const indexNamespaces = "spec.namespaces"
 // indexPodNode indexes pods by the node they are bound to.
 const indexPodNode = "spec.nodeName"
 
+// indexNamespaceLabel indexes namespaces by each of their labels, as key=value: a
+// NetworkPolicy's namespace selector is resolved from the namespaces that can match it, not by
+// reading every namespace of the cluster at every reconcile.
+const indexNamespaceLabel = "metadata.labels"
+
 // Settings are what the manager passes to this controller.
 type Settings struct {
 	MaxConcurrentReconciles int
@@ -53,6 +58,15 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 			}
 			return out
 		}); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Namespace{}, indexNamespaceLabel, func(obj client.Object) []string {
+		out := make([]string, 0, len(obj.GetLabels()))
+		for k, v := range obj.GetLabels() {
+			out = append(out, k+"="+v)
+		}
+		return out
+	}); err != nil {
 		return err
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Pod{}, indexPodNode, func(obj client.Object) []string {
