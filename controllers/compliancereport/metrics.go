@@ -2,6 +2,7 @@ package compliancereport
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -40,12 +41,28 @@ func init() {
 
 // recordMetrics replaces the tenant's series with the report's.
 func recordMetrics(tenant string, src sources, status rempartv1.ComplianceReportStatus) {
-	forgetMetrics(tenant)
+	// The tenant's control series are updated in place, and only those of controls that are
+	// gone are deleted: dropping and recreating thousands of series at every report costs
+	// memory and time for nothing.
+	current := map[[4]string]bool{}
 	for _, p := range src.Policies {
 		for _, c := range p.Controls {
-			controlState.WithLabelValues(tenant, p.Kind, p.Name, string(c.ID), strings.Join(c.Requirements, ",")).Set(StateValue[c.State])
+			labels := [4]string{p.Kind, p.Name, string(c.ID), strings.Join(c.Requirements, ",")}
+			current[labels] = true
+			controlState.WithLabelValues(tenant, labels[0], labels[1], labels[2], labels[3]).Set(StateValue[c.State])
 		}
 	}
+	controlSeries.mu.Lock()
+	for labels := range controlSeries.of[tenant] {
+		if !current[labels] {
+			controlState.DeleteLabelValues(tenant, labels[0], labels[1], labels[2], labels[3])
+		}
+	}
+	if controlSeries.of == nil {
+		controlSeries.of = map[string]map[[4]string]bool{}
+	}
+	controlSeries.of[tenant] = current
+	controlSeries.mu.Unlock()
 	s := status.Summary
 	reportScore.WithLabelValues(tenant).Set(float64(s.Score))
 	for state, n := range map[string]int32{"Compliant": s.Compliant, "NonCompliant": s.NonCompliant, "Waived": s.Waived, "Unknown": s.Unknown, rempartv1.RequirementNotCovered: s.NotCovered} {
@@ -60,7 +77,16 @@ func recordMetrics(tenant string, src sources, status rempartv1.ComplianceReport
 	adminGrantsActive.WithLabelValues(tenant).Set(float64(active))
 }
 
+// controlSeries remembers, per tenant, the label values of its rempart_control_state series.
+var controlSeries struct {
+	mu sync.Mutex
+	of map[string]map[[4]string]bool
+}
+
 func forgetMetrics(tenant string) {
+	controlSeries.mu.Lock()
+	delete(controlSeries.of, tenant)
+	controlSeries.mu.Unlock()
 	for _, g := range []*prometheus.GaugeVec{controlState, reportScore, requirementsByState, adminGrantsActive} {
 		g.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 	}

@@ -2,6 +2,7 @@ package tenantisolation
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -608,8 +609,16 @@ func requiredLabelValues(sel *metav1.LabelSelector) ([]string, bool) {
 	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
 		return nil, false
 	}
-	for k, v := range sel.MatchLabels {
-		return []string{k + "=" + v}, true
+	if len(sel.MatchLabels) > 0 {
+		// The most selective pair: a namespace's name, then a tenant, then any other.
+		keys := slices.Sorted(maps.Keys(sel.MatchLabels))
+		best := keys[0]
+		for _, k := range []string{rempartv1.LabelTenant, labelNamespaceName} {
+			if _, ok := sel.MatchLabels[k]; ok {
+				best = k
+			}
+		}
+		return []string{best + "=" + sel.MatchLabels[best]}, true
 	}
 	for _, e := range sel.MatchExpressions {
 		if e.Operator == metav1.LabelSelectorOpIn {

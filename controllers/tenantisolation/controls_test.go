@@ -1,6 +1,7 @@
 package tenantisolation
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -476,5 +477,27 @@ func TestPodsMountingVolumesOutsideTheClassesAreReported(t *testing.T) {
 	want := "Pod:acme-web/ephemeral-unknown-class,Pod:acme-web/hostpath,Pod:acme-web/inline-ebs,Pod:acme-web/nfs"
 	if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != want {
 		t.Errorf("storage = %s\n got  %s\n want %s", r.State, evidenceNames(r), want)
+	}
+}
+
+// A selector is resolved through its most selective required label, and only a selector that
+// requires none reads every namespace.
+func TestRequiredLabelValuesPickTheMostSelectivePair(t *testing.T) {
+	for _, tt := range []struct {
+		sel  *metav1.LabelSelector
+		want []string
+		ok   bool
+	}{
+		{&metav1.LabelSelector{MatchLabels: map[string]string{rempartv1.LabelEnvironment: "production", rempartv1.LabelTenant: "acme"}}, []string{rempartv1.LabelTenant + "=acme"}, true},
+		{&metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "kube-system", rempartv1.LabelTenant: "acme"}}, []string{"kubernetes.io/metadata.name=kube-system"}, true},
+		{&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "team", Operator: metav1.LabelSelectorOpIn, Values: []string{"a", "b"}}}}, []string{"team=a", "team=b"}, true},
+		{&metav1.LabelSelector{}, nil, false},
+		{&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: rempartv1.LabelTenant, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"x"}}}}, nil, false},
+		{&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: rempartv1.LabelTenant, Operator: metav1.LabelSelectorOpExists}}}, nil, false},
+	} {
+		got, ok := requiredLabelValues(tt.sel)
+		if ok != tt.ok || !slices.Equal(got, tt.want) {
+			t.Errorf("requiredLabelValues(%v) = %v, %v; want %v, %v", tt.sel, got, ok, tt.want, tt.ok)
+		}
 	}
 }
