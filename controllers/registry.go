@@ -170,6 +170,9 @@ func CacheOptions(resync time.Duration) cache.Options {
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}: {Transform: slimPod},
+			// A report's status is written by the operator and read by people: the cache keeps
+			// the object without it (the operator remembers what it wrote).
+			&rempartv1.ComplianceReport{}: {Transform: withoutReportStatus},
 			// Objects a tenant's edit user may write by the thousand: kept without the parts no
 			// control reads, so large annotations cannot push the operator out of memory.
 			&networkingv1.NetworkPolicy{}: {Transform: keepAnnotations()},
@@ -277,4 +280,13 @@ func slimPod(obj any) (any, error) {
 		Spec:   corev1.PodSpec{NodeName: pod.Spec.NodeName, Volumes: slimVolumes(pod.Spec.Volumes)},
 		Status: corev1.PodStatus{Phase: pod.Status.Phase},
 	}, nil
+}
+
+// withoutReportStatus drops a ComplianceReport's status from the cache.
+func withoutReportStatus(obj any) (any, error) {
+	if r, ok := obj.(*rempartv1.ComplianceReport); ok {
+		r.ManagedFields = nil
+		r.Status = rempartv1.ComplianceReportStatus{}
+	}
+	return obj, nil
 }

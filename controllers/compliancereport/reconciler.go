@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -27,7 +26,8 @@ type Reconciler struct {
 	// PolicyReports: also write a wgpolicyk8s.io PolicyReport in each tenant namespace.
 	PolicyReports bool
 
-	written writtenReports
+	written  writtenReports
+	statuses writtenStatuses
 }
 
 // +kubebuilder:rbac:groups=rempart.io,resources=compliancereports,verbs=get;list;watch;create;update;patch;delete
@@ -43,6 +43,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if apierrors.IsNotFound(err) {
 			forgetMetrics(req.Name)
 			r.written.forget(req.Name)
+			r.statuses.forget(req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -85,20 +86,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 	}
-	if sameReport(existing.Status, status) {
+	// The cache keeps reports without their status: what was written is remembered, and a
+	// report is written again when its content changes or someone else wrote it since.
+	if r.statuses.unchanged(existing.Name, existing.ResourceVersion, status) {
 		return ctrl.Result{RequeueAfter: r.Resync}, nil
 	}
+	before := existing.ResourceVersion
 	existing.Status = status
 	if err := r.Client.Status().Update(ctx, &existing); err != nil {
 		return apply.StatusWriteOutcome(fmt.Errorf("write report %s: %w", report.Name, err))
 	}
+	r.statuses.record(existing.Name, before, existing.ResourceVersion, status)
 	return ctrl.Result{RequeueAfter: r.Resync}, nil
-}
-
-// sameReport ignores the evaluation time: a report is rewritten when its content changes.
-func sameReport(a, b rempartv1.ComplianceReportStatus) bool {
-	a.LastEvaluated, b.LastEvaluated = nil, nil
-	return equality.Semantic.DeepEqual(a, b)
 }
 
 // recentGrants is how long an ended grant stays listed in its tenants' reports; after that it

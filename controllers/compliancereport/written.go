@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 )
 
 // writtenReports remembers, per tenant, the PolicyReports last written and when: PolicyReports are
@@ -183,4 +185,60 @@ func (w *writtenReports) staleNamespaces(owner string, inPlace map[string]*unstr
 	}
 	slices.Sort(out)
 	return out
+}
+
+// writtenStatuses remembers, per report, the status last written and the resourceVersions
+// around that write: the cache keeps reports without their status (registry.go), so whether a
+// write is needed is decided from this record.
+type writtenStatuses struct {
+	mu       sync.Mutex
+	byReport map[string]statusRecord
+}
+
+type statusRecord struct {
+	digest [sha256.Size]byte
+	// before is the version the write replaced, after the one it made: the cache shows one or
+	// the other until another writer comes.
+	before, after string
+}
+
+func statusDigest(s rempartv1.ComplianceReportStatus) ([sha256.Size]byte, bool) {
+	s.LastEvaluated = nil // a report is rewritten when its content changes
+	b, err := json.Marshal(s)
+	if err != nil {
+		return [sha256.Size]byte{}, false
+	}
+	return sha256.Sum256(b), true
+}
+
+// unchanged says whether status is what this process last wrote for the report, and nobody
+// wrote the report since (its cached version is the one before or after that write).
+func (w *writtenStatuses) unchanged(report, resourceVersion string, status rempartv1.ComplianceReportStatus) bool {
+	d, ok := statusDigest(status)
+	if !ok {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rec, found := w.byReport[report]
+	return found && rec.digest == d && (resourceVersion == rec.after || resourceVersion == rec.before)
+}
+
+func (w *writtenStatuses) record(report, before, after string, status rempartv1.ComplianceReportStatus) {
+	d, ok := statusDigest(status)
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.byReport == nil {
+		w.byReport = map[string]statusRecord{}
+	}
+	w.byReport[report] = statusRecord{digest: d, before: before, after: after}
+}
+
+func (w *writtenStatuses) forget(report string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.byReport, report)
 }

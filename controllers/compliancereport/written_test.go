@@ -4,7 +4,10 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 )
 
 func TestWrittenReportsSkipOnlyUnchangedRecentReports(t *testing.T) {
@@ -76,5 +79,32 @@ func TestStaleReportsComeFromTheStartAndFromLastWrites(t *testing.T) {
 	}
 	if got := w.staleNamespaces("acme", nil, map[string]bool{}); len(got) != 1 || got[0] != "a" {
 		t.Errorf("stale after a write %v, want [a]", got)
+	}
+}
+
+func TestWrittenStatusesAskForAWriteOnChangeOrAnotherWriter(t *testing.T) {
+	var w writtenStatuses
+	st := rempartv1.ComplianceReportStatus{Summary: rempartv1.ReportSummary{Score: 80}}
+	if w.unchanged("acme", "10", st) {
+		t.Fatal("a report never written counts as unchanged")
+	}
+	w.record("acme", "10", "11", st)
+	for _, rv := range []string{"10", "11"} {
+		if !w.unchanged("acme", rv, st) {
+			t.Errorf("the same status at version %s (the cache before or after the write) asks for a write", rv)
+		}
+	}
+	if w.unchanged("acme", "12", st) {
+		t.Error("a report written by someone else since is not rewritten")
+	}
+	changed := st
+	changed.Summary.Score = 50
+	if w.unchanged("acme", "11", changed) {
+		t.Error("a changed status is not written")
+	}
+	later := st
+	later.LastEvaluated = &metav1.Time{Time: time.Now()}
+	if !w.unchanged("acme", "11", later) {
+		t.Error("only the evaluation time changed: no write is needed")
 	}
 }
