@@ -45,24 +45,27 @@ func ToUnstructured(obj client.Object, scheme *runtime.Scheme) (*unstructured.Un
 // Apply server-side applies obj, taking ownership of the fields it sets: only objects the
 // operator owns are applied.
 func Apply(ctx context.Context, c client.Client, obj client.Object) error {
-	u, err := ToUnstructured(obj, c.Scheme())
-	if err != nil {
-		return err
-	}
-	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("apply %s %s: %w", u.GetKind(), client.ObjectKeyFromObject(obj), err)
-	}
-	return nil
+	_, err := applied(ctx, c, obj)
+	return err
 }
 
-// ApplyStored applies obj as Apply does and returns what the API server stored, typed as obj.
-func ApplyStored(ctx context.Context, c client.Client, obj client.Object) (client.Object, error) {
+// applied applies obj and returns the API server's answer, as unstructured.
+func applied(ctx context.Context, c client.Client, obj client.Object) (*unstructured.Unstructured, error) {
 	u, err := ToUnstructured(obj, c.Scheme())
 	if err != nil {
 		return nil, err
 	}
 	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return nil, fmt.Errorf("apply %s %s: %w", u.GetKind(), client.ObjectKeyFromObject(obj), err)
+	}
+	return u, nil
+}
+
+// ApplyStored applies obj as Apply does and returns what the API server stored, typed as obj.
+func ApplyStored(ctx context.Context, c client.Client, obj client.Object) (client.Object, error) {
+	u, err := applied(ctx, c, obj)
+	if err != nil {
+		return nil, err
 	}
 	stored := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, stored); err != nil {

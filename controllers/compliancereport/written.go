@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,30 +77,22 @@ const (
 )
 
 func digestOf(reports []*unstructured.Unstructured) ([sha256.Size]byte, bool) {
-	var objs []map[string]any
-	for _, r := range reports {
+	sorted := slices.Clone(reports)
+	slices.SortFunc(sorted, func(a, b *unstructured.Unstructured) int { return strings.Compare(a.GetNamespace(), b.GetNamespace()) })
+	objs := make([]map[string]any, 0, len(sorted))
+	for _, r := range sorted {
 		objs = append(objs, r.Object)
 	}
-	slices.SortFunc(objs, func(a, b map[string]any) int {
-		return compareNamespace(a, b)
-	})
-	b, err := json.Marshal(objs)
+	return digestJSON(objs)
+}
+
+// digestJSON is the SHA-256 of v's JSON.
+func digestJSON(v any) ([sha256.Size]byte, bool) {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return [sha256.Size]byte{}, false
 	}
 	return sha256.Sum256(b), true
-}
-
-func compareNamespace(a, b map[string]any) int {
-	na, _, _ := unstructured.NestedString(a, "metadata", "namespace")
-	nb, _, _ := unstructured.NestedString(b, "metadata", "namespace")
-	switch {
-	case na < nb:
-		return -1
-	case na > nb:
-		return 1
-	}
-	return 0
 }
 
 // current says whether the tenant's reports were written exactly so less than maxAge ago.
@@ -204,11 +197,7 @@ type statusRecord struct {
 
 func statusDigest(s rempartv1.ComplianceReportStatus) ([sha256.Size]byte, bool) {
 	s.LastEvaluated = nil // a report is rewritten when its content changes
-	b, err := json.Marshal(s)
-	if err != nil {
-		return [sha256.Size]byte{}, false
-	}
-	return sha256.Sum256(b), true
+	return digestJSON(s)
 }
 
 // unchanged says whether status is what this process last wrote for the report, and nobody

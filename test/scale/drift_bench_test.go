@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
-	"github.com/rempart-io/rempart/test/testenv"
 )
 
 const (
@@ -50,23 +49,9 @@ type driftFigures struct {
 
 func driftRun(b *testing.B, operatorBinary string) driftFigures {
 	b.Helper()
-	env, err := testenv.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
-	ctx := context.Background()
-	c, err := unlimitedClient(env)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd, _, logPath := startOperator(b, env, operatorBinary)
-	defer stopOperator(cmd)
-	start := time.Now()
-	if err := parallel(driftTenants, func(i int) error { return c.Create(ctx, tenant("drift", i)) }); err != nil {
-		b.Fatal(err)
-	}
-	waitAllCompliant(b, env, driftTenants, start, logPath)
+	run, stop := tenantsConverged(b, operatorBinary, "drift", driftTenants)
+	defer stop()
+	env, c, cmd, logPath, ctx := run.env, run.c, run.cmd, run.logPath, context.Background()
 
 	var policies []networkingv1.NetworkPolicy
 	var all networkingv1.NetworkPolicyList

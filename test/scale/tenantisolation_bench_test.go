@@ -174,30 +174,16 @@ type operatorFigures struct {
 // Compliant, and captures the enforced state when asked.
 func operatorRun(b *testing.B, operatorBinary string, n int, capture bool) (operatorFigures, enforcedState) {
 	b.Helper()
-	env, err := testenv.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
-	ctx := context.Background()
-	c, err := unlimitedClient(env)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd, metricsURL, logPath := startOperator(b, env, operatorBinary)
-	defer stopOperator(cmd)
-
-	start := time.Now()
-	if err := parallel(n, func(i int) error { return c.Create(ctx, tenant("ti", i)) }); err != nil {
-		b.Fatal(err)
-	}
-	waitAllCompliant(b, env, n, start, logPath)
+	run, stop := tenantsConverged(b, operatorBinary, "ti", n)
+	defer stop()
+	env, c, ctx := run.env, run.c, context.Background()
 	var fig operatorFigures
-	fig.seconds = time.Since(start).Seconds()
-	if fig.peakMiB, err = peakRSS(cmd.Process.Pid); err != nil {
+	var err error
+	fig.seconds = run.took.Seconds()
+	if fig.peakMiB, err = peakRSS(run.cmd.Process.Pid); err != nil {
 		b.Fatal(err)
 	}
-	requests, err := operatorRequests(metricsURL)
+	requests, err := operatorRequests(run.metricsURL)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -212,6 +198,43 @@ func operatorRun(b *testing.B, operatorBinary string, n int, capture bool) (oper
 		}
 	}
 	return fig, state
+}
+
+// convergedRun is a fresh API server with the operator running and n tenants Compliant.
+type convergedRun struct {
+	env                 *testenv.Env
+	c                   client.Client
+	cmd                 *exec.Cmd
+	metricsURL, logPath string
+	// took is the time from the first tenant's creation until all were Compliant.
+	took time.Duration
+}
+
+// tenantsConverged starts a fresh API server and the operator, creates n tenants named after
+// prefix, and waits until all are Compliant; stop ends the operator and the server.
+func tenantsConverged(b *testing.B, operatorBinary, prefix string, n int) (convergedRun, func()) {
+	b.Helper()
+	env, err := testenv.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := unlimitedClient(env)
+	if err != nil {
+		_ = env.Stop()
+		b.Fatal(err)
+	}
+	cmd, metricsURL, logPath := startOperator(b, env, operatorBinary)
+	stop := func() {
+		stopOperator(cmd)
+		_ = env.Stop()
+	}
+	start := time.Now()
+	if err := parallel(n, func(i int) error { return c.Create(context.Background(), tenant(prefix, i)) }); err != nil {
+		stop()
+		b.Fatal(err)
+	}
+	waitAllCompliant(b, env, n, start, logPath)
+	return convergedRun{env: env, c: c, cmd: cmd, metricsURL: metricsURL, logPath: logPath, took: time.Since(start)}, stop
 }
 
 // waitAllCompliant watches the tenants until n are Compliant at their generation: a watch, not
