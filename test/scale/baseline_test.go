@@ -227,6 +227,11 @@ func (r *benchResult) summarize() error {
 	r.When, r.Machine = time.Now().UTC(), machine()
 	fmt.Printf("%-44s ratio median %.2f (min %.2f, max %.2f over %d runs), peak %.0f MiB; baseline: %s\n",
 		r.Scenario, r.MedianRatio, r.MinRatio, r.MaxRatio, len(r.Runs), r.MaxPeakMiB, r.Baseline)
+	return writeResult(r.Scenario, r)
+}
+
+// writeResult writes a scenario's result as JSON under bin/bench/, where runs can be compared.
+func writeResult(scenario string, result any) error {
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		return err
@@ -235,11 +240,11 @@ func (r *benchResult) summarize() error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(r, "", "  ")
+	b, err := json.MarshalIndent(result, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, r.Scenario+".json"), b, 0o644)
+	return os.WriteFile(filepath.Join(dir, scenario+".json"), b, 0o644)
 }
 
 // serverWork prints, from the API server's own metrics, the requests it served and the time it

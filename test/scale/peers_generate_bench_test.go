@@ -201,6 +201,19 @@ type peerFigures struct {
 	PeakMiB float64 `json:"peakMiB,omitempty"`
 }
 
+// generateResult is one run of the generate comparison, as written under bin/bench/.
+type generateResult struct {
+	Scenario                string      `json:"scenario"`
+	Machine                 string      `json:"machine"`
+	When                    time.Time   `json:"when"`
+	Namespaces              int         `json:"namespaces"`
+	Bare                    peerFigures `json:"bare"`
+	Rempart                 peerFigures `json:"rempart"`
+	RempartCompliantSeconds float64     `json:"rempartCompliantSeconds"`
+	KyvernoClusterPolicy    peerFigures `json:"kyvernoClusterPolicy"`
+	KyvernoGeneratingPolicy peerFigures `json:"kyvernoGeneratingPolicy"`
+}
+
 // generateBare is the floor: the bare client writes the namespaces and both objects itself.
 func generateBare(b *testing.B) peerFigures {
 	env, err := testenv.Start()
@@ -343,6 +356,11 @@ func BenchmarkPeersGenerate1000Namespaces(b *testing.B) {
 		rempart, compliant := generateRempart(b, operatorBinary)
 		policy := generateKyverno(b, kyvernoClusterPolicyGenerate, "kyverno.io/v1", "ClusterPolicy")
 		gpol := generateKyverno(b, kyvernoGeneratingPolicy, "policies.kyverno.io/v1", "GeneratingPolicy")
+		result := generateResult{Scenario: "peers-generate-1000-namespaces", Machine: machine(), When: time.Now().UTC(), Namespaces: peerNamespaces,
+			Bare: bare, Rempart: rempart, RempartCompliantSeconds: compliant, KyvernoClusterPolicy: policy, KyvernoGeneratingPolicy: gpol}
+		if err := writeResult(result.Scenario, result); err != nil {
+			b.Fatal(err)
+		}
 		fmt.Printf("%d namespaces given a default-deny NetworkPolicy and a quota:\n", peerNamespaces)
 		fmt.Printf("  bare client                 %6.1fs\n", bare.Seconds)
 		fmt.Printf("  Rempart TenantIsolation     %6.1fs  x%.2f of bare  peak %.0f MiB  (all Compliant at %.1fs)\n", rempart.Seconds, rempart.Seconds/bare.Seconds, rempart.PeakMiB, compliant)

@@ -148,12 +148,15 @@ func kyvernoPoliciesResidency(regions []string) string {
 	mutating := map[string]any{
 		"apiVersion": "policies.kyverno.io/v1", "kind": "MutatingPolicy", "metadata": map[string]any{"name": "eu-residency"},
 		"spec": map[string]any{"matchConstraints": constraints, "mutations": []any{map[string]any{
-			"patchType": "ApplyConfiguration",
-			"applyConfiguration": map[string]any{"expression": "Object{spec: Object.spec{affinity: Object.spec.affinity{nodeAffinity: Object.spec.affinity.nodeAffinity{" +
+			// A required node affinity is an atomic struct, which an apply configuration may not
+			// merge into: a JSON patch adds it, as Rempart's pin policy does.
+			"patchType": "JSONPatch",
+			"jsonPatch": map[string]any{"expression": "has(object.spec.affinity) ? [] : [JSONPatch{op: 'add', path: '/spec/affinity', value: " +
+				"Object.spec.affinity{nodeAffinity: Object.spec.affinity.nodeAffinity{" +
 				"requiredDuringSchedulingIgnoredDuringExecution: Object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution{" +
 				"nodeSelectorTerms: [Object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms{" +
 				"matchExpressions: [Object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.matchExpressions{" +
-				"key: '" + rempartv1.DefaultRegionLabel + "', operator: 'In', values: " + string(list) + "}]}]}}}}}"},
+				"key: '" + rempartv1.DefaultRegionLabel + "', operator: 'In', values: " + string(list) + "}]}]}}}}]"},
 		}}},
 	}
 	validating := map[string]any{
@@ -215,12 +218,19 @@ func runPodAdmission(b *testing.B, operatorBinary string) {
 		b.Fatal(err)
 	}
 	regions := dr.Status.AllowedRegions
-	// The operator's policies leave with the DataResidency before Kyverno's phases.
+	// The operator's policies leave with the DataResidency before Kyverno's phases: its bindings
+	// are deleted as the garbage collector (which this API server runs without) would.
+	stopOperator(cmd)
 	if err := c.Delete(ctx, dr); err != nil {
 		b.Fatal(err)
 	}
+	ofPolicy := client.MatchingLabels{"rempart.io/data-residency": dr.Name}
+	for _, obj := range []client.Object{&admissionv1.ValidatingAdmissionPolicyBinding{}, &admissionv1.MutatingAdmissionPolicyBinding{}} {
+		if err := c.DeleteAllOf(ctx, obj, ofPolicy); err != nil {
+			b.Fatal(err)
+		}
+	}
 	waitNoBindings(b, c, logPath)
-	stopOperator(cmd)
 
 	k := startKyverno(b, env)
 	defer k.stop()
@@ -250,12 +260,34 @@ func runPodAdmission(b *testing.B, operatorBinary string) {
 	}
 	after.run(b, ctx, c, false)
 
-	fmt.Printf("%d pods in %d namespaces, creation latency per request:\n", residencyNamespaces*podsPerNamespace, residencyNamespaces)
+	result := podAdmissionResult{Scenario: "peers-pod-admission-2000-pods", Machine: machine(), When: time.Now().UTC(), Pods: residencyNamespaces * podsPerNamespace}
+	fmt.Printf("%d pods in %d namespaces, creation latency per request:\n", result.Pods, residencyNamespaces)
 	for _, p := range []*peerPhase{none, rempart, policy, policies, after} {
-		fmt.Printf("  %-56s p50 %7.2fms  p99 %7.2fms   x%.2f / x%.2f of no policy\n", p.name,
-			ms(p.latency.quantile(0.5)), ms(p.latency.quantile(0.99)),
-			ms(p.latency.quantile(0.5))/ms(none.latency.quantile(0.5)), ms(p.latency.quantile(0.99))/ms(none.latency.quantile(0.99)))
+		phase := podPhase{Name: p.name, P50Ms: ms(p.latency.quantile(0.5)), P99Ms: ms(p.latency.quantile(0.99))}
+		phase.P50Ratio, phase.P99Ratio = phase.P50Ms/ms(none.latency.quantile(0.5)), phase.P99Ms/ms(none.latency.quantile(0.99))
+		result.Phases = append(result.Phases, phase)
+		fmt.Printf("  %-56s p50 %7.2fms  p99 %7.2fms   x%.2f / x%.2f of no policy\n", phase.Name, phase.P50Ms, phase.P99Ms, phase.P50Ratio, phase.P99Ratio)
 	}
+	if err := writeResult(result.Scenario, result); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// podAdmissionResult is one run of the admission comparison, as written under bin/bench/.
+type podAdmissionResult struct {
+	Scenario string     `json:"scenario"`
+	Machine  string     `json:"machine"`
+	When     time.Time  `json:"when"`
+	Pods     int        `json:"pods"`
+	Phases   []podPhase `json:"phases"`
+}
+
+type podPhase struct {
+	Name     string  `json:"name"`
+	P50Ms    float64 `json:"p50Ms"`
+	P99Ms    float64 `json:"p99Ms"`
+	P50Ratio float64 `json:"p50Ratio"`
+	P99Ratio float64 `json:"p99Ratio"`
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -269,22 +301,23 @@ func waitNoBindings(b *testing.B, c client.Client, logPath string) {
 		var mb admissionv1.MutatingAdmissionPolicyBindingList
 		errV := c.List(context.Background(), &vb)
 		errM := c.List(context.Background(), &mb)
-		if errV == nil && errM == nil && countResidency(vb.Items) == 0 && len(mb.Items) == 0 {
+		var left []string
+		for _, x := range vb.Items {
+			if x.Spec.ParamRef != nil && x.Spec.ParamRef.Name == "eu" {
+				left = append(left, x.Name)
+			}
+		}
+		for _, x := range mb.Items {
+			if x.Spec.ParamRef != nil && x.Spec.ParamRef.Name == "eu" {
+				left = append(left, x.Name)
+			}
+		}
+		if errV == nil && errM == nil && len(left) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("the DataResidency's bindings are still there a minute after its deletion; operator log in %s", logPath)
+			b.Fatalf("the DataResidency's bindings %v are still there a minute after its deletion (%v, %v); operator log in %s", left, errV, errM, logPath)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-func countResidency(bindings []admissionv1.ValidatingAdmissionPolicyBinding) int {
-	n := 0
-	for _, b := range bindings {
-		if b.Spec.ParamRef != nil && b.Spec.ParamRef.Name == "eu" {
-			n++
-		}
-	}
-	return n
 }
