@@ -17,77 +17,94 @@ var StateValue = map[rempartv1.ControlState]float64{
 }
 
 var (
-	controlState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "rempart_control_state",
-		Help: "State of one control of one policy for one tenant: 0 Compliant, 1 Waived, 2 Unknown, 3 NonCompliant. requirement lists the requirement IDs it serves.",
-	}, []string{"tenant", "kind", "policy", "control", "requirement"})
-	reportScore = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "rempart_compliance_score",
-		Help: "Share of the requirement catalog that is Compliant or Waived for the tenant, in percent.",
-	}, []string{"tenant"})
-	requirementsByState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "rempart_requirements",
-		Help: "Requirements of the catalog for the tenant, by state (Compliant, NonCompliant, Waived, Unknown, NotCovered).",
-	}, []string{"tenant", "state"})
-	adminGrantsActive = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "rempart_admin_grants_active",
-		Help: "AdminAccess grants in force on the tenant's namespaces.",
-	}, []string{"tenant"})
+	controlStateDesc = prometheus.NewDesc("rempart_control_state",
+		"State of one control of one policy for one tenant: 0 Compliant, 1 Waived, 2 Unknown, 3 NonCompliant. requirement lists the requirement IDs it serves.",
+		[]string{"tenant", "kind", "policy", "control", "requirement"}, nil)
+	reportScoreDesc = prometheus.NewDesc("rempart_compliance_score",
+		"Share of the requirement catalog that is Compliant or Waived for the tenant, in percent.", []string{"tenant"}, nil)
+	requirementsDesc = prometheus.NewDesc("rempart_requirements",
+		"Requirements of the catalog for the tenant, by state (Compliant, NonCompliant, Waived, Unknown, NotCovered).", []string{"tenant", "state"}, nil)
+	adminGrantsDesc = prometheus.NewDesc("rempart_admin_grants_active",
+		"AdminAccess grants in force on the tenant's namespaces.", []string{"tenant"}, nil)
 )
 
+// requirementStates are the states rempart_requirements counts, in the order tenantSeries keeps them.
+var requirementStates = [...]string{"Compliant", "NonCompliant", "Waived", "Unknown", rempartv1.RequirementNotCovered}
+
+// controlValue is one rempart_control_state series of a tenant: kind, policy, control and
+// requirements, and the state's value.
+type controlValue struct {
+	labels [4]string
+	value  float64
+}
+
+// tenantSeries is what one tenant's report exports.
+type tenantSeries struct {
+	controls     []controlValue
+	score        float64
+	requirements [len(requirementStates)]float64
+	grantsActive float64
+}
+
+// reportMetrics keeps every tenant's series as plain values and renders them at scrape time: a
+// registered gauge costs about a kilobyte of labels and bookkeeping per series, and a thousand
+// tenants export tens of thousands of them.
+type reportMetrics struct {
+	mu sync.RWMutex
+	of map[string]*tenantSeries
+}
+
+var metrics = &reportMetrics{of: map[string]*tenantSeries{}}
+
 func init() {
-	ctrlmetrics.Registry.MustRegister(controlState, reportScore, requirementsByState, adminGrantsActive)
+	ctrlmetrics.Registry.MustRegister(metrics)
+}
+
+// Describe implements prometheus.Collector.
+func (m *reportMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{controlStateDesc, reportScoreDesc, requirementsDesc, adminGrantsDesc} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *reportMetrics) Collect(ch chan<- prometheus.Metric) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for tenant, s := range m.of {
+		for _, c := range s.controls {
+			ch <- prometheus.MustNewConstMetric(controlStateDesc, prometheus.GaugeValue, c.value, tenant, c.labels[0], c.labels[1], c.labels[2], c.labels[3])
+		}
+		ch <- prometheus.MustNewConstMetric(reportScoreDesc, prometheus.GaugeValue, s.score, tenant)
+		for i, state := range requirementStates {
+			ch <- prometheus.MustNewConstMetric(requirementsDesc, prometheus.GaugeValue, s.requirements[i], tenant, state)
+		}
+		ch <- prometheus.MustNewConstMetric(adminGrantsDesc, prometheus.GaugeValue, s.grantsActive, tenant)
+	}
 }
 
 // recordMetrics replaces the tenant's series with the report's.
 func recordMetrics(tenant string, src sources, status rempartv1.ComplianceReportStatus) {
-	// The tenant's control series are updated in place, and only those of controls that are
-	// gone are deleted: dropping and recreating thousands of series at every report costs
-	// memory and time for nothing.
-	current := map[[4]string]bool{}
+	s := &tenantSeries{score: float64(status.Summary.Score)}
 	for _, p := range src.Policies {
 		for _, c := range p.Controls {
-			labels := [4]string{p.Kind, p.Name, string(c.ID), strings.Join(c.Requirements, ",")}
-			current[labels] = true
-			controlState.WithLabelValues(tenant, labels[0], labels[1], labels[2], labels[3]).Set(StateValue[c.State])
+			s.controls = append(s.controls, controlValue{labels: [4]string{p.Kind, p.Name, string(c.ID), strings.Join(c.Requirements, ",")}, value: StateValue[c.State]})
 		}
 	}
-	controlSeries.mu.Lock()
-	for labels := range controlSeries.of[tenant] {
-		if !current[labels] {
-			controlState.DeleteLabelValues(tenant, labels[0], labels[1], labels[2], labels[3])
-		}
-	}
-	if controlSeries.of == nil {
-		controlSeries.of = map[string]map[[4]string]bool{}
-	}
-	controlSeries.of[tenant] = current
-	controlSeries.mu.Unlock()
-	s := status.Summary
-	reportScore.WithLabelValues(tenant).Set(float64(s.Score))
-	for state, n := range map[string]int32{"Compliant": s.Compliant, "NonCompliant": s.NonCompliant, "Waived": s.Waived, "Unknown": s.Unknown, rempartv1.RequirementNotCovered: s.NotCovered} {
-		requirementsByState.WithLabelValues(tenant, state).Set(float64(n))
-	}
-	active := 0
+	sum := status.Summary
+	s.requirements = [len(requirementStates)]float64{float64(sum.Compliant), float64(sum.NonCompliant), float64(sum.Waived), float64(sum.Unknown), float64(sum.NotCovered)}
 	for _, g := range status.Inventory.AdminGrants {
 		if g.Phase == string(rempartv1.AdminAccessActive) {
-			active++
+			s.grantsActive++
 		}
 	}
-	adminGrantsActive.WithLabelValues(tenant).Set(float64(active))
-}
-
-// controlSeries remembers, per tenant, the label values of its rempart_control_state series.
-var controlSeries struct {
-	mu sync.Mutex
-	of map[string]map[[4]string]bool
+	metrics.mu.Lock()
+	metrics.of[tenant] = s
+	metrics.mu.Unlock()
 }
 
 func forgetMetrics(tenant string) {
-	controlSeries.mu.Lock()
-	delete(controlSeries.of, tenant)
-	controlSeries.mu.Unlock()
-	for _, g := range []*prometheus.GaugeVec{controlState, reportScore, requirementsByState, adminGrantsActive} {
-		g.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
-	}
+	metrics.mu.Lock()
+	delete(metrics.of, tenant)
+	metrics.mu.Unlock()
 }
