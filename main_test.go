@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +75,24 @@ func TestParseFlagsAdminSettings(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"--admin-max-temporary=0s"}, &zap.Options{}); err == nil {
 		t.Error("a zero temporary grant length was accepted")
+	}
+}
+
+// The operator collects garbage at half the live heap's growth unless GOGC says otherwise.
+func TestGCPercentDefaultsUnlessGOGCIsSet(t *testing.T) {
+	previous := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(previous)
+	setGCPercent(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Errorf("GC percent without GOGC = %d, want %d", got, defaultGCPercent)
+	}
+	setGCPercent(func(k string) string {
+		if k == "GOGC" {
+			return "100"
+		}
+		return ""
+	})
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent with GOGC=100 = %d, want it left at 100", got)
 	}
 }
