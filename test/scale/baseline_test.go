@@ -214,20 +214,26 @@ func (r *benchResult) summarize() error {
 		ratios = append(ratios, run.Ratio)
 		r.MaxPeakMiB = max(r.MaxPeakMiB, run.PeakMiB)
 	}
-	slices.Sort(ratios)
 	if len(ratios) == 0 {
 		return fmt.Errorf("%s: no run", r.Scenario)
 	}
-	r.MinRatio, r.MaxRatio = ratios[0], ratios[len(ratios)-1]
-	if n := len(ratios); n%2 == 1 {
-		r.MedianRatio = ratios[n/2]
-	} else {
-		r.MedianRatio = (ratios[n/2-1] + ratios[n/2]) / 2
-	}
+	r.MinRatio, r.MaxRatio, r.MedianRatio = slices.Min(ratios), slices.Max(ratios), median(ratios)
 	r.When, r.Machine = time.Now().UTC(), machine()
 	fmt.Printf("%-44s ratio median %.2f (min %.2f, max %.2f over %d runs), peak %.0f MiB; baseline: %s\n",
 		r.Scenario, r.MedianRatio, r.MinRatio, r.MaxRatio, len(r.Runs), r.MaxPeakMiB, r.Baseline)
 	return writeResult(r.Scenario, r)
+}
+
+// median is the middle value of values, or the mean of the two middle ones.
+func median(values []float64) float64 {
+	s := slices.Clone(values)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else if n > 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return 0
 }
 
 // writeResult writes a scenario's result as JSON under bin/bench/, where runs can be compared.
