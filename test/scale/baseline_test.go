@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -162,6 +163,31 @@ func replay(ctx context.Context, c client.Client, state enforcedState) (time.Dur
 	}
 	err := parallel(len(tenants), func(i int) error { return create(state.tenants[tenants[i]]) })
 	return time.Since(start), err
+}
+
+// freshServer starts an API server of its own for one side of a comparison, with a client of
+// the operator's settings.
+func freshServer() (*testenv.Env, client.Client, error) {
+	env, err := testenv.Start()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := unlimitedClient(env)
+	if err != nil {
+		_ = env.Stop()
+		return nil, nil, err
+	}
+	return env, c, nil
+}
+
+// mustFreshServer is freshServer for a benchmark, which stops at the first error.
+func mustFreshServer(b *testing.B) (*testenv.Env, client.Client) {
+	b.Helper()
+	env, c, err := freshServer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return env, c
 }
 
 // unlimitedClient is a client of env with the operator's settings: no client-side rate limiter.

@@ -225,18 +225,11 @@ type generateResult struct {
 
 // generateBare is the floor: the bare client writes the namespaces and both objects itself.
 func generateBare(b *testing.B) peerFigures {
-	env, err := testenv.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
+	env, c := mustFreshServer(b)
 	defer func() { _ = env.Stop() }()
-	c, err := unlimitedClient(env)
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctx := context.Background()
 	start := time.Now()
-	err = parallel(peerNamespaces, func(i int) error {
+	err := parallel(peerNamespaces, func(i int) error {
 		ns := peerNamespace(i)
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: peerLabels}}); err != nil {
 			return err
@@ -257,15 +250,8 @@ func generateBare(b *testing.B) peerFigures {
 // policy and the quota, nothing else it could leave out; Rempart still writes its admission
 // bindings and reports, as it always does.
 func generateRempart(b *testing.B, operatorBinary string) (peerFigures, float64) {
-	env, err := testenv.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
+	env, c := mustFreshServer(b)
 	defer func() { _ = env.Stop() }()
-	c, err := unlimitedClient(env)
-	if err != nil {
-		b.Fatal(err)
-	}
 	cmd, _, logPath := startOperator(b, env, operatorBinary)
 	defer stopOperator(cmd)
 	tenantOf := func(name string) *rempartv1.TenantIsolation {

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
-	"github.com/rempart-io/rempart/test/testenv"
 )
 
 // The admission comparison: pods of namespaces whose data must stay in the EU are pinned to EU
@@ -201,16 +200,9 @@ func BenchmarkPeersPodAdmission2000Pods(b *testing.B) {
 }
 
 func runPodAdmission(b *testing.B, operatorBinary string) []podPhase {
-	env, err := testenv.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
+	env, c := mustFreshServer(b)
 	defer func() { _ = env.Stop() }()
 	ctx := context.Background()
-	c, err := unlimitedClient(env)
-	if err != nil {
-		b.Fatal(err)
-	}
 	none := newPhase("no policy", "none")
 	rempart := newPhase("Rempart DataResidency (in-server admission policies)", "rempart")
 	policy := newPhase("Kyverno ClusterPolicy mutate+validate (webhooks)", "kyverno-policy")

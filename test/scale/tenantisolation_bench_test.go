@@ -153,15 +153,11 @@ func benchTenants(b *testing.B, scenario string, n int) {
 
 // baselineRun writes the state with a bare client on a fresh API server.
 func baselineRun(state enforcedState) (float64, error) {
-	env, err := testenv.Start()
+	env, c, err := freshServer()
 	if err != nil {
 		return 0, err
 	}
 	defer func() { _ = env.Stop() }()
-	c, err := unlimitedClient(env)
-	if err != nil {
-		return 0, err
-	}
 	took, err := replay(context.Background(), c, state)
 	return took.Seconds(), err
 }
@@ -214,15 +210,7 @@ type convergedRun struct {
 // prefix, and waits until all are Compliant; stop ends the operator and the server.
 func tenantsConverged(b *testing.B, operatorBinary, prefix string, n int) (convergedRun, func()) {
 	b.Helper()
-	env, err := testenv.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := unlimitedClient(env)
-	if err != nil {
-		_ = env.Stop()
-		b.Fatal(err)
-	}
+	env, c := mustFreshServer(b)
 	cmd, metricsURL, logPath := startOperator(b, env, operatorBinary)
 	stop := func() {
 		stopOperator(cmd)
