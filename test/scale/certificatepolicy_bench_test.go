@@ -88,7 +88,7 @@ func runIngresses(b *testing.B, operatorBinary string) {
 	}
 	dir := b.TempDir()
 	kubeconfig := filepath.Join(dir, "cert-manager.kubeconfig")
-	if err := writeKubeconfig(env.Config, kubeconfig); err != nil {
+	if err := env.WriteKubeconfig(kubeconfig); err != nil {
 		b.Fatal(err)
 	}
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "cert-manager"}}); err != nil {

@@ -128,18 +128,8 @@ func runResidency(b *testing.B, operatorBinary string) {
 		b.Fatal(err)
 	}
 	waitPolicy(b, c, logPath, func(dr *rempartv1.DataResidency) bool { return len(dr.Status.Namespaces) == residencyNamespaces })
-	// The bindings are live once a probe pod is pinned.
-	probeDeadline := time.Now().Add(time.Minute)
-	for {
-		probe := residencyPod(covered[0], 99)
-		if err := c.Create(ctx, probe, client.DryRunAll); err == nil && probe.Spec.Affinity != nil {
-			break
-		}
-		if time.Now().After(probeDeadline) {
-			b.Fatalf("pods of covered namespaces are not pinned after a minute; operator log in %s", logPath)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	// The bindings are live once a probe pod is pinned and one naming its node refused.
+	waitPinnedAndGuarded(b, c, covered[0], logPath)
 
 	// Same API server, same operator running, same number of pods: only the admission differs.
 	base, _, err := createPods(ctx, c, plain)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -15,10 +14,10 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/rempart-io/rempart/internal/manifests"
 	"github.com/rempart-io/rempart/test/localcluster"
 	"github.com/rempart-io/rempart/test/testenv"
 )
@@ -125,7 +124,7 @@ func startKyverno(b *testing.B, env *testenv.Env) *kyvernoProcesses {
 		b.Fatal(err)
 	}
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := writeKubeconfig(env.Config, kubeconfig); err != nil {
+	if err := env.WriteKubeconfig(kubeconfig); err != nil {
 		b.Fatal(err)
 	}
 	ports, err := localcluster.FreePorts(3)
@@ -163,22 +162,16 @@ func startKyverno(b *testing.B, env *testenv.Env) *kyvernoProcesses {
 
 // applyManifest creates every object of a multi-document YAML manifest.
 func applyManifest(ctx context.Context, c client.Client, manifest string) error {
-	dec := yaml.NewYAMLOrJSONDecoder(strings.NewReader(manifest), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			if err.Error() == "EOF" {
-				return nil
-			}
-			return err
-		}
-		if len(u.Object) == 0 {
-			continue
-		}
+	objs, err := manifests.Decode(manifest)
+	if err != nil {
+		return err
+	}
+	for _, u := range objs {
 		if err := c.Create(ctx, u); err != nil {
 			return fmt.Errorf("create %s %s: %w", u.GetKind(), u.GetName(), err)
 		}
 	}
+	return nil
 }
 
 // waitKyvernoPolicyReady waits until Kyverno declares a policy ready: its webhooks configured
