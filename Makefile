@@ -127,8 +127,14 @@ test-demo: build controlplane ## Run the demo once, non-interactively, and check
 .PHONY: bench
 bench: build controlplane ## Benchmarks against the real API server, each printed beside a bare-client baseline of the same run.
 	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) REMPART_OPERATOR=$(BIN)/rempart go test -run '^$$' -bench . -skip '^BenchmarkPeers' -benchtime 1x -timeout 120m ./test/scale/...
+	@$(MAKE) --no-print-directory bench-table
 
 .PHONY: bench-peers
 bench-peers: build controlplane kyverno ## The same jobs done by Rempart and by Kyverno (built from its module) against the same kind of API server, as ratios in one run.
 	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) REMPART_OPERATOR=$(BIN)/rempart KYVERNO=$(KYVERNO) KYVERNO_BACKGROUND=$(KYVERNO_BACKGROUND) \
 		go test -run '^$$' -bench '^BenchmarkPeers' -benchtime 1x -timeout 120m ./test/scale/...
+	@$(MAKE) --no-print-directory bench-table
+
+.PHONY: bench-table
+bench-table: ## Print every result under bin/bench/ (the latest run of each scenario) as one Markdown table.
+	go run ./hack/benchtable $(BIN)/bench

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/internal/benchtable"
 	"github.com/rempart-io/rempart/test/testenv"
 )
 
@@ -197,27 +198,37 @@ func unlimitedClient(env *testenv.Env) (client.Client, error) {
 	return client.New(cfg, client.Options{Scheme: env.Scheme})
 }
 
-// benchRun is one run of a scenario.
+// benchRun is one run of a scenario: the baseline's figure and Rempart's, in the result's unit
+// (seconds for times, MiB for memory).
 type benchRun struct {
-	BaselineSeconds   float64 `json:"baselineSeconds"`
-	RempartSeconds    float64 `json:"rempartSeconds"`
+	Baseline          float64 `json:"baseline"`
+	Rempart           float64 `json:"rempart"`
 	Ratio             float64 `json:"ratio"`
 	PeakMiB           float64 `json:"peakMiB,omitempty"`
 	RequestsPerTenant float64 `json:"requestsPerTenant,omitempty"`
 	BaselineObjects   int     `json:"baselineObjects,omitempty"`
+	// Detail holds the run's other figures, as printed.
+	Detail string `json:"detail,omitempty"`
 }
 
 // benchResult is a scenario's runs and their summary, as printed and written under bin/bench/.
 type benchResult struct {
-	Scenario    string     `json:"scenario"`
-	Baseline    string     `json:"baseline"`
-	Machine     string     `json:"machine"`
-	When        time.Time  `json:"when"`
-	Runs        []benchRun `json:"runs"`
-	MedianRatio float64    `json:"medianRatio"`
-	MinRatio    float64    `json:"minRatio"`
-	MaxRatio    float64    `json:"maxRatio"`
-	MaxPeakMiB  float64    `json:"maxPeakMiB,omitempty"`
+	Scenario string `json:"scenario"`
+	// Title is the scenario as the table names it.
+	Title string `json:"title"`
+	// Baseline says what the baseline does; BaselineLabel is its short name in the table.
+	Baseline      string `json:"baseline"`
+	BaselineLabel string `json:"baselineLabel"`
+	// Unit of the runs' figures: "s" (shown in seconds), "ms" (seconds shown in milliseconds) or "MiB".
+	Unit        string           `json:"unit"`
+	Machine     string           `json:"machine"`
+	When        time.Time        `json:"when"`
+	Runs        []benchRun       `json:"runs"`
+	MedianRatio float64          `json:"medianRatio"`
+	MinRatio    float64          `json:"minRatio"`
+	MaxRatio    float64          `json:"maxRatio"`
+	MaxPeakMiB  float64          `json:"maxPeakMiB,omitempty"`
+	Rows        []benchtable.Row `json:"rows"`
 }
 
 // benchRuns is how many times a scenario runs: REMPART_BENCH_RUNS, 3 by default.
@@ -232,19 +243,55 @@ func machine() string {
 	return fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 }
 
-// summarize computes the median and spread of the runs' ratios, prints them and writes the
-// result as JSON under bin/bench/.
+// span formats figures in a unit: "s" and "ms" figures are seconds, "MiB" figures MiB.
+func span(values []float64, unit string) string {
+	switch unit {
+	case "ms":
+		ms := make([]float64, len(values))
+		for i, v := range values {
+			ms[i] = v * 1000
+		}
+		return benchtable.Span(ms, "%.0f", " ms")
+	case "MiB":
+		return benchtable.Span(values, "%.0f", " MiB")
+	default:
+		return benchtable.Span(values, "%.1f", " s")
+	}
+}
+
+// ratioCell is "median (min-max)" over the runs, or the one ratio of a single run.
+func ratioCell(ratios []float64) string {
+	if len(ratios) == 1 {
+		return fmt.Sprintf("%.2f", ratios[0])
+	}
+	return fmt.Sprintf("%.2f (%.2f-%.2f)", median(ratios), slices.Min(ratios), slices.Max(ratios))
+}
+
+// summarize computes the median and spread of the runs' ratios, prints them, and writes the
+// result with its table row as JSON under bin/bench/.
 func (r *benchResult) summarize() error {
 	ratios := make([]float64, 0, len(r.Runs))
+	var baselines, rempart, peaks, requests []float64
 	for _, run := range r.Runs {
 		ratios = append(ratios, run.Ratio)
+		baselines, rempart = append(baselines, run.Baseline), append(rempart, run.Rempart)
 		r.MaxPeakMiB = max(r.MaxPeakMiB, run.PeakMiB)
+		if run.PeakMiB > 0 {
+			peaks = append(peaks, run.PeakMiB)
+		}
+		if run.RequestsPerTenant > 0 {
+			requests = append(requests, run.RequestsPerTenant)
+		}
 	}
 	if len(ratios) == 0 {
 		return fmt.Errorf("%s: no run", r.Scenario)
 	}
 	r.MinRatio, r.MaxRatio, r.MedianRatio = slices.Min(ratios), slices.Max(ratios), median(ratios)
 	r.When, r.Machine = time.Now().UTC(), machine()
+	r.Rows = []benchtable.Row{{
+		Scenario: r.Title, Baseline: r.BaselineLabel + ": " + span(baselines, r.Unit), Rempart: span(rempart, r.Unit),
+		Ratio: ratioCell(ratios), Memory: span(peaks, "MiB"), Requests: benchtable.Span(requests, "%.0f", ""), Runs: len(r.Runs),
+	}}
 	fmt.Printf("%-44s ratio median %.2f (min %.2f, max %.2f over %d runs), peak %.0f MiB; baseline: %s\n",
 		r.Scenario, r.MedianRatio, r.MinRatio, r.MaxRatio, len(r.Runs), r.MaxPeakMiB, r.Baseline)
 	return writeResult(r.Scenario, r)

@@ -68,11 +68,19 @@ func waitReady(b *testing.B, c client.Client, selector client.ListOption, want i
 func BenchmarkCertificatePolicy500Ingresses(b *testing.B) {
 	operatorBinary := operatorUnderTest(b)
 	for range b.N {
-		runIngresses(b, operatorBinary)
+		result := benchResult{Scenario: "certificatepolicy-500-ingresses", Title: "CertificatePolicy, 500 Ingresses until every certificate is Ready",
+			BaselineLabel: "cert-manager alone on 500 Certificates", Unit: "s", Baseline: "cert-manager alone issuing 500 Certificates created directly, same run, same controllers"}
+		for range benchRuns() {
+			result.Runs = append(result.Runs, runIngresses(b, operatorBinary))
+		}
+		if err := result.summarize(); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(result.MedianRatio, "ratio")
 	}
 }
 
-func runIngresses(b *testing.B, operatorBinary string) {
+func runIngresses(b *testing.B, operatorBinary string) benchRun {
 	env, err := testenv.Start()
 	if err != nil {
 		b.Fatal(err)
@@ -180,10 +188,7 @@ func runIngresses(b *testing.B, operatorBinary string) {
 		b.Fatal(err)
 	}
 	ratio := operator.Seconds() / baseline.Seconds()
-	b.ReportMetric(baseline.Seconds(), "baseline-s")
-	b.ReportMetric(operator.Seconds(), "operator-s")
-	b.ReportMetric(ratio, "ratio")
-	b.ReportMetric(peak, "peak-MiB")
 	fmt.Printf("%d Ingresses: all certificates Ready through the policy in %.1fs; cert-manager alone on %d Certificates %.1fs; ratio %.2f; operator peak RSS %.0f MiB\n",
 		ingresses, operator.Seconds(), ingresses, baseline.Seconds(), ratio, peak)
+	return benchRun{Baseline: baseline.Seconds(), Rempart: operator.Seconds(), Ratio: ratio, PeakMiB: peak}
 }

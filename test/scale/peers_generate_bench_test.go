@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/internal/benchtable"
 	"github.com/rempart-io/rempart/test/testenv"
 )
 
@@ -214,13 +215,35 @@ type generateRun struct {
 // generateResult is the generate comparison's runs and the median of Rempart's time as a ratio
 // to each Kyverno policy kind's, as written under bin/bench/.
 type generateResult struct {
-	Scenario                 string        `json:"scenario"`
-	Machine                  string        `json:"machine"`
-	When                     time.Time     `json:"when"`
-	Namespaces               int           `json:"namespaces"`
-	Runs                     []generateRun `json:"runs"`
-	MedianToClusterPolicy    float64       `json:"medianRempartToClusterPolicy"`
-	MedianToGeneratingPolicy float64       `json:"medianRempartToGeneratingPolicy"`
+	Scenario                 string           `json:"scenario"`
+	Machine                  string           `json:"machine"`
+	When                     time.Time        `json:"when"`
+	Namespaces               int              `json:"namespaces"`
+	Runs                     []generateRun    `json:"runs"`
+	MedianToClusterPolicy    float64          `json:"medianRempartToClusterPolicy"`
+	MedianToGeneratingPolicy float64          `json:"medianRempartToGeneratingPolicy"`
+	Rows                     []benchtable.Row `json:"rows"`
+}
+
+// tableRow is the comparison's line of the table.
+func (r *generateResult) tableRow() benchtable.Row {
+	var bare, rempart, policy, gpol, toBare, toPolicy, toGpol, rempartMiB, policyMiB, gpolMiB []float64
+	for _, run := range r.Runs {
+		bare, rempart = append(bare, run.Bare.Seconds), append(rempart, run.Rempart.Seconds)
+		policy, gpol = append(policy, run.KyvernoClusterPolicy.Seconds), append(gpol, run.KyvernoGeneratingPolicy.Seconds)
+		toBare = append(toBare, run.Rempart.Seconds/run.Bare.Seconds)
+		toPolicy = append(toPolicy, run.Rempart.Seconds/run.KyvernoClusterPolicy.Seconds)
+		toGpol = append(toGpol, run.Rempart.Seconds/run.KyvernoGeneratingPolicy.Seconds)
+		rempartMiB, policyMiB, gpolMiB = append(rempartMiB, run.Rempart.PeakMiB), append(policyMiB, run.KyvernoClusterPolicy.PeakMiB), append(gpolMiB, run.KyvernoGeneratingPolicy.PeakMiB)
+	}
+	return benchtable.Row{
+		Scenario: fmt.Sprintf("%d namespaces given a default-deny NetworkPolicy and a quota", r.Namespaces),
+		Baseline: "bare client: " + span(bare, "s"), Rempart: "TenantIsolation: " + span(rempart, "s"), Ratio: ratioCell(toBare),
+		Peer:          "ClusterPolicy generate: " + span(policy, "s") + "; GeneratingPolicy: " + span(gpol, "s"),
+		RempartToPeer: ratioCell(toPolicy) + "; " + ratioCell(toGpol),
+		Memory:        "Rempart " + span(rempartMiB, "MiB") + "; Kyverno " + span(policyMiB, "MiB") + " and " + span(gpolMiB, "MiB"),
+		Runs:          len(r.Runs),
+	}
 }
 
 // generateBare is the floor: the bare client writes the namespaces and both objects itself.
@@ -366,6 +389,7 @@ func BenchmarkPeersGenerate1000Namespaces(b *testing.B) {
 			fmt.Printf("  Kyverno GeneratingPolicy    %6.1fs  x%.2f of bare  peak %.0f MiB\n", run.KyvernoGeneratingPolicy.Seconds, run.KyvernoGeneratingPolicy.Seconds/bare, run.KyvernoGeneratingPolicy.PeakMiB)
 		}
 		result.MedianToClusterPolicy, result.MedianToGeneratingPolicy = median(toPolicy), median(toGpol)
+		result.Rows = []benchtable.Row{result.tableRow()}
 		if err := writeResult(result.Scenario, result); err != nil {
 			b.Fatal(err)
 		}

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/internal/benchtable"
 )
 
 // The admission comparison: pods of namespaces whose data must stay in the EU are pinned to EU
@@ -193,6 +194,7 @@ func BenchmarkPeersPodAdmission2000Pods(b *testing.B) {
 			result.MedianP50Ratios = append(result.MedianP50Ratios, namedRatio{Name: name, Ratio: median(p50[name])})
 			fmt.Printf("  %-56s x%.2f (%.2f-%.2f)\n", name, median(p50[name]), slices.Min(p50[name]), slices.Max(p50[name]))
 		}
+		result.Rows = result.tableRows()
 		if err := writeResult(result.Scenario, result); err != nil {
 			b.Fatal(err)
 		}
@@ -288,12 +290,51 @@ func runPodAdmission(b *testing.B, operatorBinary string) []podPhase {
 // podAdmissionResult is the admission comparison's runs and the median of each phase's p50
 // ratio to no policy, as written under bin/bench/.
 type podAdmissionResult struct {
-	Scenario        string       `json:"scenario"`
-	Machine         string       `json:"machine"`
-	When            time.Time    `json:"when"`
-	Pods            int          `json:"pods"`
-	Runs            [][]podPhase `json:"runs"`
-	MedianP50Ratios []namedRatio `json:"medianP50Ratios"`
+	Scenario        string           `json:"scenario"`
+	Machine         string           `json:"machine"`
+	When            time.Time        `json:"when"`
+	Pods            int              `json:"pods"`
+	Runs            [][]podPhase     `json:"runs"`
+	MedianP50Ratios []namedRatio     `json:"medianP50Ratios"`
+	Rows            []benchtable.Row `json:"rows"`
+}
+
+// Phases of a run, in the order runPodAdmission measures them.
+const (
+	phaseNone = iota
+	phaseRempart
+	phaseClusterPolicy
+	phasePolicies
+)
+
+// tableRows are the p50 and p99 lines of the table: Rempart's latency beside no policy's and
+// beside each Kyverno policy kind's.
+func (r *podAdmissionResult) tableRows() []benchtable.Row {
+	var rows []benchtable.Row
+	for _, q := range []struct {
+		name string
+		of   func(podPhase) float64
+	}{{"p50", func(p podPhase) float64 { return p.P50Ms }}, {"p99", func(p podPhase) float64 { return p.P99Ms }}} {
+		figures := map[int][]float64{}
+		var toNone, toPolicy, toPolicies []float64
+		for _, run := range r.Runs {
+			for i, p := range run {
+				figures[i] = append(figures[i], q.of(p))
+			}
+			rempart := q.of(run[phaseRempart])
+			toNone = append(toNone, rempart/q.of(run[phaseNone]))
+			toPolicy = append(toPolicy, rempart/q.of(run[phaseClusterPolicy]))
+			toPolicies = append(toPolicies, rempart/q.of(run[phasePolicies]))
+		}
+		ms := func(i int) string { return benchtable.Span(figures[i], "%.1f", " ms") }
+		rows = append(rows, benchtable.Row{
+			Scenario: fmt.Sprintf("%d pods pinned to EU regions: creation latency %s per request", r.Pods, q.name),
+			Baseline: "no policy: " + ms(phaseNone), Rempart: "DataResidency: " + ms(phaseRempart), Ratio: ratioCell(toNone),
+			Peer:          "ClusterPolicy mutate+validate: " + ms(phaseClusterPolicy) + "; MutatingPolicy+ValidatingPolicy: " + ms(phasePolicies),
+			RempartToPeer: ratioCell(toPolicy) + "; " + ratioCell(toPolicies), Runs: len(r.Runs),
+		})
+	}
+	return rows
 }
 
 type namedRatio struct {
