@@ -5,9 +5,11 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -193,6 +195,22 @@ func IfChanged(ctx context.Context, c client.Client, desired, existing client.Ob
 		return fmt.Errorf("get %s: %w", desired.GetName(), err)
 	}
 	return Apply(ctx, c, desired)
+}
+
+// AllIfChanged is IfChanged for each desired object, at most parallel at a time: a policy that
+// provides hundreds of objects at once waits for a few round trips, not one per object.
+func AllIfChanged[T client.Object](ctx context.Context, c client.Client, desired []T, parallel int) error {
+	errs := make([]error, len(desired))
+	var g errgroup.Group
+	g.SetLimit(parallel)
+	for i, obj := range desired {
+		g.Go(func() error {
+			errs[i] = IfChanged(ctx, c, obj, nil)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return errors.Join(errs...)
 }
 
 // StatusWriteOutcome is the reconcile's outcome after a failed status write: a conflict requeues

@@ -168,12 +168,12 @@ func (r *Reconciler) provide(ctx context.Context, cp *rempartv1.CertificatePolic
 			issues[c.Namespace+"/"+c.Spec.SecretName] = true
 		}
 	}
-	var errs []error
 	keep := map[string]bool{}
-	for _, c := range desiredCertificates(cp, o.endpoints(), issues) {
+	desired := desiredCertificates(cp, o.endpoints(), issues)
+	for _, c := range desired {
 		keep[c.Namespace+"/"+c.Name] = true
-		errs = append(errs, apply.IfChanged(ctx, r.Client, c, &cmapi.Certificate{}))
 	}
+	errs := []error{apply.AllIfChanged(ctx, r.Client, desired, provideParallelism)}
 	for _, c := range o.certificates {
 		if c.Labels[LabelPolicy] != cp.Name {
 			continue
@@ -186,6 +186,10 @@ func (r *Reconciler) provide(ctx context.Context, cp *rempartv1.CertificatePolic
 	}
 	return errors.Join(errs...)
 }
+
+// provideParallelism bounds the Certificates written at once: 500 Ingresses created together are
+// answered in a few round trips' time.
+const provideParallelism = 8
 
 // dropPolicyOwner removes an owner reference to a CertificatePolicy, which older versions set: the
 // garbage collector would delete the Certificate with the policy, and renewals would stop.

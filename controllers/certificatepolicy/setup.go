@@ -68,12 +68,14 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 			predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return !e.ObjectNew.GetDeletionTimestamp().IsZero() }},
 		))).
 		Owns(&admissionv1.ValidatingAdmissionPolicyBinding{}).
-		Watches(&cmapi.Certificate{}, handler.EnqueueRequestsFromMapFunc(policiesCovering(c))).
-		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(policiesCovering(c))).
+		// cert-manager's progress on hundreds of Certificates (their status) is read once per
+		// settle delay; a Certificate or Ingress created, changed or deleted is acted on at once.
+		Watches(&cmapi.Certificate{}, enqueue.SpecNowStatusLater(policiesCovering(c), enqueue.SettleDelay)).
+		Watches(&networkingv1.Ingress{}, enqueue.SpecNowStatusLater(policiesCovering(c), enqueue.SettleDelay)).
 		// A namespace joining or leaving a tenant changes what a policy covers.
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.CertificatePolicyList{})), builder.WithPredicates(predicate.LabelChangedPredicate{}))
 	if r.Gateways {
-		b = b.Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(policiesCovering(c)))
+		b = b.Watches(&gwapiv1.Gateway{}, enqueue.SpecNowStatusLater(policiesCovering(c), enqueue.SettleDelay))
 	}
 	return b.WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).Complete(r)
 }
