@@ -19,6 +19,7 @@ const (
 	policyProtectManaged  = "rempart-protect-managed-objects"
 	policyProtectNS       = "rempart-protect-tenant-namespaces"
 	policyClaims          = "rempart-tenant-namespace-claims"
+	policyReservedClaims  = "rempart-tenant-reserved-namespaces"
 	policyAdminBindings   = "rempart-tenant-admin-bindings"
 )
 
@@ -198,6 +199,25 @@ func sharedPolicies(cfg AdmissionConfig, adminRoles []string, classes map[string
 		},
 		rbacPolicy(cfg, adminRoles),
 		{
+			// Without a parameter, so it holds before any tenant has written the ownership index
+			// (the claims policy below admits while the index is absent).
+			ObjectMeta: admission.SharedMeta(policyReservedClaims),
+			Spec: admissionv1.ValidatingAdmissionPolicySpec{
+				FailurePolicy: fail,
+				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
+					admission.Rule(rempartv1.GroupVersion.Group, "tenantisolations", admissionv1.Create, admissionv1.Update)}},
+				Variables: []admissionv1.Variable{
+					{Name: "reserved", Expression: "object.spec.namespaces.filter(n, n in " + admission.StringList(cfg.ReservedNamespaces) + " && (oldObject == null || !(n in oldObject.spec.namespaces)))"},
+				},
+				Validations: []admissionv1.Validation{{
+					Expression: "size(variables.reserved) == 0",
+					MessageExpression: "'TenantIsolation ' + object.metadata.name + ' claims namespaces reserved for the platform: ' + variables.reserved.join(', ') + " +
+						"'. A tenant holds only its own namespaces, never the cluster\\'s, the operator\\'s or the backup system\\'s (FT-CLD-20).'",
+					Reason: ptr.To(metav1.StatusReasonForbidden),
+				}},
+			},
+		},
+		{
 			ObjectMeta: admission.SharedMeta(policyClaims),
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				FailurePolicy: fail,
@@ -215,12 +235,12 @@ func sharedPolicies(cfg AdmissionConfig, adminRoles []string, classes map[string
 					{Name: "owners", Expression: "has(params.spec.owners) ? params.spec.owners : {}"},
 					{Name: "taken", Expression: "variables.added.filter(n, n in variables.owners && variables.owners[n] != object.metadata.name)"},
 					{Name: "peers", Expression: "has(params.spec.peers) ? params.spec.peers : {}"},
-					{Name: "reserved", Expression: "variables.added.filter(n, n in " + admission.StringList(cfg.ReservedNamespaces) + " || (n in variables.peers && variables.peers[n] != object.metadata.name))"},
+					{Name: "shared", Expression: "variables.added.filter(n, n in variables.peers && variables.peers[n] != object.metadata.name)"},
 				},
 				Validations: []admissionv1.Validation{{
-					Expression: "size(variables.reserved) == 0",
+					Expression: "size(variables.shared) == 0",
 					MessageExpression: "'TenantIsolation ' + object.metadata.name + ' claims namespaces shared by the platform: ' + " +
-						"variables.reserved.map(n, n in variables.peers ? n + ' (a flow peer of tenant ' + variables.peers[n] + ')' : n + ' (reserved)').join(', ') + " +
+						"variables.shared.map(n, n + ' (a flow peer of tenant ' + variables.peers[n] + ')').join(', ') + " +
 						"'. A tenant holds only its own namespaces, never the cluster\\'s, the operator\\'s or shared infrastructure (FT-CLD-20).'",
 					Reason: ptr.To(metav1.StatusReasonForbidden),
 				}, {
@@ -252,7 +272,7 @@ func claimsBinding() *admissionv1.ValidatingAdmissionPolicyBinding {
 // protectionBindings bind the protection policies cluster-wide: no parameters needed.
 func protectionBindings() []*admissionv1.ValidatingAdmissionPolicyBinding {
 	var out []*admissionv1.ValidatingAdmissionPolicyBinding
-	for _, p := range []string{policyProtectManaged, policyProtectNS, policyNamespaceLabels} {
+	for _, p := range []string{policyProtectManaged, policyProtectNS, policyNamespaceLabels, policyReservedClaims} {
 		out = append(out, &admissionv1.ValidatingAdmissionPolicyBinding{
 			ObjectMeta: admission.SharedMeta(p),
 			Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{

@@ -58,7 +58,7 @@ func TestTenantBindingsFollowTheSpec(t *testing.T) {
 func TestSharedPoliciesNameTheirRequirements(t *testing.T) {
 	want := map[string]string{
 		policyStorage: "FT-CLD-21", policyAdminInterfaces: "FT-CLD-19", policyNodeIsolation: "FLX-3.6",
-		policyProtectManaged: "FT-CLD-20", policyProtectNS: "FT-CLD-20", policyClaims: "FT-CLD-20",
+		policyProtectManaged: "FT-CLD-20", policyProtectNS: "FT-CLD-20", policyClaims: "FT-CLD-20", policyReservedClaims: "FT-CLD-20",
 		policyAdminBindings: "FT-CLD-16", policyExposure: "FT-CLD-", policyNetworkPolicies: "FT-CLD-20",
 		policyWorkloadStorage: "FT-CLD-21", policyNamespaceLabels: "FT-CLD-20", policyDedicatedNodes: "FLX-3.6",
 	}

@@ -78,6 +78,7 @@ func (r *Reconciler) finalize(ctx context.Context, ti *rempartv1.TenantIsolation
 	if err := client.IgnoreNotFound(r.Client.Patch(ctx, ti, patch)); err != nil {
 		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
 	}
+	r.finalized.Store(ti.UID, struct{}{})
 	return ctrl.Result{}, r.syncOwnership(ctx, nil, observed{})
 }
 

@@ -54,6 +54,10 @@ type Reconciler struct {
 	RouteKinds []routeKind
 
 	recentApplies recentApplies
+	// ownershipWrites coalesces the rebuilds of the ownership index asked by concurrent reconciles.
+	ownershipWrites coalescer
+	// finalized holds the UIDs of tenants released, which the cache may still show for a moment.
+	finalized sync.Map
 }
 
 // +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations,verbs=get;list;watch;update;patch
@@ -339,52 +343,6 @@ func (r *Reconciler) holder(ctx context.Context, name string, ns *corev1.Namespa
 		}
 	}
 	return oldest, nil
-}
-
-// syncOwnership writes which tenant holds which namespace, for the admission policy that refuses
-// a second claim, when the entries of ti are not what they should be. ti is nil after a deletion.
-func (r *Reconciler) syncOwnership(ctx context.Context, ti *rempartv1.TenantIsolation, o observed) error {
-	if ti != nil {
-		var current rempartv1.NamespaceOwnership
-		err := r.Client.Get(ctx, client.ObjectKey{Name: rempartv1.NamespaceOwnershipName}, &current, client.UnsafeDisableDeepCopy)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("get namespace ownership: %w", err)
-		}
-		if err == nil && ownershipCurrent(current.Spec, ti, o) {
-			return nil
-		}
-	}
-	var tenants rempartv1.TenantIsolationList
-	if err := r.Client.List(ctx, &tenants, client.UnsafeDisableDeepCopy); err != nil {
-		return fmt.Errorf("list tenants: %w", err)
-	}
-	owners := map[string]string{}
-	for _, t := range tenants.Items {
-		for _, n := range t.Spec.Namespaces {
-			var ns *corev1.Namespace
-			var got corev1.Namespace
-			if err := r.Client.Get(ctx, client.ObjectKey{Name: string(n)}, &got, client.UnsafeDisableDeepCopy); err == nil {
-				ns = &got
-			}
-			holder, err := r.holder(ctx, string(n), ns)
-			if err != nil {
-				return err
-			}
-			if holder != "" {
-				owners[string(n)] = holder
-			}
-		}
-	}
-	// Always applied, never created: reconciles of several tenants write it at once, and each
-	// must land its entries whoever created the object first.
-	index := namespaceOwnership(owners, sharedPeers(tenants.Items, owners), dedicatedPools(tenants.Items))
-	var existing rempartv1.NamespaceOwnership
-	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(index), &existing, client.UnsafeDisableDeepCopy); err == nil {
-		if upToDate, err := apply.UpToDate(index, &existing, r.Client.Scheme()); err != nil || upToDate {
-			return err
-		}
-	}
-	return apply.Apply(ctx, r.Client, index)
 }
 
 // ownershipCurrent reports whether the ownership index already holds exactly ti's namespaces

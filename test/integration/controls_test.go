@@ -150,7 +150,10 @@ var controlScenarios = map[string]func(t *testing.T, s *turns){
 		create(t, pv)
 		t.Cleanup(func() { deleteNow(t, pv) })
 		claim := claimOf(ns, "data", "ct-encrypted", pv.Name)
-		create(t, claim)
+		// The tenant's storage policy admits the class once the operator has seen it.
+		eventually(t, "the claim on the encrypted class admitted", func(ctx context.Context) error {
+			return client.IgnoreAlreadyExists(env.Client.Create(ctx, claim.DeepCopy()))
+		})
 		t.Cleanup(func() { deleteNow(t, claim) })
 		tableResidency(t, "ct-vol")
 		s.to(t, "DataResidency", "ct-vol", rempartv1.ControlNonCompliant)

@@ -456,7 +456,26 @@ func TestRetainDeletionKeepsNamespacesAndData(t *testing.T) {
 			Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: ptr.To("it-encrypted-retain"),
 				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}))
 	})
+	ownedBy := func(ctx context.Context) (string, error) {
+		var index rempartv1.NamespaceOwnership
+		// No index at all when no tenant is left: nothing is held.
+		err := client.IgnoreNotFound(env.Client.Get(ctx, client.ObjectKey{Name: rempartv1.NamespaceOwnershipName}, &index))
+		return index.Spec.Owners["retain-app"], err
+	}
+	eventually(t, "the ownership index names the tenant", func(ctx context.Context) error {
+		if owner, err := ownedBy(ctx); err != nil || owner != "retain" {
+			return fmt.Errorf("retain-app held by %q (%v)", owner, err)
+		}
+		return nil
+	})
 	deleteTenant(t, "retain")
+	// A tenant gone leaves the index: its namespaces may be claimed again.
+	eventually(t, "the tenant's entry gone from the ownership index", func(ctx context.Context) error {
+		if owner, err := ownedBy(ctx); err != nil || owner != "" {
+			return fmt.Errorf("retain-app still held by %q (%v)", owner, err)
+		}
+		return nil
+	})
 
 	var ns corev1.Namespace
 	if err := env.Client.Get(ctx, client.ObjectKey{Name: "retain-app"}, &ns); err != nil || ns.DeletionTimestamp != nil {
