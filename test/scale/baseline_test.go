@@ -297,6 +297,20 @@ func (r *benchResult) summarize() error {
 	return writeResult(r.Scenario, r)
 }
 
+// repeat runs a scenario benchRuns() times, then prints and writes its summary.
+func (r benchResult) repeat(b *testing.B, run func() benchRun) {
+	for range b.N {
+		result := r
+		for range benchRuns() {
+			result.Runs = append(result.Runs, run())
+		}
+		if err := result.summarize(); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(result.MedianRatio, "ratio")
+	}
+}
+
 // median is the middle value of values, or the mean of the two middle ones.
 func median(values []float64) float64 {
 	s := slices.Clone(values)
