@@ -1,13 +1,19 @@
 package tenantisolation
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/rempart-io/rempart/controllers/apply"
 )
@@ -103,6 +109,33 @@ func (r *recentApplies) record(desired client.Object, scheme *runtime.Scheme) {
 		}
 	}
 	r.applied[key] = appliedRecord{digest: digest, at: now}
+}
+
+// forget drops what is remembered of obj: the cache saw it deleted, so it is behind no write of
+// this operator, and a deleted generated object is written again at once rather than after the
+// window (the window exists for a cache that has not shown a write yet, not for one ahead of it).
+func (r *recentApplies) forget(obj client.Object, scheme *runtime.Scheme) {
+	gvk, err := apiutil.GVKForObject(obj, scheme)
+	if err != nil {
+		return
+	}
+	key := gvk.GroupVersion().String() + "/" + gvk.Kind + "/" + obj.GetNamespace() + "/" + obj.GetName()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.applied, key)
+}
+
+// forgetDeletes is an event handler that, before handing a deletion to the handler it wraps, has
+// recent forget the deleted object.
+type forgetDeletes struct {
+	handler.EventHandler
+	recent *recentApplies
+	scheme *runtime.Scheme
+}
+
+func (f forgetDeletes) Delete(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	f.recent.forget(e.Object, f.scheme)
+	f.EventHandler.Delete(ctx, e, q)
 }
 
 // pending reports whether exactly desired was applied less than recentWindow ago, and how long

@@ -1,10 +1,16 @@
 package tenantisolation
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 )
@@ -30,5 +36,33 @@ func TestRecentAppliesHoldsOnlyTheSameObjectWithinTheWindow(t *testing.T) {
 	now = now.Add(2 * time.Second)
 	if _, recent := r.pending(deny, clientgoscheme.Scheme); recent {
 		t.Error("an object is held back after the window")
+	}
+}
+
+// A generated object deleted a moment after it was written is written again at once: the deletion
+// seen in the cache ends the memory of the write.
+func TestDeletionSeenEndsTheMemoryOfAWrite(t *testing.T) {
+	r := recentApplies{}
+	ti := tenant("acme", rempartv1.EnvironmentProduction, "acme-web")
+	deny := networkPolicies(ti, "acme-web")[0]
+	other := networkPolicies(ti, "acme-web")[1]
+	r.record(deny, clientgoscheme.Scheme)
+	r.record(other, clientgoscheme.Scheme)
+	enqueued := 0
+	inner := handler.Funcs{DeleteFunc: func(context.Context, event.DeleteEvent, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		enqueued++
+	}}
+	h := forgetDeletes{EventHandler: inner, recent: &r, scheme: clientgoscheme.Scheme}
+	seen := deny.DeepCopy()
+	seen.TypeMeta = metav1.TypeMeta{} // as the cache hands it
+	h.Delete(context.Background(), event.DeleteEvent{Object: seen}, nil)
+	if _, recent := r.pending(deny, clientgoscheme.Scheme); recent {
+		t.Error("the deleted object is still held back")
+	}
+	if _, recent := r.pending(other, clientgoscheme.Scheme); !recent {
+		t.Error("another object's write was forgotten")
+	}
+	if enqueued != 1 {
+		t.Errorf("the wrapped handler saw %d deletions, want 1", enqueued)
 	}
 }

@@ -96,17 +96,22 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		RouteKinds: routes,
 	}
 	c := mgr.GetClient()
+	// What the reconciler writes: a deletion seen in the cache ends its memory of the write.
+	generated := func(h handler.EventHandler) handler.EventHandler {
+		return forgetDeletes{EventHandler: h, recent: &r.recentApplies, scheme: mgr.GetScheme()}
+	}
+	owned := generated(handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &rempartv1.TenantIsolation{}, handler.OnlyControllerOwner()))
 	b := ctrl.NewControllerManagedBy(mgr).
 		// Status writes, the operator's own, need no reconcile: spec changes and deletion do.
 		For(&rempartv1.TenantIsolation{}, builder.WithPredicates(predicate.Or[client.Object](
 			predicate.GenerationChangedPredicate{},
 			predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return !e.ObjectNew.GetDeletionTimestamp().IsZero() }},
 		))).
-		Owns(&corev1.ResourceQuota{}).
-		Owns(&corev1.LimitRange{}).
-		Owns(&admissionv1.ValidatingAdmissionPolicyBinding{}).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespace(c))).
-		Watches(&networkingv1.NetworkPolicy{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
+		Watches(&corev1.ResourceQuota{}, owned).
+		Watches(&corev1.LimitRange{}, owned).
+		Watches(&admissionv1.ValidatingAdmissionPolicyBinding{}, owned).
+		Watches(&corev1.Namespace{}, generated(handler.EnqueueRequestsFromMapFunc(tenantsForNamespace(c)))).
+		Watches(&networkingv1.NetworkPolicy{}, generated(handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c)))).
 		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
 		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(tenantsForNamespacedObject(c))).
