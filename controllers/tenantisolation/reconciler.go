@@ -63,7 +63,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations/finalizers,verbs=update
-// +kubebuilder:rbac:groups=rempart.io,resources=namespaceownerships,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=rempart.io,resources=namespaceownerships,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=resourcequotas;limitranges,verbs=get;list;watch;create;update;patch;delete
