@@ -29,11 +29,11 @@ func Debounced(fn handler.MapFunc, delay time.Duration) handler.EventHandler {
 // controller's progress (cert-manager issuing hundreds of certificates) feeds the policy's status
 // and report in one reconcile per delay, while what the policy acts on is seen at once.
 func SpecNowStatusLater(fn handler.MapFunc, delay time.Duration) handler.EventHandler {
-	return timed(fn, delay, true, SpecChanged)
+	return timed(fn, delay, true, specChanged)
 }
 
-// SpecChanged says whether an update touched more than the object's status.
-func SpecChanged(e event.UpdateEvent) bool {
+// specChanged says whether an update touched more than the object's status.
+func specChanged(e event.UpdateEvent) bool {
 	return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() ||
 		!maps.Equal(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels()) ||
 		!maps.Equal(e.ObjectOld.GetAnnotations(), e.ObjectNew.GetAnnotations()) ||

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
@@ -98,7 +99,9 @@ func (r *Reconciler) writeOwnership(ctx context.Context) error {
 	}
 	owners := map[string]string{}
 	kept := tenants.Items[:0:0]
+	listed := map[types.UID]bool{}
 	for _, t := range tenants.Items {
+		listed[t.UID] = true
 		if _, gone := r.finalized.Load(t.UID); gone {
 			// Released already; the cache has not seen it go.
 			continue
@@ -119,6 +122,13 @@ func (r *Reconciler) writeOwnership(ctx context.Context) error {
 			}
 		}
 	}
+	// A released tenant the cache no longer shows need not be remembered.
+	r.finalized.Range(func(uid, _ any) bool {
+		if !listed[uid.(types.UID)] {
+			r.finalized.Delete(uid)
+		}
+		return true
+	})
 	// Always applied, never created: a create would not land the entries of an object another
 	// write created first.
 	index := namespaceOwnership(owners, sharedPeers(kept, owners), dedicatedPools(kept))
@@ -140,13 +150,8 @@ func (r *Reconciler) writeOwnership(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, recent := r.recentApplies.pending(index, r.Client.Scheme()); recent {
-		// Written a moment ago; the cache has not shown it yet.
-		return nil
-	}
-	if err := apply.Apply(ctx, r.Client, index); err != nil {
-		return err
-	}
-	r.recentApplies.record(index, r.Client.Scheme())
-	return nil
+	// Not sent again when written a moment ago and the cache has not shown it yet.
+	return r.write(index, &applyStats{}, func() (client.Object, error) {
+		return nil, apply.Apply(ctx, r.Client, index)
+	})
 }

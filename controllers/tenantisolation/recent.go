@@ -78,7 +78,12 @@ func objectKey(obj client.Object, scheme *runtime.Scheme) (string, [sha256.Size]
 	if err != nil {
 		return "", [sha256.Size]byte{}, false
 	}
-	return u.GetAPIVersion() + "/" + u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName(), sha256.Sum256(b), true
+	return recordKey(u.GetAPIVersion(), u.GetKind(), u.GetNamespace(), u.GetName()), sha256.Sum256(b), true
+}
+
+// recordKey names an object in recentApplies.
+func recordKey(apiVersion, kind, namespace, name string) string {
+	return apiVersion + "/" + kind + "/" + namespace + "/" + name
 }
 
 func (r *recentApplies) clock() time.Time {
@@ -119,7 +124,7 @@ func (r *recentApplies) forget(obj client.Object, scheme *runtime.Scheme) {
 	if err != nil {
 		return
 	}
-	key := gvk.GroupVersion().String() + "/" + gvk.Kind + "/" + obj.GetNamespace() + "/" + obj.GetName()
+	key := recordKey(gvk.GroupVersion().String(), gvk.Kind, obj.GetNamespace(), obj.GetName())
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.applied, key)
