@@ -90,12 +90,13 @@ verify: $(CONTROLLER_GEN) ## Fail when a generated file is out of date.
 	bash hack/verify-generated.sh "$(CONTROLLER_GEN)"
 
 .PHONY: lint
-lint: $(HELM) ## go vet and a gofmt check on every module, helm lint on the chart.
+lint: $(HELM) ## go vet and a gofmt check on every module, helm lint on the chart, no tracked file over 1 MiB.
 	go vet ./...
 	$(HELM) lint --strict charts/rempart
 	@for m in hack/tools/*/; do if ls $$m*.go >/dev/null 2>&1; then (cd $$m && go vet ./...); fi; done
 	@bad=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	  if [ -n "$$bad" ]; then echo "not gofmt-clean:"; echo "$$bad"; exit 1; fi
+	@bash hack/check-file-sizes.sh
 
 ##@ Tests
 
