@@ -26,7 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
-	"github.com/rempart-io/rempart/internal/controlcatalog"
+	"github.com/rempart-io/rempart/internal/compliance"
 	"github.com/rempart-io/rempart/internal/report"
 	"github.com/rempart-io/rempart/internal/requirements"
 )
@@ -194,9 +194,9 @@ func staleInputs(reports []rempartv1.ComplianceReport, now time.Time, limit time
 }
 
 func explain(id string, out io.Writer) error {
-	c, ok := controlcatalog.Lookup(id)
+	c, ok := compliance.Lookup(id)
 	if !ok {
-		return usageError{fmt.Errorf("unknown control %q: the controls are %s", id, strings.Join(controlcatalog.IDs(), ", "))}
+		return usageError{fmt.Errorf("unknown control %q: the controls are %s", id, strings.Join(compliance.IDs(), ", "))}
 	}
 	fmt.Fprintf(out, "%s (%s)\n  %s\n\nRequirements:\n", c.ID, c.Kind, c.Checks)
 	for _, rid := range c.Requirements {

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 func access(created, expires time.Time) *rempartv1.AdminAccess {
@@ -108,12 +109,12 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("decision %+v; want phase %s, grant %v, message with %q", d, tt.phase, tt.grant, tt.message)
 			}
 			results := evaluate(aa, d, nil, now, c)
-			window := (&rempartv1.PolicyStatus{Controls: results}).Control(controlWindow)
+			window := (&rempartv1.PolicyStatus{Controls: results}).Control(compliance.AccessWindow.ID)
 			if (d.phase == rempartv1.AdminAccessRefused) != (window.State == rempartv1.ControlNonCompliant) {
 				t.Errorf("window control %s for phase %s", window.State, d.phase)
 			}
 			if tt.review != "" {
-				r := (&rempartv1.PolicyStatus{Controls: results}).Control(controlReview)
+				r := (&rempartv1.PolicyStatus{Controls: results}).Control(compliance.AccessReview.ID)
 				if r.State != tt.review || r.Reason != tt.reviewWhy {
 					t.Errorf("review control %s %s, want %s %s", r.State, r.Reason, tt.review, tt.reviewWhy)
 				}
@@ -148,20 +149,20 @@ func TestNominativeAndScopeControlsCanFail(t *testing.T) {
 		return c.State, c.Reason
 	}
 	ok := access(now.Add(-time.Hour), now.Add(time.Hour))
-	if s, r := state(ok, controlNominative); s != rempartv1.ControlCompliant {
+	if s, r := state(ok, compliance.AccessNominative.ID); s != rempartv1.ControlCompliant {
 		t.Errorf("a recorded, approved grant: nominative %s %s", s, r)
 	}
 	early := access(guarded.Add(-time.Minute), now.Add(time.Hour))
-	if s, r := state(early, controlNominative); s != rempartv1.ControlNonCompliant || r != "RecordNotTrusted" {
+	if s, r := state(early, compliance.AccessNominative.ID); s != rempartv1.ControlNonCompliant || r != "RecordNotTrusted" {
 		t.Errorf("a grant created before the policies: nominative %s %s", s, r)
 	}
 	glass := access(now.Add(-time.Hour), now.Add(time.Hour))
 	glass.Spec.BreakGlass, glass.Spec.Tenants = true, nil
-	if s, r := state(glass, controlScope); s != rempartv1.ControlNonCompliant || r != "BreakGlassOpen" {
+	if s, r := state(glass, compliance.AccessScope.ID); s != rempartv1.ControlNonCompliant || r != "BreakGlassOpen" {
 		t.Errorf("an open break-glass: scope %s %s", s, r)
 	}
 	glass.Spec.ApprovedBy = ""
-	if s, r := state(glass, controlScope); s != rempartv1.ControlCompliant || r != "BreakGlassClosed" {
+	if s, r := state(glass, compliance.AccessScope.ID); s != rempartv1.ControlCompliant || r != "BreakGlassClosed" {
 		t.Errorf("a break-glass awaiting approval: scope %s %s", s, r)
 	}
 }

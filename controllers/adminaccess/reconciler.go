@@ -21,8 +21,8 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
-	"github.com/rempart-io/rempart/controllers/controls"
 	"github.com/rempart-io/rempart/controllers/scope"
+	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 // Finalizer removes a deleted grant's bindings at once and records the revocation.
@@ -426,16 +426,16 @@ func (r *Reconciler) writeStatus(ctx context.Context, aa *rempartv1.AdminAccess,
 	}
 	results := evaluate(aa, d, bindings, now, r.Config)
 	status.Controls = results
-	status.Summary = controls.Summarize(results)
+	status.Summary = compliance.Summarize(results)
 	ready := metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied,
 		Message: d.message, ObservedGeneration: aa.Generation}
 	if applyErr != nil {
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, rempartv1.ReasonApplyFailed, applyErr.Error()
 	}
 	meta.SetStatusCondition(&status.Conditions, ready)
-	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(results, aa.Generation))
+	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(results, aa.Generation))
 
-	if !controls.Restamp(&aa.Status, status, func(s *rempartv1.AdminAccessStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
+	if !compliance.Restamp(&aa.Status, status, func(s *rempartv1.AdminAccessStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
 		return nil
 	}
 	aa.Status = *status

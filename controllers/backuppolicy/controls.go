@@ -10,35 +10,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
-	"github.com/rempart-io/rempart/controllers/controls"
 	"github.com/rempart-io/rempart/internal/backups"
+	"github.com/rempart-io/rempart/internal/compliance"
 	"github.com/rempart-io/rempart/internal/regions"
-	"github.com/rempart-io/rempart/internal/requirements"
 )
-
-// Control IDs of BackupPolicy.
-const (
-	controlSchedule    rempartv1.ControlID = "backup.schedule"
-	controlLocation    rempartv1.ControlID = "backup.location"
-	controlEncryption  rempartv1.ControlID = "backup.encryption"
-	controlVersions    rempartv1.ControlID = "backup.versions"
-	controlRPO         rempartv1.ControlID = "backup.rpo"
-	controlLastRun     rempartv1.ControlID = "backup.last-run"
-	controlRestoreTest rempartv1.ControlID = "backup.restore-test"
-)
-
-var knownControls = []rempartv1.ControlID{controlSchedule, controlLocation, controlEncryption, controlVersions, controlRPO, controlLastRun, controlRestoreTest}
-
-// requirementsOf are the requirements each control serves.
-var requirementsOf = map[rempartv1.ControlID][]requirements.ID{
-	controlSchedule:    {requirements.FTCLD26, requirements.SISBackup},
-	controlLocation:    {requirements.FTCLD26, requirements.FTCLD74},
-	controlEncryption:  {requirements.SISBackup},
-	controlVersions:    {requirements.SISBackup, requirements.ALM573},
-	controlRPO:         {requirements.FTCLD26, requirements.SISBackup},
-	controlLastRun:     {requirements.SISBackup},
-	controlRestoreTest: {requirements.ALM573, requirements.SISBackup},
-}
 
 // residency is what the DataResidency policies covering the backed-up namespaces allow.
 type residency struct {
@@ -81,7 +56,7 @@ type observed struct {
 // evaluation is the outcome of the controls and the facts status shows.
 type evaluation struct {
 	results    []rempartv1.ControlResult
-	exceptions controls.ExceptionSet
+	exceptions compliance.ExceptionSet
 	versions   []backups.Backup
 	deadline   time.Time
 	rpoMet     bool
@@ -98,124 +73,119 @@ func ref(kind, namespace, name string) rempartv1.ObjectReference {
 	return rempartv1.ObjectReference{APIVersion: apiVersion, Kind: kind, Namespace: namespace, Name: name}
 }
 
-// check is one control judged with a message built for this evaluation.
-func check(id rempartv1.ControlID, reqs []requirements.ID, ex controls.ExceptionSet, passReason, passMessage, failReason, failMessage string, offender *rempartv1.ObjectReference) rempartv1.ControlResult {
-	var offenders []rempartv1.ObjectReference
-	if offender != nil {
-		offenders = append(offenders, *offender)
-	}
-	return controls.Judge(controls.Control{ID: id, Requirements: reqs, PassReason: passReason, PassMessage: passMessage, FailReason: failReason, FailMessage: failMessage}, offenders, ex)
-}
-
-func unknown(id rempartv1.ControlID, reqs []requirements.ID, reason, message string) rempartv1.ControlResult {
-	return rempartv1.ControlResult{ID: id, Requirements: requirements.Strings(reqs...), State: rempartv1.ControlUnknown, Reason: reason, Message: message}
-}
-
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// evaluate judges the backup promise at now.
+// evaluate judges the backup promise at now: one line per control.
 func evaluate(o observed, veleroNamespace string, now time.Time) evaluation {
+	j, exceptionsResult := compliance.ExceptionsOf(compliance.KindBackupPolicy, now, o.policy.Spec.Exceptions)
+	ev := evaluation{exceptions: j, versions: backups.Versions(o.backups)}
+	if o.location != nil {
+		// Where the backups would go decides whether the Schedule may run (Enforce).
+		ev.forbidden = forbiddenReason(o)
+	}
+	deadline, ok := backups.RPODeadline(o.backups, o.policy.Spec.RPODuration())
+	if ok {
+		ev.deadline, ev.rpoMet = deadline, now.Before(deadline)
+	}
+	ev.results = compliance.Results(
+		exceptionsResult,
+		scheduleResult(o, ev, veleroNamespace),
+		locationResult(o, j, veleroNamespace),
+		encryptionResult(o, j, veleroNamespace),
+		versionsResult(o, ev),
+		rpoResult(o, ev, veleroNamespace, now),
+		lastRunResult(o, j, veleroNamespace),
+		restoreTestResult(o, j, now),
+	)
+	return ev
+}
+
+// scheduleResult: the Velero Schedule exists, runs and was accepted.
+func scheduleResult(o observed, ev evaluation, veleroNamespace string) rempartv1.ControlResult {
+	j := ev.exceptions
 	spec := o.policy.Spec
-	var ev evaluation
-	var exceptionsResult rempartv1.ControlResult
-	ev.exceptions, exceptionsResult = controls.NewExceptionSet(now, spec.Exceptions, knownControls)
 	policyRef := ref("BackupPolicy", "", o.policy.Name)
 	schedRef := ref("Schedule", veleroNamespace, scheduleName(o.policy))
-	locRef := ref("BackupStorageLocation", veleroNamespace, spec.StorageLocation.Name)
-
-	// Location: where it is, whether it is another site, whether residency allows it.
-	location := locationResult(o, ev.exceptions, locRef, &ev)
-
-	// Schedule.
-	var schedule rempartv1.ControlResult
-	sched := requirementsOf[controlSchedule]
 	switch {
 	case len(o.namespaces) == 0:
-		schedule = check(controlSchedule, sched, ev.exceptions, "", "", "EmptyScope",
-			fmt.Sprintf("The policy covers no namespace of tenant %s: its backups would hold nothing. Check spec.tenant and spec.namespaces, and that the tenant's namespaces exist (SIS-BACKUP).", spec.Tenant), &policyRef)
+		return j.Fail(compliance.BackupSchedule, "EmptyScope",
+			fmt.Sprintf("The policy covers no namespace of tenant %s: its backups would hold nothing. Check spec.tenant and spec.namespaces, and that the tenant's namespaces exist (SIS-BACKUP).", spec.Tenant), policyRef)
 	case !o.schedule.Found:
-		schedule = check(controlSchedule, sched, ev.exceptions, "", "", "ScheduleMissing",
-			"The Velero Schedule of the policy does not exist yet, so no backup is taken (SIS-BACKUP).", &schedRef)
+		return j.Fail(compliance.BackupSchedule, "ScheduleMissing",
+			"The Velero Schedule of the policy does not exist yet, so no backup is taken (SIS-BACKUP).", schedRef)
 	case o.schedule.Paused || (ev.forbidden != "" && spec.Enforcement != rempartv1.EnforcementAudit):
 		why := "it is paused"
 		if ev.forbidden != "" {
 			why = "it is paused because " + ev.forbidden
 		}
-		schedule = check(controlSchedule, sched, ev.exceptions, "", "", "SchedulePaused",
-			fmt.Sprintf("The Velero Schedule takes no backup: %s (SIS-BACKUP).", why), &schedRef)
+		return j.Fail(compliance.BackupSchedule, "SchedulePaused",
+			fmt.Sprintf("The Velero Schedule takes no backup: %s (SIS-BACKUP).", why), schedRef)
 	case o.schedule.Phase == "FailedValidation":
-		schedule = check(controlSchedule, sched, ev.exceptions, "", "", "ScheduleInvalid",
-			fmt.Sprintf("Velero refused the Schedule: %s (SIS-BACKUP).", strings.Join(o.schedule.ValidationErrors, "; ")), &schedRef)
+		return j.Fail(compliance.BackupSchedule, "ScheduleInvalid",
+			fmt.Sprintf("Velero refused the Schedule: %s (SIS-BACKUP).", strings.Join(o.schedule.ValidationErrors, "; ")), schedRef)
 	case o.schedule.Phase != "Enabled":
-		schedule = unknown(controlSchedule, sched, "ScheduleNotValidated", "Velero has not validated the Schedule yet: is the Velero server running?")
+		return compliance.Unknown(compliance.BackupSchedule, "ScheduleNotValidated", "Velero has not validated the Schedule yet: is the Velero server running?")
 	default:
-		schedule = check(controlSchedule, sched, ev.exceptions, "ScheduleEnabled",
-			fmt.Sprintf("Velero runs the backups of %s on the schedule %q (SIS-BACKUP).", strings.Join(o.namespaces, ", "), spec.BackupSchedule()), "", "", nil)
+		return j.Pass(compliance.BackupSchedule, "ScheduleEnabled",
+			fmt.Sprintf("Velero runs the backups of %s on the schedule %q (SIS-BACKUP).", strings.Join(o.namespaces, ", "), spec.BackupSchedule()))
 	}
-
-	// Encryption: only what the location shows.
-	var encryption rempartv1.ControlResult
-	enc := requirementsOf[controlEncryption]
-	switch {
-	case o.location == nil:
-		encryption = unknown(controlEncryption, enc, "LocationMissing", fmt.Sprintf("The BackupStorageLocation %s does not exist: its encryption cannot be seen.", spec.StorageLocation.Name))
-	case o.location.Encryption != "":
-		encryption = check(controlEncryption, enc, ev.exceptions, "EncryptedAtRest",
-			fmt.Sprintf("The location encrypts backups at rest: %s (SIS-BACKUP). Velero compresses every backup archive.", o.location.Encryption), "", "", nil)
-	case !spec.EncryptionRequired():
-		encryption = check(controlEncryption, enc, ev.exceptions, "EncryptionNotRequired",
-			"The policy does not require encryption, and the location shows none.", "", "", nil)
-	default:
-		encryption = check(controlEncryption, enc, ev.exceptions, "", "", "EncryptionNotShown",
-			"The location shows no encryption at rest in its configuration (for S3: config.serverSideEncryption or kmsKeyId; GCS: kmsKeyName; Azure: encryptionScope or customerProvidedKeyFile), and Rempart claims none it cannot see: configure it on the BackupStorageLocation (SIS-BACKUP).", &locRef)
-	}
-
-	// Versions and RPO.
-	ev.versions = backups.Versions(o.backups)
-	versions := versionsResult(o, ev, policyRef)
-	rpo := requirementsOf[controlRPO]
-	var rpoResult rempartv1.ControlResult
-	deadline, ok := backups.RPODeadline(o.backups, spec.RPODuration())
-	switch {
-	case !ok && slices.ContainsFunc(o.backups, backups.Backup.Empty):
-		rpoResult = check(controlRPO, rpo, ev.exceptions, "", "", "EmptyBackups",
-			fmt.Sprintf("The policy's completed backups hold no object: its scope selects nothing of the tenant, so there is no copy of its data and the RPO of %s is not met (FT-CLD-26, SIS-BACKUP).", spec.RPODuration()), &policyRef)
-	case !ok:
-		rpoResult = check(controlRPO, rpo, ev.exceptions, "", "", "NoGoodBackup",
-			fmt.Sprintf("No backup of the policy has completed: the RPO of %s is not met (FT-CLD-26, SIS-BACKUP).", spec.RPODuration()), &policyRef)
-	case !now.Before(deadline):
-		ev.deadline = deadline
-		newest := ev.versions[0]
-		b := ref("Backup", veleroNamespace, newest.Name)
-		rpoResult = check(controlRPO, rpo, ev.exceptions, "", "", "RPOBreached",
-			fmt.Sprintf("The newest good backup completed at %s, more than the RPO of %s ago (deadline %s): check the Schedule and Velero's logs (FT-CLD-26, SIS-BACKUP).",
-				stamp(newest.Completed), spec.RPODuration(), stamp(deadline)), &b)
-	default:
-		ev.deadline, ev.rpoMet = deadline, true
-		rpoResult = check(controlRPO, rpo, ev.exceptions, "WithinRPO",
-			fmt.Sprintf("The newest good backup, %s, completed at %s; the RPO of %s holds until %s (FT-CLD-26).", ev.versions[0].Name, stamp(ev.versions[0].Completed), spec.RPODuration(), stamp(deadline)), "", "", nil)
-	}
-
-	lastRun := lastRunResult(o, ev.exceptions, veleroNamespace)
-	restoreTest := restoreTestResult(o, ev.exceptions, now)
-
-	ev.results = []rempartv1.ControlResult{exceptionsResult, schedule, location, encryption, versions, rpoResult, lastRun, restoreTest}
-	controls.SortResults(ev.results)
-	return ev
 }
 
-func locationResult(o observed, ex controls.ExceptionSet, locRef rempartv1.ObjectReference, ev *evaluation) rempartv1.ControlResult {
+// encryptionResult: only what the location shows.
+func encryptionResult(o observed, j compliance.ExceptionSet, veleroNamespace string) rempartv1.ControlResult {
 	spec := o.policy.Spec
-	reqs := requirementsOf[controlLocation]
-	if o.location == nil {
-		return check(controlLocation, reqs, ex, "", "", "LocationMissing",
-			fmt.Sprintf("The BackupStorageLocation %s does not exist in Velero's namespace: create it or name an existing one (FT-CLD-26).", spec.StorageLocation.Name), &locRef)
+	locRef := ref("BackupStorageLocation", veleroNamespace, spec.StorageLocation.Name)
+	switch {
+	case o.location == nil:
+		return compliance.Unknown(compliance.BackupEncryption, "LocationMissing", fmt.Sprintf("The BackupStorageLocation %s does not exist: its encryption cannot be seen.", spec.StorageLocation.Name))
+	case o.location.Encryption != "":
+		return j.Pass(compliance.BackupEncryption, "EncryptedAtRest",
+			fmt.Sprintf("The location encrypts backups at rest: %s (SIS-BACKUP). Velero compresses every backup archive.", o.location.Encryption))
+	case !spec.EncryptionRequired():
+		return j.Pass(compliance.BackupEncryption, "EncryptionNotRequired",
+			"The policy does not require encryption, and the location shows none.")
+	default:
+		return j.Fail(compliance.BackupEncryption, "EncryptionNotShown",
+			"The location shows no encryption at rest in its configuration (for S3: config.serverSideEncryption or kmsKeyId; GCS: kmsKeyName; Azure: encryptionScope or customerProvidedKeyFile), and Rempart claims none it cannot see: configure it on the BackupStorageLocation (SIS-BACKUP).", locRef)
 	}
-	ev.forbidden = forbiddenReason(o)
+}
+
+// rpoResult: the newest good backup is younger than the RPO.
+func rpoResult(o observed, ev evaluation, veleroNamespace string, now time.Time) rempartv1.ControlResult {
+	j := ev.exceptions
+	spec := o.policy.Spec
+	policyRef := ref("BackupPolicy", "", o.policy.Name)
+	deadline, ok := ev.deadline, !ev.deadline.IsZero()
+	switch {
+	case !ok && slices.ContainsFunc(o.backups, backups.Backup.Empty):
+		return j.Fail(compliance.BackupRPO, "EmptyBackups",
+			fmt.Sprintf("The policy's completed backups hold no object: its scope selects nothing of the tenant, so there is no copy of its data and the RPO of %s is not met (FT-CLD-26, SIS-BACKUP).", spec.RPODuration()), policyRef)
+	case !ok:
+		return j.Fail(compliance.BackupRPO, "NoGoodBackup",
+			fmt.Sprintf("No backup of the policy has completed: the RPO of %s is not met (FT-CLD-26, SIS-BACKUP).", spec.RPODuration()), policyRef)
+	case !now.Before(deadline):
+		newest := ev.versions[0]
+		b := ref("Backup", veleroNamespace, newest.Name)
+		return j.Fail(compliance.BackupRPO, "RPOBreached",
+			fmt.Sprintf("The newest good backup completed at %s, more than the RPO of %s ago (deadline %s): check the Schedule and Velero's logs (FT-CLD-26, SIS-BACKUP).",
+				stamp(newest.Completed), spec.RPODuration(), stamp(deadline)), b)
+	default:
+		return j.Pass(compliance.BackupRPO, "WithinRPO",
+			fmt.Sprintf("The newest good backup, %s, completed at %s; the RPO of %s holds until %s (FT-CLD-26).", ev.versions[0].Name, stamp(ev.versions[0].Completed), spec.RPODuration(), stamp(deadline)))
+	}
+}
+
+func locationResult(o observed, ex compliance.ExceptionSet, veleroNamespace string) rempartv1.ControlResult {
+	spec := o.policy.Spec
+	locRef := ref("BackupStorageLocation", veleroNamespace, spec.StorageLocation.Name)
+	if o.location == nil {
+		return ex.Fail(compliance.BackupLocation, "LocationMissing",
+			fmt.Sprintf("The BackupStorageLocation %s does not exist in Velero's namespace: create it or name an existing one (FT-CLD-26).", spec.StorageLocation.Name), locRef)
+	}
 	declared := strings.ToLower(string(spec.StorageLocation.Region))
 	if !strings.EqualFold(o.location.Region, declared) {
-		return check(controlLocation, reqs, ex, "", "", "RegionMismatch",
-			fmt.Sprintf("The policy declares region %s but the location's config.region is %q: correct whichever is wrong (FT-CLD-74).", declared, o.location.Region), &locRef)
+		return ex.Fail(compliance.BackupLocation, "RegionMismatch",
+			fmt.Sprintf("The policy declares region %s but the location's config.region is %q: correct whichever is wrong (FT-CLD-74).", declared, o.location.Region), locRef)
 	}
 	var nodeRegions []string
 	if spec.Offsite() {
@@ -226,11 +196,11 @@ func locationResult(o observed, ex controls.ExceptionSet, locRef rempartv1.Objec
 		allowed = o.residency.Countries
 	}
 	if err := backups.CheckOffsite(backups.Location{Region: o.location.Region, Provider: o.provider}, nodeRegions, o.catalog, allowed); err != nil {
-		return check(controlLocation, reqs, ex, "", "", "LocationNotAllowed", controls.Capitalize(err.Error())+".", &locRef)
+		return ex.Fail(compliance.BackupLocation, "LocationNotAllowed", compliance.Capitalize(err.Error())+".", locRef)
 	}
 	if o.location.Phase != "" && o.location.Phase != "Available" {
-		return check(controlLocation, reqs, ex, "", "", "LocationUnavailable",
-			fmt.Sprintf("Velero reports the location %s as %s: backups cannot be written there (SIS-BACKUP).", o.location.Name, o.location.Phase), &locRef)
+		return ex.Fail(compliance.BackupLocation, "LocationUnavailable",
+			fmt.Sprintf("Velero reports the location %s as %s: backups cannot be written there (SIS-BACKUP).", o.location.Name, o.location.Phase), locRef)
 	}
 	where := fmt.Sprintf("%s (%s)", o.location.Region, o.location.Country)
 	msg := "The location " + o.location.Name + " is in " + where
@@ -243,16 +213,16 @@ func locationResult(o observed, ex controls.ExceptionSet, locRef rempartv1.Objec
 	if o.residency != nil {
 		msg += ", within what DataResidency " + strings.Join(o.residency.Policies, ", ") + " allows"
 	}
-	return check(controlLocation, reqs, ex, "LocationOffsiteAndAllowed", msg+" (FT-CLD-26, FT-CLD-74).", "", "", nil)
+	return ex.Pass(compliance.BackupLocation, "LocationOffsiteAndAllowed", msg+" (FT-CLD-26, FT-CLD-74).")
 }
 
-func versionsResult(o observed, ev evaluation, policyRef rempartv1.ObjectReference) rempartv1.ControlResult {
+func versionsResult(o observed, ev evaluation) rempartv1.ControlResult {
+	policyRef := ref("BackupPolicy", "", o.policy.Name)
 	promised := o.policy.Spec.KeptVersions()
-	reqs := requirementsOf[controlVersions]
 	kept := len(ev.versions)
 	if kept > promised {
-		return check(controlVersions, reqs, ev.exceptions, "", "", "PruningPending",
-			fmt.Sprintf("%d good backups are kept where the policy promises %d: the oldest are being deleted through Velero (SIS-BACKUP).", kept, promised), &policyRef)
+		return ev.exceptions.Fail(compliance.BackupVersions, "PruningPending",
+			fmt.Sprintf("%d good backups are kept where the policy promises %d: the oldest are being deleted through Velero (SIS-BACKUP).", kept, promised), policyRef)
 	}
 	// Failures since the oldest version kept, or since the start when none is.
 	var since time.Time
@@ -267,19 +237,18 @@ func versionsResult(o observed, ev evaluation, policyRef rempartv1.ObjectReferen
 	}
 	sort.Strings(failed)
 	if kept < promised && len(failed) > 0 {
-		return check(controlVersions, reqs, ev.exceptions, "", "", "VersionsMissing",
-			fmt.Sprintf("Only %d of the %d promised versions exist: backups %s did not complete (SIS-BACKUP).", kept, promised, strings.Join(failed, ", ")), &policyRef)
+		return ev.exceptions.Fail(compliance.BackupVersions, "VersionsMissing",
+			fmt.Sprintf("Only %d of the %d promised versions exist: backups %s did not complete (SIS-BACKUP).", kept, promised, strings.Join(failed, ", ")), policyRef)
 	}
 	if kept < promised {
-		return check(controlVersions, reqs, ev.exceptions, "VersionsBuildingUp",
-			fmt.Sprintf("%d of the %d promised versions exist; every backup since the policy started completed, the count is building up (SIS-BACKUP).", kept, promised), "", "", nil)
+		return ev.exceptions.Pass(compliance.BackupVersions, "VersionsBuildingUp",
+			fmt.Sprintf("%d of the %d promised versions exist; every backup since the policy started completed, the count is building up (SIS-BACKUP).", kept, promised))
 	}
-	return check(controlVersions, reqs, ev.exceptions, "VersionsKept",
-		fmt.Sprintf("The %d promised versions are kept, the newest completed at %s (SIS-BACKUP).", promised, stamp(ev.versions[0].Completed)), "", "", nil)
+	return ev.exceptions.Pass(compliance.BackupVersions, "VersionsKept",
+		fmt.Sprintf("The %d promised versions are kept, the newest completed at %s (SIS-BACKUP).", promised, stamp(ev.versions[0].Completed)))
 }
 
-func lastRunResult(o observed, ex controls.ExceptionSet, veleroNamespace string) rempartv1.ControlResult {
-	reqs := requirementsOf[controlLastRun]
+func lastRunResult(o observed, ex compliance.ExceptionSet, veleroNamespace string) rempartv1.ControlResult {
 	var newest *backups.Backup
 	for i := range o.backups {
 		b := &o.backups[i]
@@ -291,48 +260,47 @@ func lastRunResult(o observed, ex controls.ExceptionSet, veleroNamespace string)
 		}
 	}
 	if newest == nil {
-		return unknown(controlLastRun, reqs, "NoBackupFinished", "No backup of the policy has finished yet.")
+		return compliance.Unknown(compliance.BackupLastRun, "NoBackupFinished", "No backup of the policy has finished yet.")
 	}
 	if newest.Phase == backups.Completed {
-		return check(controlLastRun, reqs, ex, "LastBackupCompleted", fmt.Sprintf("The newest backup, %s, completed at %s (SIS-BACKUP).", newest.Name, stamp(newest.Completed)), "", "", nil)
+		return ex.Pass(compliance.BackupLastRun, "LastBackupCompleted", fmt.Sprintf("The newest backup, %s, completed at %s (SIS-BACKUP).", newest.Name, stamp(newest.Completed)))
 	}
 	counts := o.errorsOf[newest.Name]
 	b := ref("Backup", veleroNamespace, newest.Name)
-	return check(controlLastRun, reqs, ex, "", "", "LastBackupFailed",
+	return ex.Fail(compliance.BackupLastRun, "LastBackupFailed",
 		fmt.Sprintf("The newest backup, %s, ended %s with %d errors and %d warnings at %s: read `velero backup logs %s` and fix the cause (SIS-BACKUP).",
-			newest.Name, newest.Phase, counts[0], counts[1], stamp(newest.Completed), newest.Name), &b)
+			newest.Name, newest.Phase, counts[0], counts[1], stamp(newest.Completed), newest.Name), b)
 }
 
-func restoreTestResult(o observed, ex controls.ExceptionSet, now time.Time) rempartv1.ControlResult {
-	reqs := requirementsOf[controlRestoreTest]
+func restoreTestResult(o observed, ex compliance.ExceptionSet, now time.Time) rempartv1.ControlResult {
 	policyRef := ref("BackupPolicy", "", o.policy.Name)
 	spec := o.policy.Spec
 	if !spec.RestoreTest.TestsEnabled() {
-		return check(controlRestoreTest, reqs, ex, "", "", "RestoreTestsDisabled",
-			"Restore tests are disabled: nothing shows the backups can be restored (ALM-5.7.3). Enable spec.restoreTest or record an exception.", &policyRef)
+		return ex.Fail(compliance.BackupRestoreTest, "RestoreTestsDisabled",
+			"Restore tests are disabled: nothing shows the backups can be restored (ALM-5.7.3). Enable spec.restoreTest or record an exception.", policyRef)
 	}
 	t := o.lastTest
 	if t != nil && t.Result == rempartv1.RestoreTestFailed {
-		return check(controlRestoreTest, reqs, ex, "", "", "RestoreTestFailed",
-			fmt.Sprintf("The restore test of %s (backup %s) failed: %s (ALM-5.7.3).", stamp(t.Started.Time), t.Backup, t.Message), &policyRef)
+		return ex.Fail(compliance.BackupRestoreTest, "RestoreTestFailed",
+			fmt.Sprintf("The restore test of %s (backup %s) failed: %s (ALM-5.7.3).", stamp(t.Started.Time), t.Backup, t.Message), policyRef)
 	}
 	if o.lastPassed == nil {
 		if t != nil && t.Result == rempartv1.RestoreTestRunning {
-			return unknown(controlRestoreTest, reqs, "RestoreTestRunning", fmt.Sprintf("The first restore test is running since %s (restore %s).", stamp(t.Started.Time), t.Restore))
+			return compliance.Unknown(compliance.BackupRestoreTest, "RestoreTestRunning", fmt.Sprintf("The first restore test is running since %s (restore %s).", stamp(t.Started.Time), t.Restore))
 		}
-		return unknown(controlRestoreTest, reqs, "NotTestedYet", "No restore test has run yet: the next one starts on the restore test schedule, or now if spec.restoreTestNow is set (ALM-5.7.3).")
+		return compliance.Unknown(compliance.BackupRestoreTest, "NotTestedYet", "No restore test has run yet: the next one starts on the restore test schedule, or now if spec.restoreTestNow is set (ALM-5.7.3).")
 	}
 	// A pass proves the backups of its time; after two missed test periods it proves little.
 	stale := 2*o.testPeriod + spec.RTODuration()
 	if o.testPeriod > 0 && now.Sub(o.lastPassed.Time) > stale {
-		return check(controlRestoreTest, reqs, ex, "", "", "RestoreTestStale",
-			fmt.Sprintf("The last restore test passed at %s, more than two test periods ago: check why the scheduled tests did not run (ALM-5.7.3).", stamp(o.lastPassed.Time)), &policyRef)
+		return ex.Fail(compliance.BackupRestoreTest, "RestoreTestStale",
+			fmt.Sprintf("The last restore test passed at %s, more than two test periods ago: check why the scheduled tests did not run (ALM-5.7.3).", stamp(o.lastPassed.Time)), policyRef)
 	}
 	msg := fmt.Sprintf("The last restore test passed at %s", stamp(o.lastPassed.Time))
 	if t != nil && t.Result == rempartv1.RestoreTestPassed && t.Duration != nil {
 		msg += fmt.Sprintf(": backup %s restored and verified in %s, within the RTO of %s", t.Backup, t.Duration.Duration.Round(time.Second), spec.RTODuration())
 	}
-	return check(controlRestoreTest, reqs, ex, "RestoreTestPassed", msg+" (ALM-5.7.3).", "", "", nil)
+	return ex.Pass(compliance.BackupRestoreTest, "RestoreTestPassed", msg+" (ALM-5.7.3).")
 }
 
 // forbiddenReason says why backups may not go to the location, when it lies in a country the

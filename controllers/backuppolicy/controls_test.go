@@ -9,6 +9,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/internal/backups"
+	"github.com/rempart-io/rempart/internal/compliance"
 	"github.com/rempart-io/rempart/internal/regions"
 )
 
@@ -52,60 +53,60 @@ func TestEvaluate(t *testing.T) {
 		state  rempartv1.ControlState
 		reason string
 	}{
-		{"fresh backup within the RPO", nil, controlRPO, rempartv1.ControlCompliant, "WithinRPO"},
-		{"RPO passed by a second", func(o *observed) { o.backups[1].Completed = now.Add(-8*time.Hour - time.Second) }, controlRPO, rempartv1.ControlNonCompliant, "RPOBreached"},
-		{"no good backup at all", func(o *observed) { o.backups = []backups.Backup{{Name: "f", Phase: backups.Failed, Completed: now}} }, controlRPO, rempartv1.ControlNonCompliant, "NoGoodBackup"},
-		{"a scope without namespaces", func(o *observed) { o.namespaces = nil }, controlSchedule, rempartv1.ControlNonCompliant, "EmptyScope"},
+		{"fresh backup within the RPO", nil, compliance.BackupRPO.ID, rempartv1.ControlCompliant, "WithinRPO"},
+		{"RPO passed by a second", func(o *observed) { o.backups[1].Completed = now.Add(-8*time.Hour - time.Second) }, compliance.BackupRPO.ID, rempartv1.ControlNonCompliant, "RPOBreached"},
+		{"no good backup at all", func(o *observed) { o.backups = []backups.Backup{{Name: "f", Phase: backups.Failed, Completed: now}} }, compliance.BackupRPO.ID, rempartv1.ControlNonCompliant, "NoGoodBackup"},
+		{"a scope without namespaces", func(o *observed) { o.namespaces = nil }, compliance.BackupSchedule.ID, rempartv1.ControlNonCompliant, "EmptyScope"},
 		{"backups that hold nothing of the tenant", func(o *observed) {
 			for i := range o.backups {
 				o.backups[i].Items = 0
 			}
-		}, controlRPO, rempartv1.ControlNonCompliant, "EmptyBackups"},
+		}, compliance.BackupRPO.ID, rempartv1.ControlNonCompliant, "EmptyBackups"},
 		{"a partial backup is not fresh", func(o *observed) {
 			o.backups[1].Completed = now.Add(-9 * time.Hour)
 			o.backups = append(o.backups, backups.Backup{Name: "p", Phase: backups.PartiallyFailed, Started: now.Add(-time.Hour), Completed: now})
-		}, controlRPO, rempartv1.ControlNonCompliant, "RPOBreached"},
-		{"versions building up", nil, controlVersions, rempartv1.ControlCompliant, "VersionsBuildingUp"},
+		}, compliance.BackupRPO.ID, rempartv1.ControlNonCompliant, "RPOBreached"},
+		{"versions building up", nil, compliance.BackupVersions.ID, rempartv1.ControlCompliant, "VersionsBuildingUp"},
 		{"versions missing after a failure", func(o *observed) {
 			o.backups = append(o.backups, backups.Backup{Name: "f", Phase: backups.Failed, Started: now.Add(-time.Hour), Completed: now})
-		}, controlVersions, rempartv1.ControlNonCompliant, "VersionsMissing"},
+		}, compliance.BackupVersions.ID, rempartv1.ControlNonCompliant, "VersionsMissing"},
 		{"more versions than promised", func(o *observed) {
 			o.policy.Spec.Versions = 1
-		}, controlVersions, rempartv1.ControlNonCompliant, "PruningPending"},
+		}, compliance.BackupVersions.ID, rempartv1.ControlNonCompliant, "PruningPending"},
 		{"last run failed", func(o *observed) {
 			o.backups = append(o.backups, backups.Backup{Name: "f", Phase: backups.Failed, Started: now.Add(-time.Hour), Completed: now})
-		}, controlLastRun, rempartv1.ControlNonCompliant, "LastBackupFailed"},
-		{"location in a region the tenant runs in", func(o *observed) { o.nodeRegions = []string{"eu-west-3"} }, controlLocation, rempartv1.ControlNonCompliant, "LocationNotAllowed"},
+		}, compliance.BackupLastRun.ID, rempartv1.ControlNonCompliant, "LastBackupFailed"},
+		{"location in a region the tenant runs in", func(o *observed) { o.nodeRegions = []string{"eu-west-3"} }, compliance.BackupLocation.ID, rempartv1.ControlNonCompliant, "LocationNotAllowed"},
 		{"same region allowed when off-site is not required", func(o *observed) {
 			o.nodeRegions = []string{"eu-west-3"}
 			o.policy.Spec.RequireOffsite = new(bool)
-		}, controlLocation, rempartv1.ControlCompliant, "LocationOffsiteAndAllowed"},
-		{"declared region differs from the location's", func(o *observed) { o.location.Region = "eu-west-1" }, controlLocation, rempartv1.ControlNonCompliant, "RegionMismatch"},
-		{"location missing", func(o *observed) { o.location = nil }, controlLocation, rempartv1.ControlNonCompliant, "LocationMissing"},
-		{"location unavailable", func(o *observed) { o.location.Phase = "Unavailable" }, controlLocation, rempartv1.ControlNonCompliant, "LocationUnavailable"},
+		}, compliance.BackupLocation.ID, rempartv1.ControlCompliant, "LocationOffsiteAndAllowed"},
+		{"declared region differs from the location's", func(o *observed) { o.location.Region = "eu-west-1" }, compliance.BackupLocation.ID, rempartv1.ControlNonCompliant, "RegionMismatch"},
+		{"location missing", func(o *observed) { o.location = nil }, compliance.BackupLocation.ID, rempartv1.ControlNonCompliant, "LocationMissing"},
+		{"location unavailable", func(o *observed) { o.location.Phase = "Unavailable" }, compliance.BackupLocation.ID, rempartv1.ControlNonCompliant, "LocationUnavailable"},
 		{"location outside the residency pauses the schedule", func(o *observed) {
 			o.residency = &residency{Policies: []string{"de-only"}, Countries: map[string]bool{"DE": true}}
-		}, controlSchedule, rempartv1.ControlNonCompliant, "SchedulePaused"},
+		}, compliance.BackupSchedule.ID, rempartv1.ControlNonCompliant, "SchedulePaused"},
 		{"a location of unknown country under a residency pauses the schedule", func(o *observed) {
 			o.residency = &residency{Policies: []string{"fr-only"}, Countries: map[string]bool{"FR": true}}
 			o.location.Country = ""
-		}, controlSchedule, rempartv1.ControlNonCompliant, "SchedulePaused"},
-		{"no encryption shown", func(o *observed) { o.location.Encryption = "" }, controlEncryption, rempartv1.ControlNonCompliant, "EncryptionNotShown"},
+		}, compliance.BackupSchedule.ID, rempartv1.ControlNonCompliant, "SchedulePaused"},
+		{"no encryption shown", func(o *observed) { o.location.Encryption = "" }, compliance.BackupEncryption.ID, rempartv1.ControlNonCompliant, "EncryptionNotShown"},
 		{"schedule refused by Velero", func(o *observed) {
 			o.schedule = scheduleFacts{Found: true, Phase: "FailedValidation", ValidationErrors: []string{"invalid schedule"}}
-		}, controlSchedule, rempartv1.ControlNonCompliant, "ScheduleInvalid"},
-		{"never tested", nil, controlRestoreTest, rempartv1.ControlUnknown, "NotTestedYet"},
-		{"tested recently", func(o *observed) { o.lastPassed = &metav1.Time{Time: now.Add(-24 * time.Hour)} }, controlRestoreTest, rempartv1.ControlCompliant, "RestoreTestPassed"},
-		{"last pass is stale", func(o *observed) { o.lastPassed = &metav1.Time{Time: now.Add(-15 * 24 * time.Hour)} }, controlRestoreTest, rempartv1.ControlNonCompliant, "RestoreTestStale"},
-		{"tests disabled", func(o *observed) { o.policy.Spec.RestoreTest.Enabled = new(bool) }, controlRestoreTest, rempartv1.ControlNonCompliant, "RestoreTestsDisabled"},
+		}, compliance.BackupSchedule.ID, rempartv1.ControlNonCompliant, "ScheduleInvalid"},
+		{"never tested", nil, compliance.BackupRestoreTest.ID, rempartv1.ControlUnknown, "NotTestedYet"},
+		{"tested recently", func(o *observed) { o.lastPassed = &metav1.Time{Time: now.Add(-24 * time.Hour)} }, compliance.BackupRestoreTest.ID, rempartv1.ControlCompliant, "RestoreTestPassed"},
+		{"last pass is stale", func(o *observed) { o.lastPassed = &metav1.Time{Time: now.Add(-15 * 24 * time.Hour)} }, compliance.BackupRestoreTest.ID, rempartv1.ControlNonCompliant, "RestoreTestStale"},
+		{"tests disabled", func(o *observed) { o.policy.Spec.RestoreTest.Enabled = new(bool) }, compliance.BackupRestoreTest.ID, rempartv1.ControlNonCompliant, "RestoreTestsDisabled"},
 		{"last test failed", func(o *observed) {
 			o.lastTest = &rempartv1.RestoreTestRecord{Result: rempartv1.RestoreTestFailed, Message: "secrets missing"}
 			o.lastPassed = &metav1.Time{Time: now.Add(-24 * time.Hour)}
-		}, controlRestoreTest, rempartv1.ControlNonCompliant, "RestoreTestFailed"},
+		}, compliance.BackupRestoreTest.ID, rempartv1.ControlNonCompliant, "RestoreTestFailed"},
 		{"waived by an exception", func(o *observed) {
 			o.location.Encryption = ""
 			o.policy.Spec.Exceptions = []rempartv1.Exception{{Control: "backup.encryption", Reason: "store migration ticket OPS-12", ApprovedBy: "rssi@example.com", Expires: metav1.NewTime(now.Add(30 * 24 * time.Hour))}}
-		}, controlEncryption, rempartv1.ControlWaived, rempartv1.ReasonWaived},
+		}, compliance.BackupEncryption.ID, rempartv1.ControlWaived, rempartv1.ReasonWaived},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

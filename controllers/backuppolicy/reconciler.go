@@ -21,9 +21,9 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
-	"github.com/rempart-io/rempart/controllers/controls"
 	"github.com/rempart-io/rempart/controllers/scope"
 	"github.com/rempart-io/rempart/internal/backups"
+	"github.com/rempart-io/rempart/internal/compliance"
 	"github.com/rempart-io/rempart/internal/regions"
 )
 
@@ -141,7 +141,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if poll {
 		boundaries = append(boundaries, now.Add(2*time.Second))
 	}
-	if wait, ok := controls.NextBoundary(now, boundaries...); ok && wait < result.RequeueAfter {
+	if wait, ok := compliance.NextBoundary(now, boundaries...); ok && wait < result.RequeueAfter {
 		result.RequeueAfter = wait
 	}
 	return result, nil
@@ -366,11 +366,11 @@ func (r *Reconciler) prune(ctx context.Context, bp *rempartv1.BackupPolicy, o ob
 // occurrence: the status still holds the previous state.
 func (r *Reconciler) announce(bp *rempartv1.BackupPolicy, ev evaluation) {
 	evaluated := rempartv1.PolicyStatus{Controls: ev.results}
-	if evaluated.Control(controlRPO).Reason == "RPOBreached" && bp.Status.Control(controlRPO).Reason != "RPOBreached" {
+	if evaluated.Control(compliance.BackupRPO.ID).Reason == "RPOBreached" && bp.Status.Control(compliance.BackupRPO.ID).Reason != "RPOBreached" {
 		r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, "RPOBreached", "Evaluate",
 			"No good backup younger than the RPO of %s: the newest completed at %s (FT-CLD-26, SIS-BACKUP).", bp.Spec.RPODuration(), newestStamp(ev.versions))
 	}
-	if res := evaluated.Control(controlLastRun); res.State == rempartv1.ControlNonCompliant && res.Evidence != nil && len(res.Evidence.Objects) > 0 {
+	if res := evaluated.Control(compliance.BackupLastRun.ID); res.State == rempartv1.ControlNonCompliant && res.Evidence != nil && len(res.Evidence.Objects) > 0 {
 		name := res.Evidence.Objects[0].Name
 		if bp.Status.LastBackup == nil || bp.Status.LastBackup.Name != name || bp.Status.LastBackup.Phase == string(backups.Completed) || bp.Status.LastBackup.Phase == "" || bp.Status.LastBackup.Phase == string(backups.InProgress) {
 			r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, "BackupFailed", "Evaluate", "%s", res.Message)
@@ -389,14 +389,11 @@ func (r *Reconciler) writeVeleroMissing(ctx context.Context, bp *rempartv1.Backu
 	status := bp.Status.DeepCopy()
 	status.ObservedGeneration = bp.Generation
 	msg := "Velero's kinds (velero.io/v1 Schedule, Backup, Restore) are not served by this cluster: install Velero, then restart the operator. Nothing is backed up (SIS-BACKUP)."
-	status.Controls = nil
-	for _, id := range knownControls {
-		status.Controls = append(status.Controls, unknown(id, requirementsOf[id], ReasonVeleroNotInstalled, msg))
-	}
-	status.Summary = controls.Summarize(status.Controls)
+	status.Controls = compliance.AllUnknown(compliance.KindBackupPolicy, ReasonVeleroNotInstalled, msg)
+	status.Summary = compliance.Summarize(status.Controls)
 	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonVeleroNotInstalled, Message: msg, ObservedGeneration: bp.Generation})
-	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(status.Controls, bp.Generation))
-	if !controls.Restamp(&bp.Status, status, func(s *rempartv1.BackupPolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
+	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(status.Controls, bp.Generation))
+	if !compliance.Restamp(&bp.Status, status, func(s *rempartv1.BackupPolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
 		return nil
 	}
 	bp.Status = *status
@@ -409,7 +406,7 @@ func (r *Reconciler) writeVeleroMissing(ctx context.Context, bp *rempartv1.Backu
 func (r *Reconciler) writeStatus(ctx context.Context, bp *rempartv1.BackupPolicy, status *rempartv1.BackupPolicyStatus, o observed, ev evaluation, next time.Time, paused bool, applyErr error, now time.Time) error {
 	status.ObservedGeneration = bp.Generation
 	status.Controls = ev.results
-	status.Summary = controls.Summarize(ev.results)
+	status.Summary = compliance.Summarize(ev.results)
 	status.Namespaces = o.namespaces
 	status.Schedule = r.VeleroNamespace + "/" + scheduleName(bp)
 	status.Location = o.location
@@ -447,8 +444,8 @@ func (r *Reconciler) writeStatus(ctx context.Context, bp *rempartv1.BackupPolicy
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, rempartv1.ReasonApplyFailed, applyErr.Error()
 	}
 	meta.SetStatusCondition(&status.Conditions, ready)
-	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(ev.results, bp.Generation))
-	if !controls.Restamp(&bp.Status, status, func(s *rempartv1.BackupPolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
+	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(ev.results, bp.Generation))
+	if !compliance.Restamp(&bp.Status, status, func(s *rempartv1.BackupPolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
 		return nil
 	}
 	bp.Status = *status

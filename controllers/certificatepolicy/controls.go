@@ -13,8 +13,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
-	"github.com/rempart-io/rempart/controllers/controls"
-	"github.com/rempart-io/rempart/internal/requirements"
+	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 // observed is what the reconciler read in the covered namespaces.
@@ -41,26 +40,6 @@ func (o observed) endpoints() []endpoint {
 	return out
 }
 
-var knownControls = []rempartv1.ControlID{"tls.ingress-hosts", "tls.certificates-conformant", "tls.certificates-ready", "tls.expiry", "tls.key-rotation"}
-
-var (
-	controlHosts = controls.Control{ID: "tls.ingress-hosts", Requirements: []requirements.ID{requirements.FTCLD38, requirements.SISTLS},
-		PassReason: "HostsCovered", PassMessage: "Every host of the covered Ingresses and Gateway listeners is served over TLS with a certificate cert-manager issues (FT-CLD-38).",
-		FailReason: "HostsWithoutTLS", FailMessage: "Hosts are served without a TLS entry whose secret a cert-manager Certificate issues (FT-CLD-38)."}
-	controlConformant = controls.Control{ID: "tls.certificates-conformant", Requirements: []requirements.ID{requirements.FTCLD40, requirements.ALM55},
-		PassReason: "CertificatesConformant", PassMessage: "Every covered Certificate has an allowed issuer, key, lifetime and renewal (FT-CLD-40).",
-		FailReason: "CertificatesOutOfPolicy", FailMessage: "Covered Certificates break the policy (FT-CLD-40)."}
-	controlReady = controls.Control{ID: "tls.certificates-ready", Requirements: []requirements.ID{requirements.FTCLD38},
-		PassReason: "CertificatesReady", PassMessage: "Every covered Certificate is issued and Ready (FT-CLD-38).",
-		FailReason: "CertificatesNotReady", FailMessage: "Covered Certificates are not Ready: see their conditions and events (FT-CLD-38)."}
-	controlExpiry = controls.Control{ID: "tls.expiry", Requirements: []requirements.ID{requirements.FTCLD40, requirements.ALM55},
-		PassReason: "NoExpiryAhead", PassMessage: "No covered certificate expires within the warning period without a renewal scheduled (ALM-5.5).",
-		FailReason: "ExpiringWithoutRenewal", FailMessage: "Covered certificates expire soon, or have expired, with no renewal scheduled before (ALM-5.5)."}
-	controlRotation = controls.Control{ID: "tls.key-rotation", Requirements: []requirements.ID{requirements.FTCLD40},
-		PassReason: "KeysRotated", PassMessage: "Every covered Certificate gets a new private key at each renewal (FT-CLD-40).",
-		FailReason: "KeysNotRotated", FailMessage: "Covered Certificates keep their private key across renewals: set privateKey.rotationPolicy: Always (FT-CLD-40)."}
-)
-
 func certRef(c *cmapi.Certificate) rempartv1.ObjectReference {
 	return rempartv1.ObjectReference{APIVersion: cmapi.SchemeGroupVersion.String(), Kind: "Certificate", Namespace: c.Namespace, Name: c.Name}
 }
@@ -76,43 +55,84 @@ func ready(c *cmapi.Certificate) bool {
 
 type evaluation struct {
 	results    []rempartv1.ControlResult
-	exceptions controls.ExceptionSet
+	exceptions compliance.ExceptionSet
 	summaries  []rempartv1.CertificateSummary
 	nextExpiry *metav1.Time
 	// next is the earliest renewal, warning or expiry instant ahead.
 	next time.Time
 }
 
+// evaluate judges every control on what was observed, at now: one line per control.
 func evaluate(o observed, now time.Time) evaluation {
-	spec := o.policy.Spec
-	exceptions, exceptionsResult := controls.NewExceptionSet(now, spec.Exceptions, knownControls)
-	ev := evaluation{exceptions: exceptions}
+	j, exceptionsResult := compliance.ExceptionsOf(compliance.KindCertificatePolicy, now, o.policy.Spec.Exceptions)
+	certs := inspectCertificates(o, now)
+	return evaluation{
+		exceptions: j,
+		results: compliance.Results(
+			exceptionsResult,
+			hostsResult(o, j),
+			conformantResult(certs, j),
+			j.Judge(compliance.TLSCertificatesReady, certs.notReady),
+			j.Judge(compliance.TLSExpiry, certs.expiring),
+			j.Judge(compliance.TLSKeyRotation, certs.unrotated),
+		),
+		summaries:  certs.summaries,
+		nextExpiry: certs.nextExpiry,
+		next:       certs.next,
+	}
+}
+
+// hostsResult judges the hosts of the covered endpoints: each needs a TLS entry whose secret a
+// Certificate of an allowed issuer provides.
+func hostsResult(o observed, j compliance.ExceptionSet) rempartv1.ControlResult {
 	issues := map[string]bool{}
 	for _, c := range o.certificates {
-		if issuerAllowed(c, spec.Issuers) {
+		if issuerAllowed(c, o.policy.Spec.Issuers) {
 			issues[c.Namespace+"/"+c.Spec.SecretName] = true
 		}
 	}
-	var hostOffenders []rempartv1.ObjectReference
-	var hostWords []string
+	var offenders []rempartv1.ObjectReference
+	var words []string
 	for _, e := range o.endpoints() {
 		if hosts := uncoveredHosts(e, func(secret string) bool { return issues[e.ref.Namespace+"/"+secret] }); len(hosts) > 0 {
-			hostOffenders = append(hostOffenders, e.ref)
-			hostWords = append(hostWords, fmt.Sprintf("%s %s/%s (%s)", e.ref.Kind, e.ref.Namespace, e.ref.Name, strings.Join(hosts, ", ")))
+			offenders = append(offenders, e.ref)
+			words = append(words, fmt.Sprintf("%s %s/%s (%s)", e.ref.Kind, e.ref.Namespace, e.ref.Name, strings.Join(hosts, ", ")))
 		}
 	}
-	hosts := controls.Judge(controlHosts, hostOffenders, exceptions)
-	if hosts.State == rempartv1.ControlNonCompliant {
-		hosts.Message = "Hosts are served without a TLS entry whose secret a cert-manager Certificate issues: " + strings.Join(hostWords, "; ") +
+	return j.Detailed(compliance.TLSIngressHosts, offenders, func() string {
+		return "Hosts are served without a TLS entry whose secret a cert-manager Certificate issues: " + strings.Join(words, "; ") +
 			". Give them a TLS entry (Ingress spec.tls, or an HTTPS listener with a certificateRef) with a secret name (FT-CLD-38)."
-	}
+	})
+}
 
-	var bad, notReady, expiring, unrotated []rempartv1.ObjectReference
-	var badWords []string
+func conformantResult(certs certificateFacts, j compliance.ExceptionSet) rempartv1.ControlResult {
+	return j.Detailed(compliance.TLSCertificatesConformant, certs.bad, func() string {
+		shown := certs.badWords
+		if len(shown) > 5 {
+			shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(certs.badWords)-5))
+		}
+		return fmt.Sprintf("%d covered Certificates break the policy: %s.", len(certs.bad), strings.Join(shown, "; "))
+	})
+}
+
+// certificateFacts is what the covered Certificates show: the offenders of each certificate
+// control, the inventory status lists, and the instants a result may change.
+type certificateFacts struct {
+	bad, notReady, expiring, unrotated []rempartv1.ObjectReference
+	badWords                           []string
+	summaries                          []rempartv1.CertificateSummary
+	nextExpiry                         *metav1.Time
+	// next is the earliest renewal, warning or expiry instant ahead.
+	next time.Time
+}
+
+func inspectCertificates(o observed, now time.Time) certificateFacts {
+	spec := o.policy.Spec
+	var f certificateFacts
 	warning := spec.ExpiryWarningPeriod()
 	consider := func(t time.Time) {
-		if t.After(now) && (ev.next.IsZero() || t.Before(ev.next)) {
-			ev.next = t
+		if t.After(now) && (f.next.IsZero() || t.Before(f.next)) {
+			f.next = t
 		}
 	}
 	for _, c := range o.certificates {
@@ -124,23 +144,23 @@ func evaluate(o observed, now time.Time) evaluation {
 			NotAfter: c.Status.NotAfter, RenewalTime: c.Status.RenewalTime, Ready: ready(c), Conformant: len(violations) == 0}
 		if len(violations) > 0 {
 			s.Reason = strings.Join(violations, "; ")
-			bad = append(bad, certRef(c))
-			badWords = append(badWords, fmt.Sprintf("%s/%s: %s", c.Namespace, c.Name, violations[0]))
+			f.bad = append(f.bad, certRef(c))
+			f.badWords = append(f.badWords, fmt.Sprintf("%s/%s: %s", c.Namespace, c.Name, violations[0]))
 		}
 		if !s.Ready {
-			notReady = append(notReady, certRef(c))
+			f.notReady = append(f.notReady, certRef(c))
 		}
 		if !rotatesKeys(c) {
-			unrotated = append(unrotated, certRef(c))
+			f.unrotated = append(f.unrotated, certRef(c))
 		}
 		if c.Status.NotAfter != nil {
 			notAfter := c.Status.NotAfter.Time
 			renewsFirst := c.Status.RenewalTime != nil && c.Status.RenewalTime.Time.Before(notAfter) && c.Status.RenewalTime.Time.After(now)
 			if !notAfter.After(now) || (notAfter.Sub(now) <= warning && !renewsFirst) {
-				expiring = append(expiring, certRef(c))
+				f.expiring = append(f.expiring, certRef(c))
 			}
-			if ev.nextExpiry == nil || notAfter.Before(ev.nextExpiry.Time) {
-				ev.nextExpiry = &metav1.Time{Time: notAfter}
+			if f.nextExpiry == nil || notAfter.Before(f.nextExpiry.Time) {
+				f.nextExpiry = &metav1.Time{Time: notAfter}
 			}
 			consider(notAfter)
 			consider(notAfter.Add(-warning))
@@ -148,24 +168,11 @@ func evaluate(o observed, now time.Time) evaluation {
 				consider(c.Status.RenewalTime.Time)
 			}
 		}
-		ev.summaries = append(ev.summaries, s)
+		f.summaries = append(f.summaries, s)
 	}
-	conformant := controls.Judge(controlConformant, bad, exceptions)
-	if conformant.State == rempartv1.ControlNonCompliant {
-		shown := badWords
-		if len(shown) > 5 {
-			shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(badWords)-5))
-		}
-		conformant.Message = fmt.Sprintf("%d covered Certificates break the policy: %s.", len(bad), strings.Join(shown, "; "))
-	}
-	ev.results = []rempartv1.ControlResult{exceptionsResult, hosts, conformant,
-		controls.Judge(controlReady, notReady, exceptions),
-		controls.Judge(controlExpiry, expiring, exceptions),
-		controls.Judge(controlRotation, unrotated, exceptions)}
-	controls.SortResults(ev.results)
 	// The least conformant first, so the bounded list shows what needs attention.
-	sort.SliceStable(ev.summaries, func(i, j int) bool {
-		a, b := ev.summaries[i], ev.summaries[j]
+	sort.SliceStable(f.summaries, func(i, j int) bool {
+		a, b := f.summaries[i], f.summaries[j]
 		if a.Conformant != b.Conformant {
 			return !a.Conformant
 		}
@@ -174,5 +181,5 @@ func evaluate(o observed, now time.Time) evaluation {
 		}
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
-	return ev
+	return f
 }

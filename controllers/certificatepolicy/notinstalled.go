@@ -13,8 +13,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
-	"github.com/rempart-io/rempart/controllers/controls"
-	"github.com/rempart-io/rempart/internal/requirements"
+	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 // ReasonCertManagerNotInstalled: the API server does not serve cert-manager's Certificates.
@@ -42,14 +41,14 @@ func (r *notInstalledReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	status := cp.Status.DeepCopy()
 	status.ObservedGeneration = cp.Generation
-	status.Controls = notInstalledResults()
-	status.Summary = controls.Summarize(status.Controls)
+	status.Controls = compliance.AllUnknown(compliance.KindCertificatePolicy, ReasonCertManagerNotInstalled, "cert-manager is not installed: this control cannot be evaluated.")
+	status.Summary = compliance.Summarize(status.Controls)
 	status.Certificates, status.CertificateCount, status.NextExpiry = nil, 0, nil
 	msg := "cert-manager is not installed: no Certificate can be issued, checked or renewed (FT-CLD-38, FT-CLD-40). Install cert-manager, then restart the operator."
 	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionFalse,
 		Reason: ReasonCertManagerNotInstalled, Message: msg, ObservedGeneration: cp.Generation})
-	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(status.Controls, cp.Generation))
-	if !controls.Restamp(&cp.Status, status, func(s *rempartv1.CertificatePolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, r.clock.Now()) {
+	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(status.Controls, cp.Generation))
+	if !compliance.Restamp(&cp.Status, status, func(s *rempartv1.CertificatePolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, r.clock.Now()) {
 		return ctrl.Result{}, nil
 	}
 	cp.Status = *status
@@ -57,15 +56,4 @@ func (r *notInstalledReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return apply.StatusWriteOutcome(fmt.Errorf("write status: %w", err))
 	}
 	return ctrl.Result{}, nil
-}
-
-// notInstalledResults are the policy's controls, each Unknown: nothing can be claimed.
-func notInstalledResults() []rempartv1.ControlResult {
-	var out []rempartv1.ControlResult
-	for _, c := range []controls.Control{controlHosts, controlConformant, controlReady, controlExpiry, controlRotation} {
-		out = append(out, rempartv1.ControlResult{ID: c.ID, Requirements: requirements.Strings(c.Requirements...), State: rempartv1.ControlUnknown,
-			Reason: ReasonCertManagerNotInstalled, Message: "cert-manager is not installed: this control cannot be evaluated."})
-	}
-	controls.SortResults(out)
-	return out
 }

@@ -24,8 +24,8 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
-	"github.com/rempart-io/rempart/controllers/controls"
 	"github.com/rempart-io/rempart/controllers/scope"
+	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 // Reconciler reconciles CertificatePolicy objects.
@@ -104,7 +104,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if next, ok := ev.exceptions.NextExpiry(); ok {
 		boundaries = append(boundaries, next)
 	}
-	if wait, ok := controls.NextBoundary(now, boundaries...); ok && wait < result.RequeueAfter {
+	if wait, ok := compliance.NextBoundary(now, boundaries...); ok && wait < result.RequeueAfter {
 		result.RequeueAfter = wait
 	}
 	return result, nil
@@ -380,7 +380,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, cp *rempartv1.CertificateP
 	status := cp.Status.DeepCopy()
 	status.ObservedGeneration = cp.Generation
 	status.Controls = ev.results
-	status.Summary = controls.Summarize(ev.results)
+	status.Summary = compliance.Summarize(ev.results)
 	status.CertificateCount = int32(len(ev.summaries))
 	status.Certificates = ev.summaries
 	if len(status.Certificates) > 100 {
@@ -396,8 +396,8 @@ func (r *Reconciler) writeStatus(ctx context.Context, cp *rempartv1.CertificateP
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, rempartv1.ReasonApplyFailed, applyErr.Error()
 	}
 	meta.SetStatusCondition(&status.Conditions, ready)
-	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(ev.results, cp.Generation))
-	if !controls.Restamp(&cp.Status, status, func(s *rempartv1.CertificatePolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
+	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(ev.results, cp.Generation))
+	if !compliance.Restamp(&cp.Status, status, func(s *rempartv1.CertificatePolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
 		return nil
 	}
 	cp.Status = *status

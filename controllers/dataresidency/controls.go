@@ -10,20 +10,8 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
-	"github.com/rempart-io/rempart/controllers/controls"
-	"github.com/rempart-io/rempart/internal/requirements"
+	"github.com/rempart-io/rempart/internal/compliance"
 )
-
-// Control IDs of DataResidency.
-const (
-	controlNodes          rempartv1.ControlID = "residency.nodes"
-	controlPods           rempartv1.ControlID = "residency.pods"
-	controlVolumes        rempartv1.ControlID = "residency.volumes"
-	controlStorageClasses rempartv1.ControlID = "residency.storage-classes"
-	controlBackups        rempartv1.ControlID = "residency.backup-locations"
-)
-
-var knownControls = []rempartv1.ControlID{controlNodes, controlPods, controlVolumes, controlStorageClasses, controlBackups}
 
 // observed is what the reconciler read for one DataResidency.
 type observed struct {
@@ -113,15 +101,73 @@ func (a allowSet) classOutside(sc *storagev1.StorageClass) []string {
 // evaluation is the result of the controls and the inventory of regions in use.
 type evaluation struct {
 	results    []rempartv1.ControlResult
-	exceptions controls.ExceptionSet
+	exceptions compliance.ExceptionSet
 	inUse      []rempartv1.RegionInUse
 	// misplaced are the covered pods on a node outside the allowed regions.
 	misplaced []*corev1.Pod
 }
 
+// evaluate judges every control on what was observed, at now, and takes the inventory of the
+// regions in use.
 func evaluate(o observed, now time.Time) evaluation {
-	exceptions, exceptionsResult := controls.NewExceptionSet(now, o.policy.Spec.Exceptions, knownControls)
-	ev := evaluation{exceptions: exceptions}
+	j, exceptionsResult := compliance.ExceptionsOf(compliance.KindDataResidency, now, o.policy.Spec.Exceptions)
+	return evaluation{
+		exceptions: j,
+		results: compliance.Results(
+			exceptionsResult,
+			nodesResult(o, j),
+			podsResult(o, j),
+			volumesResult(o, j),
+			storageClassesResult(o, j),
+			backupLocationsResult(o, j),
+		),
+		inUse:     regionsInUse(o),
+		misplaced: misplacedPods(o),
+	}
+}
+
+// podLocation is where a covered pod runs, as its node's region says.
+func (o observed) podLocation(p *corev1.Pod) location {
+	if n, exists := o.nodes[p.Spec.NodeName]; exists {
+		return o.allow.nodeLocation(n)
+	}
+	return location{code: "(unknown node)"}
+}
+
+// misplacedPods are the covered pods on a node outside the allowed regions.
+func misplacedPods(o observed) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, p := range o.pods {
+		if !o.podLocation(p).allowed(o.allow) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// boundVolumes are the volumes of the covered claims, with the claim's namespace (so a
+// namespaced exception can cover the volume) and the regions it says it is in.
+func (o observed) boundVolumes() []boundVolume {
+	var out []boundVolume
+	for _, c := range o.claims {
+		if c.Spec.VolumeName == "" {
+			continue
+		}
+		if pv, ok := o.volumes[c.Spec.VolumeName]; ok {
+			out = append(out, boundVolume{namespace: c.Namespace, pv: pv, codes: volumeRegions(pv, o.allow.regionLabel)})
+		}
+	}
+	return out
+}
+
+type boundVolume struct {
+	namespace string
+	pv        *corev1.PersistentVolume
+	codes     []string
+}
+
+// regionsInUse counts the covered pods and volumes per region, for status.regionsInUse.
+func regionsInUse(o observed) []rempartv1.RegionInUse {
 	inUse := map[string]*rempartv1.RegionInUse{}
 	use := func(l location) *rempartv1.RegionInUse {
 		key := l.code
@@ -138,8 +184,26 @@ func evaluate(o observed, now time.Time) evaluation {
 		}
 		return r
 	}
+	for _, p := range o.pods {
+		use(o.podLocation(p)).Pods++
+	}
+	for _, v := range o.boundVolumes() {
+		if len(v.codes) == 0 {
+			use(location{code: "(not located)"}).Volumes++
+		}
+		for _, code := range v.codes {
+			use(o.allow.codeLocation(code)).Volumes++
+		}
+	}
+	out := make([]rempartv1.RegionInUse, 0, len(inUse))
+	for _, r := range inUse {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Region < out[j].Region })
+	return out
+}
 
-	// Nodes.
+func nodesResult(o observed, j compliance.ExceptionSet) rempartv1.ControlResult {
 	var badNodes []rempartv1.ObjectReference
 	var nodeWords []string
 	for _, n := range o.usableNodes() {
@@ -148,41 +212,21 @@ func evaluate(o observed, now time.Time) evaluation {
 			nodeWords = append(nodeWords, fmt.Sprintf("%s (%s)", n.Name, l.describe()))
 		}
 	}
-	nodes := controls.Judge(controls.Control{
-		ID: controlNodes, Requirements: []requirements.ID{requirements.FTCLD74, requirements.SISLocation},
-		PassReason: "NodesInAllowedRegions", PassMessage: "Every node the covered pods may use is labelled with a known region in the allowed countries (FT-CLD-74).",
-		FailReason: "NodesOutsideAllowedRegions",
-		FailMessage: "Nodes the covered pods may use are not labelled with a known region in the allowed countries (FT-CLD-74): correct their " + o.allow.regionLabel +
-			" label, declare the region in spec.regions, or keep the tenants off them.",
-	}, badNodes, exceptions)
-	if nodes.State == rempartv1.ControlNonCompliant {
-		nodes.Message = fmt.Sprintf("%d nodes the covered pods may use are not in a known region of the allowed countries: %s. Correct their %s label, declare the region in spec.regions, or keep the tenants off them (FT-CLD-74).",
+	return j.Detailed(compliance.ResidencyNodes, badNodes, func() string {
+		return fmt.Sprintf("%d nodes the covered pods may use are not in a known region of the allowed countries: %s. Correct their %s label, declare the region in spec.regions, or keep the tenants off them (FT-CLD-74).",
 			len(badNodes), strings.Join(firstN(nodeWords, 10), ", "), o.allow.regionLabel)
-	}
+	})
+}
 
-	// Pods.
+func podsResult(o observed, j compliance.ExceptionSet) rempartv1.ControlResult {
 	byNode := map[string][]string{}
 	var badPods []rempartv1.ObjectReference
-	for _, p := range o.pods {
-		n, exists := o.nodes[p.Spec.NodeName]
-		l := location{code: "(unknown node)"}
-		if exists {
-			l = o.allow.nodeLocation(n)
-		}
-		use(l).Pods++
-		if !l.allowed(o.allow) {
-			badPods = append(badPods, ref("v1", "Pod", p.Namespace, p.Name))
-			byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p.Namespace+"/"+p.Name)
-			ev.misplaced = append(ev.misplaced, p)
-		}
+	for _, p := range misplacedPods(o) {
+		badPods = append(badPods, ref("v1", "Pod", p.Namespace, p.Name))
+		byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p.Namespace+"/"+p.Name)
 	}
-	pods := controls.Judge(controls.Control{
-		ID: controlPods, Requirements: []requirements.ID{requirements.FTCLD74, requirements.SISLocation, requirements.ALM568},
-		PassReason: "PodsInAllowedRegions", PassMessage: fmt.Sprintf("Every running covered pod (%d) is on a node in the allowed countries (FT-CLD-74).", len(o.pods)),
-		FailReason:  "PodsOutsideAllowedRegions",
-		FailMessage: "Covered pods run outside the allowed countries (FT-CLD-74).",
-	}, badPods, exceptions)
-	if pods.State == rempartv1.ControlNonCompliant {
+	c := compliance.ResidencyPods.Passing("", fmt.Sprintf("Every running covered pod (%d) is on a node in the allowed countries (FT-CLD-74).", len(o.pods)))
+	return j.Detailed(c, badPods, func() string {
 		var parts []string
 		for _, node := range sortedKeys(byNode) {
 			where := "unknown node"
@@ -191,68 +235,35 @@ func evaluate(o observed, now time.Time) evaluation {
 			}
 			parts = append(parts, fmt.Sprintf("node %s (%s): %s", node, where, strings.Join(firstN(byNode[node], 5), ", ")))
 		}
-		pods.Message = fmt.Sprintf("%d covered pods run outside the allowed countries (FT-CLD-74): %s. Move them: delete them so their controller recreates them in an allowed region, or set spec.evictNonCompliant.",
+		return fmt.Sprintf("%d covered pods run outside the allowed countries (FT-CLD-74): %s. Move them: delete them so their controller recreates them in an allowed region, or set spec.evictNonCompliant.",
 			len(badPods), strings.Join(firstN(parts, 5), "; "))
-	}
+	})
+}
 
-	// Volumes.
+func volumesResult(o observed, j compliance.ExceptionSet) rempartv1.ControlResult {
 	var badVolumes []rempartv1.ObjectReference
-	for _, c := range o.claims {
-		if c.Spec.VolumeName == "" {
-			continue
-		}
-		pv, ok := o.volumes[c.Spec.VolumeName]
-		if !ok {
-			continue
-		}
-		codes := volumeRegions(pv, o.allow.regionLabel)
-		if len(codes) == 0 {
-			use(location{code: "(not located)"}).Volumes++
-			badVolumes = append(badVolumes, ref("v1", "PersistentVolume", c.Namespace, pv.Name))
-			continue
-		}
-		ok = true
-		for _, code := range codes {
-			l := o.allow.codeLocation(code)
-			use(l).Volumes++
-			ok = ok && l.allowed(o.allow)
+	for _, v := range o.boundVolumes() {
+		ok := len(v.codes) > 0
+		for _, code := range v.codes {
+			ok = ok && o.allow.codeLocation(code).allowed(o.allow)
 		}
 		if !ok {
-			// The claim's namespace is kept so a namespaced exception can cover the volume.
-			badVolumes = append(badVolumes, ref("v1", "PersistentVolume", c.Namespace, pv.Name))
+			badVolumes = append(badVolumes, ref("v1", "PersistentVolume", v.namespace, v.pv.Name))
 		}
 	}
-	volumes := controls.Judge(controls.Control{
-		ID: controlVolumes, Requirements: []requirements.ID{requirements.FTCLD74, requirements.SISLocation},
-		PassReason: "VolumesInAllowedRegions", PassMessage: "Every bound volume of the covered claims lies in an allowed region (FT-CLD-74).",
-		FailReason: "VolumesOutsideAllowedRegions",
-		FailMessage: "Volumes of covered claims lie outside the allowed regions, or say nowhere where they are (no " + o.allow.regionLabel +
-			" in their node affinity or labels) (FT-CLD-74): migrate the data to a volume in an allowed region.",
-	}, badVolumes, exceptions)
+	c := compliance.ResidencyVolumes.Failing("", "Volumes of covered claims lie outside the allowed regions, or say nowhere where they are (no "+o.allow.regionLabel+
+		" in their node affinity or labels) (FT-CLD-74): migrate the data to a volume in an allowed region.")
+	return j.Judge(c, badVolumes)
+}
 
-	// Storage classes the covered claims use.
+func storageClassesResult(o observed, j compliance.ExceptionSet) rempartv1.ControlResult {
 	var badClasses []rempartv1.ObjectReference
 	for _, name := range usedClasses(o.claims) {
 		if sc, ok := o.storageClasses[name]; ok && len(o.allow.classOutside(sc)) > 0 {
 			badClasses = append(badClasses, ref("storage.k8s.io/v1", "StorageClass", "", name))
 		}
 	}
-	classes := controls.Judge(controls.Control{
-		ID: controlStorageClasses, Requirements: []requirements.ID{requirements.FTCLD74},
-		PassReason: "StorageClassesInAllowedRegions", PassMessage: "No StorageClass the covered claims use can provision outside the allowed regions (FT-CLD-74).",
-		FailReason:  "StorageClassesOutsideAllowedRegions",
-		FailMessage: "StorageClasses the covered claims use list regions outside the allowed ones in their allowedTopologies (FT-CLD-74): limit them to allowed regions.",
-	}, badClasses, exceptions)
-
-	backups := backupLocationsResult(o, exceptions)
-
-	ev.results = []rempartv1.ControlResult{exceptionsResult, nodes, pods, volumes, classes, backups}
-	controls.SortResults(ev.results)
-	for _, r := range inUse {
-		ev.inUse = append(ev.inUse, *r)
-	}
-	sort.Slice(ev.inUse, func(i, j int) bool { return ev.inUse[i].Region < ev.inUse[j].Region })
-	return ev
+	return j.Judge(compliance.ResidencyStorageClasses, badClasses)
 }
 
 // usedClasses are the StorageClasses the claims name, sorted.
@@ -305,19 +316,10 @@ func firstN(items []string, n int) []string {
 // backupLocationsResult checks where the covered tenants' BackupPolicies send their backups, as
 // each policy read its Velero location: in an allowed country, or the control fails. A location
 // whose country is not known yet is not assumed allowed.
-func backupLocationsResult(o observed, exceptions controls.ExceptionSet) rempartv1.ControlResult {
-	c := controls.Control{
-		// Where backups go is a question of location (FT-CLD-74, SIS-LOCATION); whether there are
-		// backups at all is the BackupPolicy's controls' to answer, not this one's.
-		ID: controlBackups, Requirements: []requirements.ID{requirements.FTCLD74, requirements.SISLocation},
-		PassReason:  "BackupLocationsAllowed",
-		PassMessage: fmt.Sprintf("Every BackupPolicy of the covered tenants (%d) sends its backups to a location in an allowed country (FT-CLD-74).", len(o.backupPolicies)),
-		FailReason:  "BackupLocationsOutside",
-		FailMessage: "BackupPolicies of the covered tenants send backups to locations outside the allowed countries, or whose country is not known (FT-CLD-74): use a Velero location in an allowed region.",
-	}
+func backupLocationsResult(o observed, j compliance.ExceptionSet) rempartv1.ControlResult {
+	c := compliance.ResidencyBackupLocations.Passing("", fmt.Sprintf("Every BackupPolicy of the covered tenants (%d) sends its backups to a location in an allowed country (FT-CLD-74).", len(o.backupPolicies)))
 	if len(o.backupPolicies) == 0 {
-		c.PassReason = "NoBackupPolicy"
-		c.PassMessage = "No BackupPolicy covers these tenants, so Rempart sends none of their data to a backup location (FT-CLD-74). Backups taken by other means are not seen here."
+		c = c.Passing("NoBackupPolicy", "No BackupPolicy covers these tenants, so Rempart sends none of their data to a backup location (FT-CLD-74). Backups taken by other means are not seen here.")
 	}
 	var offenders []rempartv1.ObjectReference
 	for _, bp := range o.backupPolicies {
@@ -326,5 +328,5 @@ func backupLocationsResult(o observed, exceptions controls.ExceptionSet) rempart
 			offenders = append(offenders, ref(rempartv1.GroupVersion.String(), "BackupPolicy", "", bp.Name))
 		}
 	}
-	return controls.Judge(c, offenders, exceptions)
+	return j.Judge(c, offenders)
 }

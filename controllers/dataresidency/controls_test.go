@@ -11,8 +11,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
-	"github.com/rempart-io/rempart/controllers/controls"
 	"github.com/rempart-io/rempart/controllers/scope"
+	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -96,7 +96,7 @@ func TestNodesAndPodsControls(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := observe(t, policy(tt.mode), []*corev1.Node{paris, virginia, london, zoned, unknown}, tt.pods)
 			ev := evaluate(o, now)
-			nodes, pods := result(ev, controlNodes), result(ev, controlPods)
+			nodes, pods := result(ev, compliance.ResidencyNodes.ID), result(ev, compliance.ResidencyPods.ID)
 			if nodes.State != tt.wantNodes || pods.State != tt.wantPods {
 				t.Fatalf("nodes %s (%s), pods %s (%s)", nodes.State, nodes.Message, pods.State, pods.Message)
 			}
@@ -120,7 +120,7 @@ func TestNodesAndPodsControls(t *testing.T) {
 			if got := inUseSummary(ev.inUse); tt.inUseSubstr != "" && !strings.Contains(got, tt.inUseSubstr) {
 				t.Errorf("in use %q lacks %q", got, tt.inUseSubstr)
 			}
-			if r := result(ev, controlBackups); r.State != rempartv1.ControlCompliant || r.Reason != "NoBackupPolicy" {
+			if r := result(ev, compliance.ResidencyBackupLocations.ID); r.State != rempartv1.ControlCompliant || r.Reason != "NoBackupPolicy" {
 				t.Errorf("backup locations %s/%s without any BackupPolicy", r.State, r.Reason)
 			}
 		})
@@ -153,24 +153,24 @@ func TestVolumesAndClassesControls(t *testing.T) {
 	o.storageClasses["unused"] = &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "unused"}, AllowedTopologies: topology("us-east-1")}
 
 	ev := evaluate(o, now)
-	volumes := result(ev, controlVolumes)
+	volumes := result(ev, compliance.ResidencyVolumes.ID)
 	if volumes.State != rempartv1.ControlNonCompliant || volumes.Evidence.Total != 2 ||
 		volumes.Evidence.Objects[0].Name != "pv-nowhere" || volumes.Evidence.Objects[1].Name != "pv-virginia" {
 		t.Errorf("volumes control %s %+v", volumes.State, volumes.Evidence)
 	}
-	classes := result(ev, controlStorageClasses)
+	classes := result(ev, compliance.ResidencyStorageClasses.ID)
 	if classes.State != rempartv1.ControlNonCompliant || classes.Evidence.Total != 1 || classes.Evidence.Objects[0].Name != "anywhere" {
 		t.Errorf("storage classes control %s %+v", classes.State, classes.Evidence)
 	}
 
 	// An exception for the tenant's namespace waives the volumes, and only them.
-	o.policy.Spec.Exceptions = []rempartv1.Exception{{Control: controlVolumes, Namespaces: []rempartv1.NamespaceName{"acme-app"},
+	o.policy.Spec.Exceptions = []rempartv1.Exception{{Control: compliance.ResidencyVolumes.ID, Namespaces: []rempartv1.NamespaceName{"acme-app"},
 		Reason: "migration to eu-west-3 planned, ticket OPS-42", ApprovedBy: "dpo@acme.example", Expires: metav1.NewTime(now.Add(30 * 24 * time.Hour))}}
 	ev = evaluate(o, now)
-	if r := result(ev, controlVolumes); r.State != rempartv1.ControlWaived {
+	if r := result(ev, compliance.ResidencyVolumes.ID); r.State != rempartv1.ControlWaived {
 		t.Errorf("volumes control with an exception: %s", r.State)
 	}
-	if r := result(ev, controlStorageClasses); r.State != rempartv1.ControlNonCompliant {
+	if r := result(ev, compliance.ResidencyStorageClasses.ID); r.State != rempartv1.ControlNonCompliant {
 		t.Errorf("storage classes control with an exception for volumes: %s", r.State)
 	}
 }
@@ -251,7 +251,7 @@ func TestBackupLocationsControl(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := observed{policy: policy(rempartv1.EnforcementEnforce), allow: allow, backupPolicies: tt.policies}
-			r := backupLocationsResult(o, controls.ExceptionSet{})
+			r := backupLocationsResult(o, compliance.ExceptionSet{})
 			if r.State != tt.state {
 				t.Fatalf("%s: %s", r.State, r.Message)
 			}

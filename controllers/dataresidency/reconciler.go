@@ -23,8 +23,8 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
-	"github.com/rempart-io/rempart/controllers/controls"
 	"github.com/rempart-io/rempart/controllers/scope"
+	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 // Reconciler reconciles DataResidency objects.
@@ -96,7 +96,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	result := ctrl.Result{RequeueAfter: r.Resync}
 	if next, ok := ev.exceptions.NextExpiry(); ok {
-		if wait, ok := controls.NextBoundary(now, next); ok && wait < result.RequeueAfter {
+		if wait, ok := compliance.NextBoundary(now, next); ok && wait < result.RequeueAfter {
 			result.RequeueAfter = wait
 		}
 	}
@@ -279,7 +279,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, dr *rempartv1.DataResidenc
 	status := dr.Status.DeepCopy()
 	status.ObservedGeneration = dr.Generation
 	status.Controls = in.ev.results
-	status.Summary = controls.Summarize(in.ev.results)
+	status.Summary = compliance.Summarize(in.ev.results)
 	status.AllowedSummary = in.allow.summary
 	status.AllowedCountries = in.allow.sortedCountries()
 	status.AllowedRegions = in.allow.regions
@@ -323,7 +323,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, dr *rempartv1.DataResidenc
 		ready.Message = fmt.Sprintf("The policy covers %d namespaces; volumes are checked at admission for the first %d only. Split it.", len(in.covered), rempartv1.MaxCoveredNamespaces)
 	}
 	meta.SetStatusCondition(&status.Conditions, ready)
-	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(in.ev.results, dr.Generation))
+	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(in.ev.results, dr.Generation))
 	return r.updateStatus(ctx, dr, status, now)
 }
 
@@ -347,7 +347,7 @@ func (r *Reconciler) writeInvalid(ctx context.Context, dr *rempartv1.DataResiden
 
 // updateStatus writes a status that changed; lastEvaluated moves only when something else did.
 func (r *Reconciler) updateStatus(ctx context.Context, dr *rempartv1.DataResidency, status *rempartv1.DataResidencyStatus, now time.Time) error {
-	if !controls.Restamp(&dr.Status, status, func(s *rempartv1.DataResidencyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
+	if !compliance.Restamp(&dr.Status, status, func(s *rempartv1.DataResidencyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
 		return nil
 	}
 	dr.Status = *status

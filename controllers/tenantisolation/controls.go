@@ -18,11 +18,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
-	"github.com/rempart-io/rempart/controllers/controls"
+	"github.com/rempart-io/rempart/internal/compliance"
 	"github.com/rempart-io/rempart/internal/encryption"
 	"github.com/rempart-io/rempart/internal/netpol"
 	"github.com/rempart-io/rempart/internal/privileges"
-	"github.com/rempart-io/rempart/internal/requirements"
 )
 
 // observed is everything the controls read, gathered by the reconciler.
@@ -63,92 +62,29 @@ type observed struct {
 	privileges privilegeReport
 }
 
-// The controls of a TenantIsolation.
-var (
-	controlNamespaces = controls.Control{
-		ID: "namespaces.owned", Requirements: []requirements.ID{requirements.FTCLD20},
-		PassReason: "NamespacesOwned", PassMessage: "Every namespace of the tenant exists and carries its tenant and environment labels (FT-CLD-20).",
-		FailReason: "NamespacesNotOwned", FailMessage: "Some namespaces of the tenant are missing, unlabelled or held by another tenant (FT-CLD-20); see status.namespaces.",
-	}
-	controlDefaultDeny = controls.Control{
-		ID: "network.default-deny", Requirements: []requirements.ID{requirements.FTCLD20, requirements.FTCLD36, requirements.ALM591},
-		PassReason: "DefaultDenyInPlace", PassMessage: "Every namespace of the tenant denies ingress and egress by default (FT-CLD-20, FT-CLD-36).",
-		FailReason: "DefaultDenyMissing", FailMessage: "Some namespaces have no NetworkPolicy denying all ingress and egress by default: set spec.network.defaultDeny (FT-CLD-20, FT-CLD-36).",
-	}
-	controlTenantBoundary = controls.Control{
-		ID: "network.tenant-boundary", Requirements: []requirements.ID{requirements.FTCLD20, requirements.FTCLD36, requirements.ALM591},
-		PassReason: "NoCrossTenantFlow", PassMessage: "No NetworkPolicy in the tenant's namespaces allows traffic to or from another tenant (FT-CLD-20).",
-		FailReason: "CrossTenantFlow", FailMessage: "NetworkPolicies allow traffic to or from another tenant's namespaces: remove or narrow them (FT-CLD-20).",
-	}
-	controlEnvironments = controls.Control{
-		ID: "network.environment-separation", Requirements: []requirements.ID{requirements.FTCLD25},
-		PassReason: "EnvironmentsSeparated", PassMessage: "No NetworkPolicy allows traffic between production and non-production namespaces (FT-CLD-25).",
-		FailReason: "CrossEnvironmentFlow", FailMessage: "NetworkPolicies allow traffic between production and non-production namespaces: remove them (FT-CLD-25).",
-	}
-	controlPodSecurity = controls.Control{
-		ID: "pod-security.enforced", Requirements: []requirements.ID{requirements.FTCLD20, requirements.FLX36},
-		PassReason: "PodSecurityEnforced", PassMessage: "Every namespace enforces the tenant's Pod Security level with a pinned version (FLX-3.6).",
-		FailReason: "PodSecurityNotEnforced", FailMessage: "Some namespaces do not enforce the tenant's Pod Security level (FLX-3.6).",
-	}
-	controlStorage = controls.Control{
-		ID: "storage.encrypted", Requirements: []requirements.ID{requirements.FTCLD21, requirements.ALM5101},
-		PassReason: "VolumesEncrypted", PassMessage: "Every PersistentVolumeClaim of the tenant uses an allowed StorageClass encrypted at rest (FT-CLD-21).",
-		FailReason: "UnencryptedVolumes", FailMessage: "PersistentVolumeClaims use StorageClasses that are not encrypted at rest or not allowed, or pods mount volumes that skip them (in-tree or inline CSI): move their data to an encrypted class (FT-CLD-21); existing claims and pods are reported, never deleted.",
-	}
-	controlAdminInterfaces = controls.Control{
-		ID: "admin-interfaces.private", Requirements: []requirements.ID{requirements.FTCLD19, requirements.FTCLD36},
-		PassReason: "AdminInterfacesPrivate", PassMessage: "No administration interface of the tenant is reachable from outside the allowed source ranges (FT-CLD-19).",
-		FailReason: "PublicAdminInterface", FailMessage: "Administration interfaces are reachable from public networks: restrict their source ranges to spec.adminInterfaces.allowedSourceRanges, and never use NodePort (FT-CLD-19).",
-	}
-	controlExposure = controls.Control{
-		ID: "exposure.declared", Requirements: []requirements.ID{requirements.FTCLD19, requirements.FTCLD20},
-		PassReason: "ExposureDeclared", PassMessage: "Every Service that publishes the tenant (LoadBalancer, NodePort, externalIPs, ExternalName) is declared in spec.exposure or restricted to the allowed source ranges (FT-CLD-19, FT-CLD-20).",
-		FailReason: "UndeclaredExposure", FailMessage: "Services publish the tenant outside what spec.exposure declares: declare them, restrict them, or make them ClusterIP (FT-CLD-19, FT-CLD-20).",
-	}
-	controlDedicatedNodes = controls.Control{
-		ID: "nodes.dedicated", Requirements: []requirements.ID{requirements.FLX36, requirements.FTCLD25},
-		PassReason: "NodesDedicated", PassMessage: "No pod of another tenant runs on the tenant's dedicated nodes (FLX-3.6, FT-CLD-25).",
-		FailReason: "DedicatedNodesShared", FailMessage: "Pods of other tenants run on the tenant's dedicated nodes: move them off (they were admitted before the nodes were dedicated, or by an administrator) and taint the nodes (FLX-3.6, FT-CLD-25).",
-	}
-	controlQuota = controls.Control{
-		ID: "quota.in-place", Requirements: []requirements.ID{requirements.FTCLD20, requirements.FLX36},
-		PassReason: "QuotaInPlace", PassMessage: "Every namespace carries the tenant's ResourceQuota and LimitRange (FT-CLD-20).",
-		FailReason: "QuotaMissing", FailMessage: "Some namespaces lack the tenant's ResourceQuota or LimitRange (FT-CLD-20).",
-	}
-)
-
-// controlIDs are the controls an exception may name.
-var controlIDs = []rempartv1.ControlID{
-	controlNamespaces.ID, controlDefaultDeny.ID, controlTenantBoundary.ID, controlEnvironments.ID,
-	controlPodSecurity.ID, controlStorage.ID, controlAdminInterfaces.ID, controlQuota.ID, controlPrivileged.ID, controlExposure.ID, controlDedicatedNodes.ID,
-}
-
 func ref(kind, namespace, name string) rempartv1.ObjectReference {
 	return rempartv1.ObjectReference{Kind: kind, Namespace: namespace, Name: name}
 }
 
-// evaluate runs every control on what was observed, at now.
-func evaluate(o observed, now time.Time) ([]rempartv1.ControlResult, controls.ExceptionSet) {
-	ti := o.tenant
-	exceptions, exceptionsResult := controls.NewExceptionSet(now, ti.Spec.Exceptions, controlIDs)
-	results := []rempartv1.ControlResult{
-		exceptionsResult,
-		controls.Judge(controlNamespaces, namespaceOffenders(o), exceptions),
-		controls.Judge(controlDefaultDeny, defaultDenyOffenders(o), exceptions),
-		controls.Judge(controlPodSecurity, podSecurityOffenders(o), exceptions),
-		controls.Judge(controlStorage, storageOffenders(o), exceptions),
-		controls.Judge(controlAdminInterfaces, adminInterfaceOffenders(o), exceptions),
-		controls.Judge(controlExposure, exposureOffenders(o), exceptions),
-		controls.Judge(controlDedicatedNodes, o.poolIntruders, exceptions),
-		controls.Judge(controlQuota, quotaOffenders(o), exceptions),
-		judgePrivileges(o.privileges, exceptions),
-	}
+// evaluate runs every control on what was observed, at now: one line per control, each judging
+// the offenders a pure function found.
+func evaluate(o observed, now time.Time) ([]rempartv1.ControlResult, compliance.ExceptionSet) {
+	j, exceptionsResult := compliance.ExceptionsOf(compliance.KindTenantIsolation, now, o.tenant.Spec.Exceptions)
 	crossTenant, crossEnv := flowOffenders(o)
-	results = append(results,
-		controls.Judge(controlTenantBoundary, crossTenant, exceptions),
-		controls.Judge(controlEnvironments, crossEnv, exceptions))
-	controls.SortResults(results)
-	return results, exceptions
+	return compliance.Results(
+		exceptionsResult,
+		j.Judge(compliance.NamespacesOwned, namespaceOffenders(o)),
+		j.Judge(compliance.NetworkDefaultDeny, defaultDenyOffenders(o)),
+		j.Judge(compliance.NetworkTenantBoundary, crossTenant),
+		j.Judge(compliance.NetworkEnvironmentSeparation, crossEnv),
+		j.Judge(compliance.PodSecurityEnforced, podSecurityOffenders(o)),
+		j.Judge(compliance.StorageEncrypted, storageOffenders(o)),
+		j.Judge(compliance.AdminInterfacesPrivate, adminInterfaceOffenders(o)),
+		j.Judge(compliance.ExposureDeclared, exposureOffenders(o)),
+		j.Judge(compliance.NodesDedicated, o.poolIntruders),
+		j.Judge(compliance.QuotaInPlace, quotaOffenders(o)),
+		judgePrivileges(o.privileges, j),
+	), j
 }
 
 func namespaceOffenders(o observed) []rempartv1.ObjectReference {

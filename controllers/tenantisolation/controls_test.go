@@ -15,6 +15,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -85,7 +86,7 @@ func TestAFullySetUpTenantIsCompliant(t *testing.T) {
 			t.Errorf("%s = %s: %s", r.ID, r.State, r.Message)
 		}
 	}
-	if len(results) != len(controlIDs)+1 {
+	if len(results) != len(compliance.ForKind(compliance.KindTenantIsolation))+1 {
 		t.Errorf("%d results, want one per control plus policy.exceptions", len(results))
 	}
 }
@@ -127,7 +128,7 @@ func TestFlowControls(t *testing.T) {
 			o := world()
 			o.networkPolicies = append(o.networkPolicies, tt.extra)
 			results, _ := evaluate(o, now)
-			for id, want := range map[rempartv1.ControlID]string{controlTenantBoundary.ID: tt.wantTenant, controlEnvironments.ID: tt.wantEnvironment} {
+			for id, want := range map[rempartv1.ControlID]string{compliance.NetworkTenantBoundary.ID: tt.wantTenant, compliance.NetworkEnvironmentSeparation.ID: tt.wantEnvironment} {
 				r := resultByID(results, id)
 				if want == "" {
 					if r.State != rempartv1.ControlCompliant {
@@ -155,7 +156,7 @@ func TestDeclaredFlowToAnotherTenantIsReported(t *testing.T) {
 		}
 	}
 	results, _ := evaluate(o, now)
-	if r := resultByID(results, controlTenantBoundary.ID); r.State != rempartv1.ControlNonCompliant || !strings.Contains(evidenceNames(r), "rempart-egress-to-globex") {
+	if r := resultByID(results, compliance.NetworkTenantBoundary.ID); r.State != rempartv1.ControlNonCompliant || !strings.Contains(evidenceNames(r), "rempart-egress-to-globex") {
 		t.Errorf("a declared flow to another tenant is not reported: %+v", r)
 	}
 	// A declared flow to staging namespaces is rendered with the guard and so never crosses.
@@ -167,7 +168,7 @@ func TestDeclaredFlowToAnotherTenantIsReported(t *testing.T) {
 		}
 	}
 	results, _ = evaluate(o, now)
-	if r := resultByID(results, controlEnvironments.ID); r.State != rempartv1.ControlCompliant {
+	if r := resultByID(results, compliance.NetworkEnvironmentSeparation.ID); r.State != rempartv1.ControlCompliant {
 		t.Errorf("a guarded flow is reported as crossing environments: %s", r.Message)
 	}
 }
@@ -182,7 +183,7 @@ func TestNamespaceAndPolicyControls(t *testing.T) {
 			}
 		}
 		o.networkPolicies = kept
-		r := resultByID(mustEvaluate(o), controlDefaultDeny.ID)
+		r := resultByID(mustEvaluate(o), compliance.NetworkDefaultDeny.ID)
 		if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "Namespace:/acme-db" {
 			t.Errorf("default deny = %s %q", r.State, evidenceNames(r))
 		}
@@ -191,14 +192,14 @@ func TestNamespaceAndPolicyControls(t *testing.T) {
 		o := world()
 		o.conflicts["acme-db"] = "globex"
 		results := mustEvaluate(o)
-		if r := resultByID(results, controlNamespaces.ID); r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "Namespace:/acme-db" {
+		if r := resultByID(results, compliance.NamespacesOwned.ID); r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "Namespace:/acme-db" {
 			t.Errorf("namespaces = %s %q", r.State, evidenceNames(r))
 		}
 	})
 	t.Run("relabelled pod security", func(t *testing.T) {
 		o := world()
 		o.namespaces["acme-web"].Labels[psaEnforce] = "baseline"
-		if r := resultByID(mustEvaluate(o), controlPodSecurity.ID); r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "Namespace:/acme-web" {
+		if r := resultByID(mustEvaluate(o), compliance.PodSecurityEnforced.ID); r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "Namespace:/acme-web" {
 			t.Errorf("pod security = %s %q", r.State, evidenceNames(r))
 		}
 	})
@@ -207,7 +208,7 @@ func TestNamespaceAndPolicyControls(t *testing.T) {
 		o.tenant.Spec.Quota = corev1.ResourceList{corev1.ResourcePods: *resourceQuantity("20")}
 		q := resourceQuota(o.tenant, "acme-web")
 		o.quotas = []corev1.ResourceQuota{*q}
-		if r := resultByID(mustEvaluate(o), controlQuota.ID); r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "ResourceQuota:acme-db/rempart-quota" {
+		if r := resultByID(mustEvaluate(o), compliance.QuotaInPlace.ID); r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "ResourceQuota:acme-db/rempart-quota" {
 			t.Errorf("quota = %s %q", r.State, evidenceNames(r))
 		}
 	})
@@ -248,7 +249,7 @@ func TestStorageControl(t *testing.T) {
 			o.storageClasses = classes
 			o.pvcs = tt.pvcs
 			o.tenant.Spec.Storage = rempartv1.StorageIsolation{RequireEncryption: tt.require, AllowedStorageClasses: tt.allowed}
-			r := resultByID(mustEvaluate(o), controlStorage.ID)
+			r := resultByID(mustEvaluate(o), compliance.StorageEncrypted.ID)
 			if got := evidenceNames(r); got != tt.want {
 				t.Errorf("storage = %s with evidence %q, want %q (%s)", r.State, got, tt.want, r.Message)
 			}
@@ -304,7 +305,7 @@ func TestAdminInterfacesControl(t *testing.T) {
 		unlabelled,
 		ing("shop", "nginx", nil),
 	}
-	r := resultByID(mustEvaluate(o), controlAdminInterfaces.ID)
+	r := resultByID(mustEvaluate(o), compliance.AdminInterfacesPrivate.ID)
 	want := "Ingress:acme-web/console-by-backend,Ingress:acme-web/console-conflict,Ingress:acme-web/console-haproxy-nginx-annotation," +
 		"Ingress:acme-web/console-public,Ingress:acme-web/console-unknown-class,Ingress:acme-web/console-world," +
 		"Service:acme-web/console-lb-nodeports,Service:acme-web/console-lb-open,Service:acme-web/console-lb-too-wide,Service:acme-web/console-nodeport"
@@ -320,7 +321,7 @@ func TestExposureControl(t *testing.T) {
 		return s
 	}
 	o := world()
-	if r := resultByID(mustEvaluate(o), controlExposure.ID); r.State != rempartv1.ControlCompliant {
+	if r := resultByID(mustEvaluate(o), compliance.ExposureDeclared.ID); r.State != rempartv1.ControlCompliant {
 		t.Fatalf("exposure with no Service = %s", r.State)
 	}
 	o.tenant.Spec.Exposure = &rempartv1.Exposure{PublicServices: []string{"acme-web/shop", "acme-web/shop-nodeport"},
@@ -359,7 +360,7 @@ func TestExposureControl(t *testing.T) {
 			s.Type, s.ExternalName = corev1.ServiceTypeExternalName, "evil.example.org"
 		}),
 	}
-	r := resultByID(mustEvaluate(o), controlExposure.ID)
+	r := resultByID(mustEvaluate(o), compliance.ExposureDeclared.ID)
 	want := "Service:acme-web/external-ip-stolen,Service:acme-web/lb-restricted-nodeports,Service:acme-web/lb-undeclared," +
 		"Service:acme-web/name-bare,Service:acme-web/name-ip,Service:acme-web/name-other-tenant,Service:acme-web/name-svc,Service:acme-web/name-undeclared," +
 		"Service:acme-web/nodeport-undeclared"
@@ -382,12 +383,12 @@ func TestIPBlocksReachingTheClusterCrossTheBoundary(t *testing.T) {
 		block("one-pod", "10.244.3.7/32"),
 		block("half-excepted", "10.0.0.0/8", "10.244.0.0/17", "10.96.0.0/12"),
 	)
-	r := resultByID(mustEvaluate(o), controlTenantBoundary.ID)
+	r := resultByID(mustEvaluate(o), compliance.NetworkTenantBoundary.ID)
 	want := "NetworkPolicy:acme-web/everything,NetworkPolicy:acme-web/half-excepted,NetworkPolicy:acme-web/one-pod"
 	if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != want {
 		t.Errorf("tenant boundary = %s\n got  %s\n want %s", r.State, evidenceNames(r), want)
 	}
-	if r := resultByID(mustEvaluate(o), controlEnvironments.ID); evidenceNames(r) != want {
+	if r := resultByID(mustEvaluate(o), compliance.NetworkEnvironmentSeparation.ID); evidenceNames(r) != want {
 		t.Errorf("environment separation evidence = %s, want %s", evidenceNames(r), want)
 	}
 }
@@ -395,17 +396,17 @@ func TestIPBlocksReachingTheClusterCrossTheBoundary(t *testing.T) {
 func TestExceptionWaivesAControlUntilItExpires(t *testing.T) {
 	o := world()
 	o.networkPolicies = append(o.networkPolicies, tenantPolicy("acme-web", "allow-globex", fromNamespaces(map[string]string{labelNamespaceName: "globex-web"})))
-	o.tenant.Spec.Exceptions = []rempartv1.Exception{{Control: controlTenantBoundary.ID, Namespaces: []rempartv1.NamespaceName{"acme-web"},
+	o.tenant.Spec.Exceptions = []rempartv1.Exception{{Control: compliance.NetworkTenantBoundary.ID, Namespaces: []rempartv1.NamespaceName{"acme-web"},
 		Reason: "CHG-77: shared payment API during migration", ApprovedBy: "rssi@acme.example", Expires: metav1.NewTime(now.Add(time.Hour))}}
 	results, exceptions := evaluate(o, now)
-	if r := resultByID(results, controlTenantBoundary.ID); r.State != rempartv1.ControlWaived || r.Waiver == nil {
+	if r := resultByID(results, compliance.NetworkTenantBoundary.ID); r.State != rempartv1.ControlWaived || r.Waiver == nil {
 		t.Errorf("tenant boundary = %s, want Waived", r.State)
 	}
 	if next, ok := exceptions.NextExpiry(); !ok || !next.Equal(now.Add(time.Hour)) {
 		t.Errorf("next expiry = %v %v", next, ok)
 	}
 	results, _ = evaluate(o, now.Add(time.Hour))
-	if r := resultByID(results, controlTenantBoundary.ID); r.State != rempartv1.ControlNonCompliant {
+	if r := resultByID(results, compliance.NetworkTenantBoundary.ID); r.State != rempartv1.ControlNonCompliant {
 		t.Errorf("after expiry tenant boundary = %s, want NonCompliant", r.State)
 	}
 }
@@ -439,7 +440,7 @@ func TestGatewayRoutesToAdminServicesAreReported(t *testing.T) {
 	tls := gwapiv1.TLSRoute{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-web", Name: "console-tls"},
 		Spec: gwapiv1.TLSRouteSpec{Rules: []gwapiv1.TLSRouteRule{{BackendRefs: []gwapiv1.BackendRef{refs("console")[0].BackendRef}}}}}
 	o.routes = append(o.routes, routeKinds[2].routes(&gwapiv1.TLSRouteList{Items: []gwapiv1.TLSRoute{tls}})...)
-	r := resultByID(mustEvaluate(o), controlAdminInterfaces.ID)
+	r := resultByID(mustEvaluate(o), compliance.AdminInterfacesPrivate.ID)
 	if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "HTTPRoute:acme-web/console,TLSRoute:acme-web/console-tls" {
 		t.Errorf("admin interfaces with routes = %s %s, want the route to console only", r.State, evidenceNames(r))
 	}
@@ -447,11 +448,11 @@ func TestGatewayRoutesToAdminServicesAreReported(t *testing.T) {
 
 func TestPodsOfOtherTenantsOnDedicatedNodesAreReported(t *testing.T) {
 	o := world()
-	if r := resultByID(mustEvaluate(o), controlDedicatedNodes.ID); r.State != rempartv1.ControlCompliant {
+	if r := resultByID(mustEvaluate(o), compliance.NodesDedicated.ID); r.State != rempartv1.ControlCompliant {
 		t.Fatalf("dedicated nodes with no intruder = %s", r.State)
 	}
 	o.poolIntruders = []rempartv1.ObjectReference{ref("Pod", "globex-web", "squatter")}
-	if r := resultByID(mustEvaluate(o), controlDedicatedNodes.ID); r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "Pod:globex-web/squatter" {
+	if r := resultByID(mustEvaluate(o), compliance.NodesDedicated.ID); r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != "Pod:globex-web/squatter" {
 		t.Errorf("dedicated nodes = %s %s", r.State, evidenceNames(r))
 	}
 }
@@ -473,7 +474,7 @@ func TestPodsMountingVolumesOutsideTheClassesAreReported(t *testing.T) {
 		pod("ephemeral-unknown-class", corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{VolumeClaimTemplate: &corev1.PersistentVolumeClaimTemplate{
 			Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("plain")}}}}),
 	}
-	r := resultByID(mustEvaluate(o), controlStorage.ID)
+	r := resultByID(mustEvaluate(o), compliance.StorageEncrypted.ID)
 	want := "Pod:acme-web/ephemeral-unknown-class,Pod:acme-web/hostpath,Pod:acme-web/inline-ebs,Pod:acme-web/nfs"
 	if r.State != rempartv1.ControlNonCompliant || evidenceNames(r) != want {
 		t.Errorf("storage = %s\n got  %s\n want %s", r.State, evidenceNames(r), want)

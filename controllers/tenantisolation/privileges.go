@@ -9,20 +9,13 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/adminaccess"
-	"github.com/rempart-io/rempart/controllers/controls"
+	"github.com/rempart-io/rempart/internal/compliance"
 	"github.com/rempart-io/rempart/internal/privileges"
-	"github.com/rempart-io/rempart/internal/requirements"
 )
 
 // BuiltinPrivilegedRoles are the ClusterRoles a RoleBinding in a tenant namespace may bind only
 // through an AdminAccess; ClusterRoles that grant "*" on "*" or RBAC writes are added to them.
 var BuiltinPrivilegedRoles = []string{"admin", "edit", "cluster-admin"}
-
-var controlPrivileged = controls.Control{
-	ID: "access.privileged-subjects", Requirements: []requirements.ID{requirements.FTCLD16, requirements.FTCLD17, requirements.FTCLD18},
-	PassReason: "PrivilegesManaged", PassMessage: "Every person or account that may write in the tenant's namespaces holds the right through an AdminAccess or is a trusted platform account (FT-CLD-16); see status.privilegedSubjects.",
-	FailReason: "UnmanagedPrivileges", FailMessage: "Bindings give write or admin rights on the tenant's namespaces outside any AdminAccess (FT-CLD-16): replace them with AdminAccess grants or remove them.",
-}
 
 // The cluster's own identities, which hold their rights by construction and are not reported.
 // Every other system: name is: system:authenticated, system:serviceaccounts and a User spelled
@@ -97,18 +90,15 @@ func privilegeInventory(o observed) privilegeReport {
 }
 
 // judgePrivileges is the control on unmanaged privileges, naming each subject and binding.
-func judgePrivileges(p privilegeReport, exceptions controls.ExceptionSet) rempartv1.ControlResult {
-	offenders, words := p.offenders, p.words
-	r := controls.Judge(controlPrivileged, offenders, exceptions)
-	if r.State == rempartv1.ControlNonCompliant {
-		shown := words
+func judgePrivileges(p privilegeReport, j compliance.ExceptionSet) rempartv1.ControlResult {
+	return j.Detailed(compliance.PrivilegedSubjects, p.offenders, func() string {
+		shown := p.words
 		if len(shown) > 10 {
-			shown = append(shown[:10:10], fmt.Sprintf("and %d more", len(words)-10))
+			shown = append(shown[:10:10], fmt.Sprintf("and %d more", len(p.words)-10))
 		}
-		r.Message = fmt.Sprintf("%d grants of write or admin rights on the tenant's namespaces are outside any AdminAccess (FT-CLD-16): %s. Replace them with AdminAccess grants or remove them.",
-			len(words), strings.Join(shown, "; "))
-	}
-	return r
+		return fmt.Sprintf("%d grants of write or admin rights on the tenant's namespaces are outside any AdminAccess (FT-CLD-16): %s. Replace them with AdminAccess grants or remove them.",
+			len(p.words), strings.Join(shown, "; "))
+	})
 }
 
 // privilegedRoles are the ClusterRoles the admin-bindings policy guards: the built-in ones and

@@ -30,7 +30,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
-	"github.com/rempart-io/rempart/controllers/controls"
+	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 // settleDelay is how long after its own writes a tenant is judged at the latest.
@@ -127,7 +127,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		result.RequeueAfter = stats.wait
 	}
 	if next, ok := exceptions.NextExpiry(); ok {
-		if wait, ok := controls.NextBoundary(now, next); ok && wait < result.RequeueAfter {
+		if wait, ok := compliance.NextBoundary(now, next); ok && wait < result.RequeueAfter {
 			result.RequeueAfter = wait
 		}
 	}
@@ -688,7 +688,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, ti *rempartv1.TenantIsolat
 	status := ti.Status.DeepCopy()
 	status.ObservedGeneration = ti.Generation
 	status.Controls = results
-	status.Summary = controls.Summarize(results)
+	status.Summary = compliance.Summarize(results)
 	status.FlowMatrix = flowMatrix(ti)
 	status.AllowedStorageClasses = nil
 	for name := range allowedClasses(o) {
@@ -731,10 +731,10 @@ func (r *Reconciler) writeStatus(ctx context.Context, ti *rempartv1.TenantIsolat
 		ready.Message = "Namespaces held by another tenant are left untouched: " + describeConflicts(o.conflicts) + " (FT-CLD-20)."
 	}
 	meta.SetStatusCondition(&status.Conditions, ready)
-	meta.SetStatusCondition(&status.Conditions, controls.ComplianceCondition(results, ti.Generation))
+	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(results, ti.Generation))
 
 	// lastEvaluated moves only when something else did, so a quiet tenant costs no writes.
-	if !controls.Restamp(&ti.Status, status, func(s *rempartv1.TenantIsolationStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
+	if !compliance.Restamp(&ti.Status, status, func(s *rempartv1.TenantIsolationStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
 		return nil
 	}
 	ti.Status = *status

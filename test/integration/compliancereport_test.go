@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
-	"github.com/rempart-io/rempart/internal/controlcatalog"
+	"github.com/rempart-io/rempart/internal/compliance"
 	"github.com/rempart-io/rempart/internal/requirements"
 )
 
@@ -175,7 +175,7 @@ func assertCatalogued(t *testing.T, controls []rempartv1.ControlResult) {
 		t.Error("no controls to check against the catalog")
 	}
 	for _, c := range controls {
-		entry, ok := controlcatalog.Lookup(string(c.ID))
+		entry, ok := compliance.Lookup(string(c.ID))
 		if !ok {
 			t.Errorf("control %s is not in the control catalog", c.ID)
 			continue

@@ -30,7 +30,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/adminaccess"
-	"github.com/rempart-io/rempart/internal/controlcatalog"
+	"github.com/rempart-io/rempart/internal/compliance"
 	"github.com/rempart-io/rempart/test/testenv"
 )
 
@@ -439,13 +439,13 @@ var controlScenarios = map[string]func(t *testing.T, s *turns){
 func TestEveryControlTurnsNonCompliantAndBack(t *testing.T) {
 	ids := make([]string, 0, len(controlScenarios))
 	for id := range controlScenarios {
-		if _, ok := controlcatalog.Lookup(id); !ok {
+		if _, ok := compliance.Lookup(id); !ok {
 			t.Errorf("scenario for %s, which the catalog does not have", id)
 		}
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	for _, id := range controlcatalog.IDs() {
+	for _, id := range compliance.IDs() {
 		if controlScenarios[id] == nil {
 			t.Errorf("control %s has no scenario making it fail: add one, or remove the control from the catalog", id)
 		}

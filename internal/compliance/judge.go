@@ -1,7 +1,4 @@
-// Package controls turns what a controller gathered into control results: pure functions that
-// judge offending objects, honour exceptions (PAS-11), count results and derive the shared
-// conditions. No function here calls the API server or reads the clock.
-package controls
+package compliance
 
 import (
 	"fmt"
@@ -16,23 +13,15 @@ import (
 	"github.com/rempart-io/rempart/internal/requirements"
 )
 
-// Control describes one check: its stable ID, the requirements it serves, and the words used
-// when it passes or fails.
-type Control struct {
-	ID           rempartv1.ControlID
-	Requirements []requirements.ID
-	// PassReason and PassMessage are used when no object breaks the control.
-	PassReason  string
-	PassMessage string
-	// FailReason and FailMessage are used when some object breaks it. FailMessage is a sentence
-	// saying what is wrong and how to fix it; the offending objects are appended.
-	FailReason  string
-	FailMessage string
-}
-
 // Judge returns the result of a control given the objects that break it: NonCompliant if any of
 // them is not covered by a valid exception, Waived if every one is, Compliant if there are none.
 func Judge(c Control, offenders []rempartv1.ObjectReference, exceptions ExceptionSet) rempartv1.ControlResult {
+	return exceptions.Judge(c, offenders)
+}
+
+// Judge is the package function Judge with these exceptions: every kind's controls are judged
+// through it, so an exception waives the same way whatever the kind.
+func (exceptions ExceptionSet) Judge(c Control, offenders []rempartv1.ObjectReference) rempartv1.ControlResult {
 	result := rempartv1.ControlResult{
 		ID:           c.ID,
 		Requirements: requirements.Strings(c.Requirements...),
@@ -71,6 +60,46 @@ func Judge(c Control, offenders []rempartv1.ObjectReference, exceptions Exceptio
 	result.Evidence = NewEvidence(offenders)
 	result.Waiver = waiver
 	return result
+}
+
+// Detailed judges as Judge does, and when the result is NonCompliant replaces its message with
+// detail: a sentence built from what the controller saw, which names the offenders itself.
+func (exceptions ExceptionSet) Detailed(c Control, offenders []rempartv1.ObjectReference, detail func() string) rempartv1.ControlResult {
+	r := exceptions.Judge(c, offenders)
+	if r.State == rempartv1.ControlNonCompliant {
+		r.Message = detail()
+	}
+	return r
+}
+
+// Pass is a Compliant result with words built for this evaluation.
+func (exceptions ExceptionSet) Pass(c Control, reason, message string) rempartv1.ControlResult {
+	return exceptions.Judge(c.Passing(reason, message), nil)
+}
+
+// Fail judges the offenders of a control with words built for this evaluation: NonCompliant, or
+// Waived when an exception in force covers every one. With no offender it still fails, naming
+// nothing: a promise broken by no object in particular (no backup at all) is still broken.
+func (exceptions ExceptionSet) Fail(c Control, reason, message string, offenders ...rempartv1.ObjectReference) rempartv1.ControlResult {
+	c = c.Failing(reason, message)
+	if len(offenders) == 0 {
+		return rempartv1.ControlResult{ID: c.ID, Requirements: requirements.Strings(c.Requirements...),
+			State: rempartv1.ControlNonCompliant, Reason: c.FailReason, Message: c.FailMessage}
+	}
+	return exceptions.Judge(c, offenders)
+}
+
+// Unknown is the result of a control that could not be evaluated: it never counts as compliant.
+func Unknown(c Control, reason, message string) rempartv1.ControlResult {
+	return rempartv1.ControlResult{ID: c.ID, Requirements: requirements.Strings(c.Requirements...),
+		State: rempartv1.ControlUnknown, Reason: reason, Message: message}
+}
+
+// Results gathers one evaluation's results in a stable order (by control ID), so a status does
+// not change when only the order of evaluation did.
+func Results(results ...rempartv1.ControlResult) []rempartv1.ControlResult {
+	SortResults(results)
+	return results
 }
 
 // NewEvidence keeps the exact count and at most MaxEvidenceObjects references, in a stable
@@ -183,4 +212,16 @@ func Restamp[S any](stored, computed *S, common func(*S) *rempartv1.PolicyStatus
 	}
 	c.LastEvaluated = &metav1.Time{Time: now}
 	return true
+}
+
+// AllUnknown is every control of kind, Unknown for one reason: what a policy reports when what
+// its controls read cannot be read at all (a missing CRD), rather than claiming any result.
+func AllUnknown(kind, reason, message string) []rempartv1.ControlResult {
+	var out []rempartv1.ControlResult
+	for _, c := range catalog {
+		if c.Kind == kind {
+			out = append(out, Unknown(*c, reason, message))
+		}
+	}
+	return Results(out...)
 }

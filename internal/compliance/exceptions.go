@@ -1,4 +1,4 @@
-package controls
+package compliance
 
 import (
 	"fmt"
@@ -16,12 +16,18 @@ import (
 // clock, so the controller does, at every evaluation.
 const MaxExceptionLifetime = 366 * 24 * time.Hour
 
-// ExceptionsControl is the control every policy carries about its own exceptions.
-var ExceptionsControl = Control{
-	ID:           "policy.exceptions",
-	Requirements: []requirements.ID{requirements.PAS11},
-	PassReason:   rempartv1.ReasonExceptionsValid,
-	PassMessage:  "Every exception names a control of this policy and expires within one year (PAS-11).",
+// PolicyExceptions is the control every policy with exceptions carries about them.
+var PolicyExceptions = Control{
+	ID: "policy.exceptions", Kind: KindEveryPolicy, Requirements: []requirements.ID{requirements.PAS11},
+	Checks:     "Every exception of the policy expires within a year and names a control the policy has; others are not honoured.",
+	PassReason: rempartv1.ReasonExceptionsValid, PassMessage: "Every exception names a control of this policy and expires within one year (PAS-11).",
+	FailReason: rempartv1.ReasonExceptionUnknownControl, FailMessage: "Some exceptions are not honoured: name a control from status.controls and expire within a year (PAS-11).",
+}
+
+// ExceptionsOf is NewExceptionSet for a policy of kind: the controls its exceptions may name are
+// the kind's in the catalog.
+func ExceptionsOf(kind string, now time.Time, exceptions []rempartv1.Exception) (ExceptionSet, rempartv1.ControlResult) {
+	return NewExceptionSet(now, exceptions, ForKind(kind))
 }
 
 // ExceptionSet holds the exceptions that are in force at one instant.
@@ -32,7 +38,7 @@ type ExceptionSet struct {
 
 // NewExceptionSet keeps the exceptions in force at now: not expired, expiring at most
 // MaxExceptionLifetime ahead, and naming a control in knownControls. It also returns the result of
-// ExceptionsControl, NonCompliant when an exception was refused, so a derogation that is not
+// PolicyExceptions, NonCompliant when an exception was refused, so a derogation that is not
 // honoured is reported rather than silently ignored.
 func NewExceptionSet(now time.Time, exceptions []rempartv1.Exception, knownControls []rempartv1.ControlID) (ExceptionSet, rempartv1.ControlResult) {
 	set := ExceptionSet{now: now}
@@ -49,11 +55,11 @@ func NewExceptionSet(now time.Time, exceptions []rempartv1.Exception, knownContr
 	}
 
 	result := rempartv1.ControlResult{
-		ID:           ExceptionsControl.ID,
-		Requirements: requirements.Strings(ExceptionsControl.Requirements...),
+		ID:           PolicyExceptions.ID,
+		Requirements: requirements.Strings(PolicyExceptions.Requirements...),
 		State:        rempartv1.ControlCompliant,
-		Reason:       ExceptionsControl.PassReason,
-		Message:      ExceptionsControl.PassMessage,
+		Reason:       PolicyExceptions.PassReason,
+		Message:      PolicyExceptions.PassMessage,
 	}
 	var problems []string
 	if len(tooLong) > 0 {

@@ -1,4 +1,4 @@
-package controls
+package compliance
 
 import (
 	"fmt"
@@ -133,7 +133,7 @@ func TestEvidenceIsBoundedExactAndStable(t *testing.T) {
 	}
 }
 
-func TestExceptionsControl(t *testing.T) {
+func TestPolicyExceptions(t *testing.T) {
 	known := []rempartv1.ControlID{"network.default-deny"}
 	tests := []struct {
 		name       string
@@ -261,5 +261,48 @@ func TestRestampWritesOnlyWhatChanged(t *testing.T) {
 	fresh := rempartv1.PolicyStatus{}
 	if !Restamp(&rempartv1.PolicyStatus{}, &fresh, common, now) {
 		t.Error("a never evaluated status is not written")
+	}
+}
+
+func TestJudgeHelpersShareTheWaiver(t *testing.T) {
+	set, _ := ExceptionsOf(KindTenantIsolation, now, []rempartv1.Exception{exception("network.default-deny", now.Add(time.Hour), "a")})
+	detail := func() string { return "detailed" }
+	if got := set.Detailed(NetworkDefaultDeny, []rempartv1.ObjectReference{nsObject("b", "p")}, detail); got.State != rempartv1.ControlNonCompliant || got.Message != "detailed" {
+		t.Errorf("Detailed on an unwaived offender = %s %q", got.State, got.Message)
+	}
+	if got := set.Detailed(NetworkDefaultDeny, []rempartv1.ObjectReference{nsObject("a", "p")}, detail); got.State != rempartv1.ControlWaived || got.Waiver == nil {
+		t.Errorf("Detailed on a waived offender = %s %+v", got.State, got.Waiver)
+	}
+	if got := set.Fail(NetworkDefaultDeny, "Custom", "custom words.", nsObject("a", "p")); got.State != rempartv1.ControlWaived {
+		t.Errorf("Fail on a waived offender = %s", got.State)
+	}
+	if got := set.Fail(NetworkDefaultDeny, "Custom", "custom words."); got.State != rempartv1.ControlNonCompliant || got.Reason != "Custom" || got.Evidence != nil {
+		t.Errorf("Fail without offenders = %+v", got)
+	}
+	if got := set.Pass(NetworkDefaultDeny, "", "fine."); got.State != rempartv1.ControlCompliant || got.Reason != "DefaultDenyInPlace" || got.Message != "fine." {
+		t.Errorf("Pass = %+v", got)
+	}
+	if got := Unknown(BackupRPO, "NotYet", "later."); got.State != rempartv1.ControlUnknown || strings.Join(got.Requirements, ",") != "FT-CLD-26,SIS-BACKUP" {
+		t.Errorf("Unknown = %+v", got)
+	}
+	// An exception naming a control of another kind is refused by ExceptionsOf.
+	if _, r := ExceptionsOf(KindAdminAccess, now, []rempartv1.Exception{exception("network.default-deny", now.Add(time.Hour))}); r.State != rempartv1.ControlNonCompliant {
+		t.Errorf("an exception for another kind's control is honoured: %+v", r)
+	}
+	rs := Results(Unknown(BackupRPO, "r", "m"), set.Pass(NetworkDefaultDeny, "", "x"))
+	if rs[0].ID != "backup.rpo" {
+		t.Errorf("Results not sorted: %v", rs)
+	}
+}
+
+func TestAllUnknownNamesEveryControlOfTheKind(t *testing.T) {
+	got := AllUnknown(KindCertificatePolicy, "CertManagerNotInstalled", "not installed.")
+	if len(got) != len(ForKind(KindCertificatePolicy)) || len(got) == 0 {
+		t.Fatalf("%d results for %d controls", len(got), len(ForKind(KindCertificatePolicy)))
+	}
+	for _, r := range got {
+		if r.State != rempartv1.ControlUnknown || r.Reason != "CertManagerNotInstalled" || len(r.Requirements) == 0 {
+			t.Errorf("%+v", r)
+		}
 	}
 }

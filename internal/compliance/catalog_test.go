@@ -1,4 +1,4 @@
-package controlcatalog
+package compliance
 
 import (
 	"strings"
@@ -48,5 +48,43 @@ func TestEveryEnforcedRequirementHasAControl(t *testing.T) {
 		case claimsOutside && !outside[string(r.ID)]:
 			t.Errorf("%s is evidenced outside the cluster but not listed in OutsideCluster", r.ID)
 		}
+	}
+}
+
+// Every control is declared in full: the explain command, the report and the waived results
+// read these words.
+func TestEveryControlIsDeclaredInFull(t *testing.T) {
+	if len(byID) != len(catalog) {
+		t.Errorf("%d controls in the catalog but %d distinct IDs: an ID is declared twice", len(catalog), len(byID))
+	}
+	kinds := map[string]bool{KindEveryPolicy: true, KindTenantIsolation: true, KindDataResidency: true,
+		KindBackupPolicy: true, KindAdminAccess: true, KindCertificatePolicy: true}
+	for _, c := range catalog {
+		if !kinds[c.Kind] {
+			t.Errorf("%s: kind %q is not a policy kind", c.ID, c.Kind)
+		}
+		if c.PassReason == "" || c.FailReason == "" || c.FailMessage == "" {
+			t.Errorf("%s lacks its reasons or its remediation: %+v", c.ID, *c)
+		}
+	}
+	if got := ForKind(KindBackupPolicy); len(got) != 7 || got[0] != "backup.schedule" {
+		t.Errorf("ForKind(BackupPolicy) = %v", got)
+	}
+	if got := ForKind("NoSuchKind"); len(got) != 0 {
+		t.Errorf("ForKind of an unknown kind = %v", got)
+	}
+}
+
+func TestPassingAndFailingKeepTheDeclaredIdentity(t *testing.T) {
+	p := BackupRPO.Passing("", "within")
+	f := BackupRPO.Failing("NoGoodBackup", "none")
+	if p.ID != BackupRPO.ID || p.PassReason != BackupRPO.PassReason || p.PassMessage != "within" {
+		t.Errorf("Passing = %+v", p)
+	}
+	if f.ID != BackupRPO.ID || f.FailReason != "NoGoodBackup" || f.FailMessage != "none" || len(f.Requirements) != 2 {
+		t.Errorf("Failing = %+v", f)
+	}
+	if BackupRPO.FailReason != "RPOBreached" {
+		t.Error("Failing changed the declared control")
 	}
 }
