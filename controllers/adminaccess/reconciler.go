@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -21,8 +20,8 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/policystatus"
 	"github.com/rempart-io/rempart/controllers/scope"
-	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 // Finalizer removes a deleted grant's bindings at once and records the revocation.
@@ -109,20 +108,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if aa.Spec.BreakGlass {
 		recordBreakGlass(aa.Name, aa.Spec.Subject.Name, aa.Spec.ApprovedBy, d.grant && len(bindings) > 0)
 	}
-	if err := r.writeStatus(ctx, &aa, d, bindings, removed, applyErr, now); err != nil {
-		return apply.StatusWriteOutcome(err)
+	var boundaries []time.Time
+	if d.changes {
+		boundaries = append(boundaries, now.Add(d.next))
 	}
-	if applyErr != nil {
-		return ctrl.Result{}, applyErr
+	if d.reviewIn > 0 {
+		boundaries = append(boundaries, now.Add(d.reviewIn))
 	}
-	result := ctrl.Result{RequeueAfter: r.Resync}
-	if d.changes && d.next < result.RequeueAfter {
-		result.RequeueAfter = d.next
-	}
-	if d.reviewIn > 0 && d.reviewIn < result.RequeueAfter {
-		result.RequeueAfter = d.reviewIn
-	}
-	return result, nil
+	return policystatus.Write(ctx, r.Client, &aa, r.transition(&aa, d, bindings, removed, now), policystatus.Report{
+		Results:  evaluate(&aa, d, bindings, now, r.Config),
+		Ready:    metav1.Condition{Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied, Message: d.message},
+		ApplyErr: applyErr, Boundaries: boundaries, Resync: r.Resync,
+	}, now)
 }
 
 // ended is true for the phases after which the grant never gives rights again.
@@ -389,10 +386,12 @@ func removedWords(removed []rempartv1.ObjectReference) string {
 	return "; what the subject created while it was open removed too: " + strings.Join(words, ", ")
 }
 
-func (r *Reconciler) writeStatus(ctx context.Context, aa *rempartv1.AdminAccess, d decision, bindings, removed []rempartv1.ObjectReference, applyErr error, now time.Time) error {
-	status := aa.Status.DeepCopy()
+// transition is the grant with its phase, bindings and the stamps of the transition it makes
+// now, each announced by an Event.
+func (r *Reconciler) transition(aa *rempartv1.AdminAccess, d decision, bindings, removed []rempartv1.ObjectReference, now time.Time) *rempartv1.AdminAccess {
+	computed := aa.DeepCopy()
+	status := &computed.Status
 	previous := status.Phase
-	status.ObservedGeneration = aa.Generation
 	status.Phase, status.Message = d.phase, d.message
 	status.Bindings = bindings
 	if len(removed) > 0 {
@@ -424,23 +423,5 @@ func (r *Reconciler) writeStatus(ctx context.Context, aa *rempartv1.AdminAccess,
 	case d.phase == rempartv1.AdminAccessRefused && previous != rempartv1.AdminAccessRefused:
 		r.event(aa, corev1.EventTypeWarning, "Refused", "Refuse", d.message, now)
 	}
-	results := evaluate(aa, d, bindings, now, r.Config)
-	status.Controls = results
-	status.Summary = compliance.Summarize(results)
-	ready := metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied,
-		Message: d.message, ObservedGeneration: aa.Generation}
-	if applyErr != nil {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, rempartv1.ReasonApplyFailed, applyErr.Error()
-	}
-	meta.SetStatusCondition(&status.Conditions, ready)
-	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(results, aa.Generation))
-
-	if !compliance.Restamp(&aa.Status, status, func(s *rempartv1.AdminAccessStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
-		return nil
-	}
-	aa.Status = *status
-	if err := r.Client.Status().Update(ctx, aa); err != nil {
-		return fmt.Errorf("write status: %w", err)
-	}
-	return nil
+	return computed
 }

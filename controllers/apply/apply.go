@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 )
@@ -211,17 +210,4 @@ func AllIfChanged[T client.Object](ctx context.Context, c client.Client, desired
 	}
 	_ = g.Wait()
 	return errors.Join(errs...)
-}
-
-// StatusWriteOutcome is the reconcile's outcome after a failed status write: a conflict requeues
-// (the object's newer version is already queued), an object deleted meanwhile ends the reconcile
-// quietly, anything else is an error.
-func StatusWriteOutcome(err error) (ctrl.Result, error) {
-	switch {
-	case apierrors.IsConflict(err):
-		return ctrl.Result{Requeue: true}, nil
-	case apierrors.IsNotFound(err):
-		return ctrl.Result{}, nil
-	}
-	return ctrl.Result{}, err
 }

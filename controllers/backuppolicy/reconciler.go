@@ -21,6 +21,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/policystatus"
 	"github.com/rempart-io/rempart/controllers/scope"
 	"github.com/rempart-io/rempart/internal/backups"
 	"github.com/rempart-io/rempart/internal/compliance"
@@ -91,7 +92,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	now := r.Clock.Now()
 	if !r.Velero {
-		return ctrl.Result{RequeueAfter: r.Resync}, r.writeVeleroMissing(ctx, &bp, now)
+		return r.writeVeleroMissing(ctx, &bp, now)
 	}
 	var tenants *rempartv1.TenantSelection
 	if bp.Spec.Tenant != "" {
@@ -106,7 +107,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	paused := forbiddenReason(obs) != "" && bp.Spec.Enforcement != rempartv1.EnforcementAudit
-	status := bp.Status.DeepCopy()
+	// The restore test and the backups started record their steps in the status computed here.
+	computed := bp.DeepCopy()
+	status := &computed.Status
 
 	var errs []error
 	errs = append(errs, apply.IfChanged(ctx, r.Client, desiredSchedule(&bp, r.VeleroNamespace, s.Namespaces, paused), newObject(scheduleGVK, "", "")))
@@ -124,27 +127,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	next := r.nextRestoreTest(&bp, status, now)
 	r.announce(&bp, ev)
 	recordMetrics(&bp, ev, status)
-	if err := r.writeStatus(ctx, &bp, status, obs, ev, next, paused, applyErr, now); err != nil {
-		return apply.StatusWriteOutcome(err)
-	}
-	if applyErr != nil {
-		return ctrl.Result{}, applyErr
-	}
-	result := ctrl.Result{RequeueAfter: r.Resync}
+	r.fillStatus(status, &bp, obs, ev, next)
 	boundaries := []time.Time{next}
 	if ev.rpoMet {
 		boundaries = append(boundaries, ev.deadline)
 	}
-	if e, ok := ev.exceptions.NextExpiry(); ok {
-		boundaries = append(boundaries, e)
-	}
 	if poll {
 		boundaries = append(boundaries, now.Add(2*time.Second))
 	}
-	if wait, ok := compliance.NextBoundary(now, boundaries...); ok && wait < result.RequeueAfter {
-		result.RequeueAfter = wait
-	}
-	return result, nil
+	return policystatus.Write(ctx, r.Client, &bp, computed, policystatus.Report{
+		Results: ev.results, Ready: readyCondition(ev, paused), ApplyErr: applyErr,
+		Exceptions: ev.exceptions, Boundaries: boundaries, Resync: r.Resync,
+	}, now)
 }
 
 func (r *Reconciler) gather(ctx context.Context, bp *rempartv1.BackupPolicy, namespaces []string, now time.Time) (observed, error) {
@@ -385,28 +379,17 @@ func newestStamp(versions []backups.Backup) string {
 	return stamp(versions[0].Completed)
 }
 
-func (r *Reconciler) writeVeleroMissing(ctx context.Context, bp *rempartv1.BackupPolicy, now time.Time) error {
-	status := bp.Status.DeepCopy()
-	status.ObservedGeneration = bp.Generation
+func (r *Reconciler) writeVeleroMissing(ctx context.Context, bp *rempartv1.BackupPolicy, now time.Time) (ctrl.Result, error) {
 	msg := "Velero's kinds (velero.io/v1 Schedule, Backup, Restore) are not served by this cluster: install Velero, then restart the operator. Nothing is backed up (SIS-BACKUP)."
-	status.Controls = compliance.AllUnknown(compliance.KindBackupPolicy, ReasonVeleroNotInstalled, msg)
-	status.Summary = compliance.Summarize(status.Controls)
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonVeleroNotInstalled, Message: msg, ObservedGeneration: bp.Generation})
-	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(status.Controls, bp.Generation))
-	if !compliance.Restamp(&bp.Status, status, func(s *rempartv1.BackupPolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
-		return nil
-	}
-	bp.Status = *status
-	if err := r.Client.Status().Update(ctx, bp); err != nil {
-		return fmt.Errorf("write status: %w", err)
-	}
-	return nil
+	return policystatus.Write(ctx, r.Client, bp, bp.DeepCopy(), policystatus.Report{
+		Results: compliance.AllUnknown(compliance.KindBackupPolicy, ReasonVeleroNotInstalled, msg),
+		Ready:   metav1.Condition{Status: metav1.ConditionFalse, Reason: ReasonVeleroNotInstalled, Message: msg},
+		Resync:  r.Resync,
+	}, now)
 }
 
-func (r *Reconciler) writeStatus(ctx context.Context, bp *rempartv1.BackupPolicy, status *rempartv1.BackupPolicyStatus, o observed, ev evaluation, next time.Time, paused bool, applyErr error, now time.Time) error {
-	status.ObservedGeneration = bp.Generation
-	status.Controls = ev.results
-	status.Summary = compliance.Summarize(ev.results)
+// fillStatus sets the status fields of the kind from what was observed and judged.
+func (r *Reconciler) fillStatus(status *rempartv1.BackupPolicyStatus, bp *rempartv1.BackupPolicy, o observed, ev evaluation, next time.Time) {
 	status.Namespaces = o.namespaces
 	status.Schedule = r.VeleroNamespace + "/" + scheduleName(bp)
 	status.Location = o.location
@@ -434,25 +417,17 @@ func (r *Reconciler) writeStatus(ctx context.Context, bp *rempartv1.BackupPolicy
 	if !next.IsZero() {
 		status.NextRestoreTest = &metav1.Time{Time: next}
 	}
-	ready := metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied,
-		Message: "The Velero Schedule is in place; versions are pruned and restore tests run on schedule.", ObservedGeneration: bp.Generation}
+}
+
+// readyCondition says whether the Schedule runs, or why not.
+func readyCondition(ev evaluation, paused bool) metav1.Condition {
+	ready := metav1.Condition{Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied,
+		Message: "The Velero Schedule is in place; versions are pruned and restore tests run on schedule."}
 	if paused {
 		ready.Status, ready.Reason = metav1.ConditionFalse, ReasonLocationForbidden
 		ready.Message = "The Velero Schedule is paused and no backup is started: " + ev.forbidden + ". Name a location in an allowed region (FT-CLD-74)."
 	}
-	if applyErr != nil {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, rempartv1.ReasonApplyFailed, applyErr.Error()
-	}
-	meta.SetStatusCondition(&status.Conditions, ready)
-	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(ev.results, bp.Generation))
-	if !compliance.Restamp(&bp.Status, status, func(s *rempartv1.BackupPolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
-		return nil
-	}
-	bp.Status = *status
-	if err := r.Client.Status().Update(ctx, bp); err != nil {
-		return fmt.Errorf("write status: %w", err)
-	}
-	return nil
+	return ready
 }
 
 // newestRun is the most recently started backup, whatever its outcome.

@@ -2,9 +2,7 @@ package certificatepolicy
 
 import (
 	"context"
-	"fmt"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -12,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
-	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/policystatus"
 	"github.com/rempart-io/rempart/internal/compliance"
 )
 
@@ -39,21 +37,14 @@ func (r *notInstalledReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 		return ctrl.Result{}, nil
 	}
-	status := cp.Status.DeepCopy()
-	status.ObservedGeneration = cp.Generation
-	status.Controls = compliance.AllUnknown(compliance.KindCertificatePolicy, ReasonCertManagerNotInstalled, "cert-manager is not installed: this control cannot be evaluated.")
-	status.Summary = compliance.Summarize(status.Controls)
-	status.Certificates, status.CertificateCount, status.NextExpiry = nil, 0, nil
+	computed := cp.DeepCopy()
+	computed.Status.Certificates, computed.Status.CertificateCount, computed.Status.NextExpiry = nil, 0, nil
 	msg := "cert-manager is not installed: no Certificate can be issued, checked or renewed (FT-CLD-38, FT-CLD-40). Install cert-manager, then restart the operator."
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionFalse,
-		Reason: ReasonCertManagerNotInstalled, Message: msg, ObservedGeneration: cp.Generation})
-	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(status.Controls, cp.Generation))
-	if !compliance.Restamp(&cp.Status, status, func(s *rempartv1.CertificatePolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, r.clock.Now()) {
-		return ctrl.Result{}, nil
-	}
-	cp.Status = *status
-	if err := r.client.Status().Update(ctx, &cp); err != nil {
-		return apply.StatusWriteOutcome(fmt.Errorf("write status: %w", err))
-	}
-	return ctrl.Result{}, nil
+	res, err := policystatus.Write(ctx, r.client, &cp, computed, policystatus.Report{
+		Results: compliance.AllUnknown(compliance.KindCertificatePolicy, ReasonCertManagerNotInstalled, "cert-manager is not installed: this control cannot be evaluated."),
+		Ready:   metav1.Condition{Status: metav1.ConditionFalse, Reason: ReasonCertManagerNotInstalled, Message: msg},
+	}, r.clock.Now())
+	// Nothing changes by itself until cert-manager is installed and the operator restarted.
+	res.RequeueAfter = 0
+	return res, err
 }

@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -24,8 +23,8 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/policystatus"
 	"github.com/rempart-io/rempart/controllers/scope"
-	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 // Reconciler reconciles CertificatePolicy objects.
@@ -93,21 +92,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	applyErr := errors.Join(errs...)
 	ev := evaluate(obs, now)
 	recordMetrics(cp.Name, ev.summaries)
-	if err := r.writeStatus(ctx, &cp, ev, applyErr, now); err != nil {
-		return apply.StatusWriteOutcome(err)
-	}
-	if applyErr != nil {
-		return ctrl.Result{}, applyErr
-	}
-	result := ctrl.Result{RequeueAfter: r.Resync}
-	boundaries := []time.Time{ev.next}
-	if next, ok := ev.exceptions.NextExpiry(); ok {
-		boundaries = append(boundaries, next)
-	}
-	if wait, ok := compliance.NextBoundary(now, boundaries...); ok && wait < result.RequeueAfter {
-		result.RequeueAfter = wait
-	}
-	return result, nil
+	return policystatus.Write(ctx, r.Client, &cp, computedStatus(&cp, ev), policystatus.Report{
+		Results: ev.results, Ready: readyCondition(&cp), ApplyErr: applyErr,
+		Exceptions: ev.exceptions, Boundaries: []time.Time{ev.next}, Resync: r.Resync,
+	}, now)
 }
 
 func (r *Reconciler) gather(ctx context.Context, cp *rempartv1.CertificatePolicy, namespaces []string) (observed, error) {
@@ -376,33 +364,24 @@ func (r *Reconciler) triggerIssuance(ctx context.Context, c *cmapi.Certificate, 
 	return nil
 }
 
-func (r *Reconciler) writeStatus(ctx context.Context, cp *rempartv1.CertificatePolicy, ev evaluation, applyErr error, now time.Time) error {
-	status := cp.Status.DeepCopy()
-	status.ObservedGeneration = cp.Generation
-	status.Controls = ev.results
-	status.Summary = compliance.Summarize(ev.results)
+// computedStatus is the policy with its certificates' inventory filled in.
+func computedStatus(cp *rempartv1.CertificatePolicy, ev evaluation) *rempartv1.CertificatePolicy {
+	computed := cp.DeepCopy()
+	status := &computed.Status
 	status.CertificateCount = int32(len(ev.summaries))
 	status.Certificates = ev.summaries
 	if len(status.Certificates) > 100 {
 		status.Certificates = status.Certificates[:100]
 	}
 	status.NextExpiry = ev.nextExpiry
-	ready := metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied,
-		Message: "Certificates provided for the covered Ingress hosts; the admission policy is bound.", ObservedGeneration: cp.Generation}
+	return computed
+}
+
+func readyCondition(cp *rempartv1.CertificatePolicy) metav1.Condition {
+	ready := metav1.Condition{Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied,
+		Message: "Certificates provided for the covered Ingress hosts; the admission policy is bound."}
 	if cp.Spec.Enforcement == rempartv1.EnforcementAudit {
 		ready.Message = "Audit mode: nothing is created or re-issued; the admission policy warns."
 	}
-	if applyErr != nil {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, rempartv1.ReasonApplyFailed, applyErr.Error()
-	}
-	meta.SetStatusCondition(&status.Conditions, ready)
-	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(ev.results, cp.Generation))
-	if !compliance.Restamp(&cp.Status, status, func(s *rempartv1.CertificatePolicyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
-		return nil
-	}
-	cp.Status = *status
-	if err := r.Client.Status().Update(ctx, cp); err != nil {
-		return fmt.Errorf("write status: %w", err)
-	}
-	return nil
+	return ready
 }

@@ -16,6 +16,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/policystatus"
 )
 
 // Reconciler writes the ComplianceReport of each TenantIsolation.
@@ -94,7 +95,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	before := existing.ResourceVersion
 	existing.Status = status
 	if err := r.Client.Status().Update(ctx, &existing); err != nil {
-		return apply.StatusWriteOutcome(fmt.Errorf("write report %s: %w", report.Name, err))
+		return policystatus.WriteOutcome(fmt.Errorf("write report %s: %w", report.Name, err))
 	}
 	r.statuses.record(existing.Name, before, existing.ResourceVersion, status)
 	return ctrl.Result{RequeueAfter: r.Resync}, nil

@@ -23,8 +23,8 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/policystatus"
 	"github.com/rempart-io/rempart/controllers/scope"
-	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 // Reconciler reconciles DataResidency objects.
@@ -61,12 +61,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	allow, err := resolveAllowSet(dr.Spec)
 	if err != nil {
 		// The API server refuses such a spec; this is only reached if the catalog changed under it.
-		return ctrl.Result{}, r.writeInvalid(ctx, &dr, err, now)
+		return r.writeInvalid(ctx, &dr, err, now)
 	}
 	cov, err := scope.Resolve(ctx, r.Client, dr.Spec.Tenants, dr.Spec.Namespaces)
 	covered := cov.Namespaces
 	if errors.Is(err, scope.ErrInvalidSelector) {
-		return ctrl.Result{}, r.writeInvalid(ctx, &dr, err, now)
+		return r.writeInvalid(ctx, &dr, err, now)
 	}
 	if err != nil {
 		return ctrl.Result{}, err
@@ -87,20 +87,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	st := statusInputs{allow: allow, tenants: cov.Tenants, covered: covered, obs: obs, ev: ev, combined: comb, applyErr: applyErr}
-	if err := r.writeStatus(ctx, &dr, st, now); err != nil {
-		return apply.StatusWriteOutcome(err)
-	}
-	if applyErr != nil {
-		return ctrl.Result{}, applyErr
-	}
-	result := ctrl.Result{RequeueAfter: r.Resync}
-	if next, ok := ev.exceptions.NextExpiry(); ok {
-		if wait, ok := compliance.NextBoundary(now, next); ok && wait < result.RequeueAfter {
-			result.RequeueAfter = wait
-		}
-	}
-	return result, nil
+	st := statusInputs{allow: allow, tenants: cov.Tenants, covered: covered, obs: obs, ev: ev, combined: comb}
+	return policystatus.Write(ctx, r.Client, &dr, r.computedStatus(&dr, st), policystatus.Report{
+		Results: ev.results, Ready: r.readyCondition(&dr, st), ApplyErr: applyErr,
+		Exceptions: ev.exceptions, Resync: r.Resync,
+	}, now)
 }
 
 // applyAdmission puts the shared policies and this policy's bindings in place, and removes the
@@ -272,14 +263,12 @@ type statusInputs struct {
 	obs      observed
 	ev       evaluation
 	combined combined
-	applyErr error
 }
 
-func (r *Reconciler) writeStatus(ctx context.Context, dr *rempartv1.DataResidency, in statusInputs, now time.Time) error {
-	status := dr.Status.DeepCopy()
-	status.ObservedGeneration = dr.Generation
-	status.Controls = in.ev.results
-	status.Summary = compliance.Summarize(in.ev.results)
+// computedStatus is the policy with the status fields of its kind filled in.
+func (r *Reconciler) computedStatus(dr *rempartv1.DataResidency, in statusInputs) *rempartv1.DataResidency {
+	computed := dr.DeepCopy()
+	status := &computed.Status
 	status.AllowedSummary = in.allow.summary
 	status.AllowedCountries = in.allow.sortedCountries()
 	status.AllowedRegions = in.allow.regions
@@ -307,11 +296,13 @@ func (r *Reconciler) writeStatus(ctx context.Context, dr *rempartv1.DataResidenc
 	}
 	status.CombinedWith, status.EffectiveCountries, status.CombinedPins = in.combined.names, in.combined.effective, in.combined.pins
 
-	ready := metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied,
-		ObservedGeneration: dr.Generation, Message: readyMessage(dr, r.Config, len(in.allow.regions))}
+	return computed
+}
+
+// readyCondition says whether covered pods can be placed and checked, or why not.
+func (r *Reconciler) readyCondition(dr *rempartv1.DataResidency, in statusInputs) metav1.Condition {
+	ready := metav1.Condition{Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied, Message: readyMessage(dr, r.Config, len(in.allow.regions))}
 	switch {
-	case in.applyErr != nil:
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, rempartv1.ReasonApplyFailed, in.applyErr.Error()
 	case len(in.allow.regions) == 0:
 		ready.Status, ready.Reason = metav1.ConditionFalse, "NoAllowedRegion"
 		ready.Message = "No region of the catalog lies in the allowed countries, so no covered pod can be placed: declare the cluster's regions in spec.regions (FT-CLD-74)."
@@ -322,9 +313,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, dr *rempartv1.DataResidenc
 		ready.Status, ready.Reason = metav1.ConditionFalse, "TooManyNamespaces"
 		ready.Message = fmt.Sprintf("The policy covers %d namespaces; volumes are checked at admission for the first %d only. Split it.", len(in.covered), rempartv1.MaxCoveredNamespaces)
 	}
-	meta.SetStatusCondition(&status.Conditions, ready)
-	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(in.ev.results, dr.Generation))
-	return r.updateStatus(ctx, dr, status, now)
+	return ready
 }
 
 func readyMessage(dr *rempartv1.DataResidency, cfg PolicyConfig, regions int) string {
@@ -337,24 +326,15 @@ func readyMessage(dr *rempartv1.DataResidency, cfg PolicyConfig, regions int) st
 	return fmt.Sprintf("This server has no MutatingAdmissionPolicy: covered pods must pin one of the %d allowed regions themselves, and are refused otherwise.", regions)
 }
 
-func (r *Reconciler) writeInvalid(ctx context.Context, dr *rempartv1.DataResidency, cause error, now time.Time) error {
-	status := dr.Status.DeepCopy()
-	status.ObservedGeneration = dr.Generation
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionFalse,
-		Reason: "InvalidSpec", Message: cause.Error() + " (FT-CLD-74).", ObservedGeneration: dr.Generation})
-	return r.updateStatus(ctx, dr, status, now)
-}
-
-// updateStatus writes a status that changed; lastEvaluated moves only when something else did.
-func (r *Reconciler) updateStatus(ctx context.Context, dr *rempartv1.DataResidency, status *rempartv1.DataResidencyStatus, now time.Time) error {
-	if !compliance.Restamp(&dr.Status, status, func(s *rempartv1.DataResidencyStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
-		return nil
-	}
-	dr.Status = *status
-	if err := r.Client.Status().Update(ctx, dr); err != nil {
-		return fmt.Errorf("write status: %w", err)
-	}
-	return nil
+// writeInvalid says in Ready why the spec cannot be evaluated; the controls keep their last
+// results until it can.
+func (r *Reconciler) writeInvalid(ctx context.Context, dr *rempartv1.DataResidency, cause error, now time.Time) (ctrl.Result, error) {
+	res, err := policystatus.Write(ctx, r.Client, dr, dr.DeepCopy(), policystatus.Report{
+		Ready: metav1.Condition{Status: metav1.ConditionFalse, Reason: "InvalidSpec", Message: cause.Error() + " (FT-CLD-74)."},
+	}, now)
+	// A new spec brings the policy back; nothing else does.
+	res.RequeueAfter = 0
+	return res, err
 }
 
 // backupPoliciesOf lists the BackupPolicies of the covered tenants or namespaces.

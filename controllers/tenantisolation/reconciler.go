@@ -18,7 +18,6 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -30,7 +29,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
-	"github.com/rempart-io/rempart/internal/compliance"
+	"github.com/rempart-io/rempart/controllers/policystatus"
 )
 
 // settleDelay is how long after its own writes a tenant is judged at the latest.
@@ -111,27 +110,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		return ctrl.Result{RequeueAfter: max(stats.wait, settleDelay)}, nil
 	}
-	now := r.Clock.Now()
-	results, exceptions := evaluate(obs, now)
-	if err := r.writeStatus(ctx, &ti, obs, results, applyErr, now); err != nil {
-		return apply.StatusWriteOutcome(err)
-	}
+	// The ownership index first: it does not depend on the status written below.
 	if err := r.syncOwnership(ctx, &ti, obs); err != nil {
 		return ctrl.Result{}, err
 	}
-	if applyErr != nil {
-		return ctrl.Result{}, applyErr
+	now := r.Clock.Now()
+	results, exceptions := evaluate(obs, now)
+	var boundaries []time.Time
+	if stats.wait > 0 {
+		boundaries = append(boundaries, now.Add(stats.wait))
 	}
-	result := ctrl.Result{RequeueAfter: r.Resync}
-	if stats.wait > 0 && stats.wait < result.RequeueAfter {
-		result.RequeueAfter = stats.wait
-	}
-	if next, ok := exceptions.NextExpiry(); ok {
-		if wait, ok := compliance.NextBoundary(now, next); ok && wait < result.RequeueAfter {
-			result.RequeueAfter = wait
-		}
-	}
-	return result, nil
+	return policystatus.Write(ctx, r.Client, &ti, r.computedStatus(&ti, obs), policystatus.Report{
+		Results: results, Ready: readyCondition(&ti, obs), ApplyErr: applyErr,
+		Exceptions: exceptions, Boundaries: boundaries, Resync: r.Resync,
+	}, now)
 }
 
 // gather reads everything the controls and the desired state need, from the cache.
@@ -684,11 +676,11 @@ func (r *Reconciler) release(ctx context.Context, ti *rempartv1.TenantIsolation,
 	return nil
 }
 
-func (r *Reconciler) writeStatus(ctx context.Context, ti *rempartv1.TenantIsolation, o observed, results []rempartv1.ControlResult, applyErr error, now time.Time) error {
-	status := ti.Status.DeepCopy()
-	status.ObservedGeneration = ti.Generation
-	status.Controls = results
-	status.Summary = compliance.Summarize(results)
+// computedStatus is the tenant with the status fields of its kind filled from what was observed;
+// the shared part is policystatus's.
+func (r *Reconciler) computedStatus(ti *rempartv1.TenantIsolation, o observed) *rempartv1.TenantIsolation {
+	computed := ti.DeepCopy()
+	status := &computed.Status
 	status.FlowMatrix = flowMatrix(ti)
 	status.AllowedStorageClasses = nil
 	for name := range allowedClasses(o) {
@@ -718,31 +710,18 @@ func (r *Reconciler) writeStatus(ctx context.Context, ti *rempartv1.TenantIsolat
 		inventory = inventory[:100]
 	}
 	status.PrivilegedSubjects = inventory
+	return computed
+}
 
-	ready := metav1.Condition{Type: rempartv1.ConditionReady, Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied,
-		Message: "Every generated object is in place.", ObservedGeneration: ti.Generation}
+// readyCondition says whether every generated object is in place, or why not.
+func readyCondition(ti *rempartv1.TenantIsolation, o observed) metav1.Condition {
+	ready := metav1.Condition{Status: metav1.ConditionTrue, Reason: rempartv1.ReasonApplied, Message: "Every generated object is in place."}
 	if ti.Spec.Enforcement == rempartv1.EnforcementAudit {
 		ready.Message = "Audit mode: admission policies warn and audit; no namespace or NetworkPolicy is changed."
 	}
-	if applyErr != nil {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, rempartv1.ReasonApplyFailed, applyErr.Error()
-	} else if len(o.conflicts) > 0 {
+	if len(o.conflicts) > 0 {
 		ready.Status, ready.Reason = metav1.ConditionFalse, "NamespaceConflict"
 		ready.Message = "Namespaces held by another tenant are left untouched: " + describeConflicts(o.conflicts) + " (FT-CLD-20)."
 	}
-	meta.SetStatusCondition(&status.Conditions, ready)
-	meta.SetStatusCondition(&status.Conditions, compliance.ComplianceCondition(results, ti.Generation))
-
-	// lastEvaluated moves only when something else did, so a quiet tenant costs no writes.
-	if !compliance.Restamp(&ti.Status, status, func(s *rempartv1.TenantIsolationStatus) *rempartv1.PolicyStatus { return &s.PolicyStatus }, now) {
-		return nil
-	}
-	ti.Status = *status
-	// An update, not a merge patch: a merge patch leaves out counts that stay at zero, and the
-	// status must always carry every count. A conflict means a newer object: reconcile again.
-	if err := r.Client.Status().Update(ctx, ti); err != nil {
-		return fmt.Errorf("write status: %w", err)
-	}
-	log.FromContext(ctx).V(1).Info("status written", "compliant", status.Summary.NonCompliant == 0, "violations", status.Summary.NonCompliant)
-	return nil
+	return ready
 }

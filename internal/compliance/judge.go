@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
@@ -196,22 +194,6 @@ func idsIn(results []rempartv1.ControlResult, state rempartv1.ControlState) stri
 // SortResults orders results by control ID, so status is stable across reconciles.
 func SortResults(results []rempartv1.ControlResult) {
 	sort.Slice(results, func(i, j int) bool { return results[i].ID < results[j].ID })
-}
-
-// Restamp says whether a freshly computed status must be written: not when it equals the stored
-// one but for lastEvaluated, so a quiet policy costs no write. When it must, computed's
-// lastEvaluated becomes now. common reaches the PolicyStatus a kind's status embeds.
-func Restamp[S any](stored, computed *S, common func(*S) *rempartv1.PolicyStatus, now time.Time) bool {
-	s, c := common(stored), common(computed)
-	storedAt := s.LastEvaluated
-	s.LastEvaluated, c.LastEvaluated = nil, nil
-	same := equality.Semantic.DeepEqual(stored, computed)
-	s.LastEvaluated = storedAt
-	if same && storedAt != nil {
-		return false
-	}
-	c.LastEvaluated = &metav1.Time{Time: now}
-	return true
 }
 
 // AllUnknown is every control of kind, Unknown for one reason: what a policy reports when what

@@ -242,28 +242,6 @@ func TestNextBoundary(t *testing.T) {
 	}
 }
 
-func TestRestampWritesOnlyWhatChanged(t *testing.T) {
-	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	common := func(s *rempartv1.PolicyStatus) *rempartv1.PolicyStatus { return s }
-	earlier := &metav1.Time{Time: now.Add(-time.Hour)}
-	stored := rempartv1.PolicyStatus{ObservedGeneration: 1, LastEvaluated: earlier}
-	same := rempartv1.PolicyStatus{ObservedGeneration: 1}
-	if Restamp(&stored, &same, common, now) || same.LastEvaluated != nil {
-		t.Errorf("an unchanged status is written (lastEvaluated %v)", same.LastEvaluated)
-	}
-	if stored.LastEvaluated != earlier {
-		t.Error("the stored lastEvaluated was lost")
-	}
-	changed := rempartv1.PolicyStatus{ObservedGeneration: 2}
-	if !Restamp(&stored, &changed, common, now) || changed.LastEvaluated == nil || !changed.LastEvaluated.Time.Equal(now) {
-		t.Errorf("a changed status is not stamped: %v", changed.LastEvaluated)
-	}
-	fresh := rempartv1.PolicyStatus{}
-	if !Restamp(&rempartv1.PolicyStatus{}, &fresh, common, now) {
-		t.Error("a never evaluated status is not written")
-	}
-}
-
 func TestJudgeHelpersShareTheWaiver(t *testing.T) {
 	set, _ := ExceptionsOf(KindTenantIsolation, now, []rempartv1.Exception{exception("network.default-deny", now.Add(time.Hour), "a")})
 	detail := func() string { return "detailed" }
