@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
 )
 
 // createdBy says whether the API server recorded the subject of the grant as the creator of obj:
@@ -101,8 +102,8 @@ func (r *Reconciler) removeLeftovers(ctx context.Context, aa *rempartv1.AdminAcc
 			errs = append(errs, err)
 			continue
 		}
-		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-			errs = append(errs, fmt.Errorf("delete %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err))
+		if err := apply.Delete(ctx, r.Client, obj, "created by the subject of AdminAccess "+aa.Name+" while it was open"); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		removed = append(removed, rempartv1.ObjectReference{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()})

@@ -7,9 +7,9 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
 )
 
 // BuiltinRoles are the ClusterRoles every grant may use; others need the operator's setting.
@@ -32,23 +32,13 @@ func bindingName(aa *rempartv1.AdminAccess) string {
 }
 
 func bindingMeta(aa *rempartv1.AdminAccess, namespace string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{
-		Name:      bindingName(aa),
-		Namespace: namespace,
-		Labels: map[string]string{
-			rempartv1.LabelManagedBy:   rempartv1.ManagedByValue,
-			rempartv1.LabelAdminAccess: labelValue(aa.Name),
-		},
-		Annotations: map[string]string{
-			"rempart.io/approved-by": aa.Spec.ApprovedBy,
-			"rempart.io/expires":     aa.Spec.Expires.UTC().Format("2006-01-02T15:04:05Z"),
-			"rempart.io/reason":      aa.Spec.Reason,
-		},
-		OwnerReferences: []metav1.OwnerReference{{
-			APIVersion: rempartv1.GroupVersion.String(), Kind: "AdminAccess", Name: aa.Name, UID: aa.UID,
-			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
-		}},
+	m := apply.Generated("AdminAccess", aa, namespace, bindingName(aa), rempartv1.LabelAdminAccess, labelValue(aa.Name))
+	m.Annotations = map[string]string{
+		"rempart.io/approved-by": aa.Spec.ApprovedBy,
+		"rempart.io/expires":     aa.Spec.Expires.UTC().Format("2006-01-02T15:04:05Z"),
+		"rempart.io/reason":      aa.Spec.Reason,
 	}
+	return m
 }
 
 // labelValue fits a grant's name in a label value (63 characters).

@@ -310,9 +310,7 @@ func (r *Reconciler) deleteBindings(ctx context.Context, aa *rempartv1.AdminAcce
 	}
 	var errs []error
 	for _, obj := range stale {
-		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-			errs = append(errs, fmt.Errorf("delete binding %s/%s: %w", obj.GetNamespace(), obj.GetName(), err))
-		}
+		errs = append(errs, apply.Delete(ctx, r.Client, obj, "outside the window or scope of AdminAccess "+aa.Name))
 	}
 	return errors.Join(errs...)
 }

@@ -10,11 +10,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
 )
 
 // SharedMeta is the metadata of a policy or binding shared by every policy object of a kind.
 func SharedMeta(name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Labels: map[string]string{rempartv1.LabelManagedBy: rempartv1.ManagedByValue}}
+	return metav1.ObjectMeta{Name: name, Labels: apply.ManagedLabels()}
 }
 
 // Rule matches a resource of a group, at every version, for the given operations.

@@ -1,6 +1,3 @@
-// Package apply writes generated objects with server-side apply under Rempart's field manager,
-// and tells when an object in the cache already matches what would be applied, so unchanged
-// objects are never sent again.
 package apply
 
 import (
@@ -46,12 +43,12 @@ func ToUnstructured(obj client.Object, scheme *runtime.Scheme) (*unstructured.Un
 // Apply server-side applies obj, taking ownership of the fields it sets: only objects the
 // operator owns are applied.
 func Apply(ctx context.Context, c client.Client, obj client.Object) error {
-	_, err := applied(ctx, c, obj)
+	_, err := applied(ctx, c, obj, "desired state")
 	return err
 }
 
 // applied applies obj and returns the API server's answer, as unstructured.
-func applied(ctx context.Context, c client.Client, obj client.Object) (*unstructured.Unstructured, error) {
+func applied(ctx context.Context, c client.Client, obj client.Object, reason string) (*unstructured.Unstructured, error) {
 	u, err := ToUnstructured(obj, c.Scheme())
 	if err != nil {
 		return nil, err
@@ -59,12 +56,13 @@ func applied(ctx context.Context, c client.Client, obj client.Object) (*unstruct
 	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return nil, fmt.Errorf("apply %s %s: %w", u.GetKind(), client.ObjectKeyFromObject(obj), err)
 	}
+	logWrite(ctx, "applied", obj, c.Scheme(), reason)
 	return u, nil
 }
 
 // ApplyStored applies obj as Apply does and returns what the API server stored, typed as obj.
 func ApplyStored(ctx context.Context, c client.Client, obj client.Object) (client.Object, error) {
-	u, err := applied(ctx, c, obj)
+	u, err := applied(ctx, c, obj, "differs from desired")
 	if err != nil {
 		return nil, err
 	}
@@ -185,15 +183,18 @@ func IfChanged(ctx context.Context, c client.Client, desired, existing client.Ob
 	} else {
 		err = c.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
 	}
+	reason := "absent"
 	if err == nil {
 		upToDate, err := UpToDate(desired, existing, c.Scheme())
 		if err != nil || upToDate {
 			return err
 		}
+		reason = "differs from desired"
 	} else if !apierrors.IsNotFound(err) {
 		return fmt.Errorf("get %s: %w", desired.GetName(), err)
 	}
-	return Apply(ctx, c, desired)
+	_, err = applied(ctx, c, desired, reason)
+	return err
 }
 
 // AllIfChanged is IfChanged for each desired object, at most parallel at a time: a policy that

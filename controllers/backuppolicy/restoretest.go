@@ -22,8 +22,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
 	"github.com/rempart-io/rempart/internal/backups"
 )
 
@@ -303,7 +305,7 @@ func (r *Reconciler) cleanUp(ctx context.Context, bp *rempartv1.BackupPolicy, re
 		return false, fmt.Errorf("get restore %s: %w", rec.Restore, err)
 	case !restoreDone[stringField(restore, "status", "phase")]:
 		if restore.GetDeletionTimestamp() == nil {
-			if err := r.Client.Delete(ctx, restore); err != nil && !apierrors.IsNotFound(err) {
+			if err := apply.Delete(ctx, r.Client, restore, "restore test judged while the restore still ran"); err != nil {
 				return false, fmt.Errorf("stop restore %s: %w", rec.Restore, err)
 			}
 			r.Recorder.Eventf(bp, restore, corev1.EventTypeWarning, "RestoreTestStopped", "RestoreTest",
@@ -477,7 +479,10 @@ func (r *Reconciler) backupContents(ctx context.Context, bp *rempartv1.BackupPol
 	if err != nil {
 		return nil, false, err
 	}
-	_ = r.Client.Delete(ctx, dr) // served its purpose; Velero would expire it anyway
+	// Served its purpose; Velero would expire it anyway, so a failed deletion is only logged.
+	if err := apply.Delete(ctx, r.Client, dr, "backup contents read"); err != nil {
+		log.FromContext(ctx).Info("download request left for Velero to expire", "error", err.Error())
+	}
 	return items, true, nil
 }
 
@@ -556,9 +561,7 @@ func (r *Reconciler) deleteSandboxes(ctx context.Context, pairs []string) (gone 
 			continue
 		}
 		if ns.DeletionTimestamp.IsZero() {
-			if err := r.Client.Delete(ctx, &ns); err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("delete sandbox %s: %w", name, err))
-			}
+			errs = append(errs, apply.Delete(ctx, r.Client, &ns, "restore test over"))
 		}
 	}
 	return gone, errors.Join(errs...)

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
 	"github.com/rempart-io/rempart/internal/backups"
 	"github.com/rempart-io/rempart/internal/regions"
 )
@@ -76,11 +77,7 @@ func backupOfPolicy(b *unstructured.Unstructured, bp *rempartv1.BackupPolicy, na
 
 // policyLabels mark every object the operator creates for a policy, plus any extra pairs.
 func policyLabels(bp *rempartv1.BackupPolicy, extra ...string) map[string]string {
-	l := map[string]string{rempartv1.LabelBackupPolicy: bp.Name, LabelBackupPolicyUID: string(bp.UID), rempartv1.LabelManagedBy: rempartv1.ManagedByValue}
-	for i := 0; i+1 < len(extra); i += 2 {
-		l[extra[i]] = extra[i+1]
-	}
-	return l
+	return apply.ManagedLabels(append([]string{rempartv1.LabelBackupPolicy, bp.Name, LabelBackupPolicyUID, string(bp.UID)}, extra...)...)
 }
 
 // backupTemplate is the Backup spec of every backup of the policy.
@@ -117,7 +114,7 @@ func backupTemplate(bp *rempartv1.BackupPolicy, namespaces []string) map[string]
 func desiredSchedule(bp *rempartv1.BackupPolicy, veleroNamespace string, namespaces []string, paused bool) *unstructured.Unstructured {
 	s := newObject(scheduleGVK, veleroNamespace, scheduleName(bp))
 	s.SetLabels(policyLabels(bp))
-	s.SetOwnerReferences([]metav1.OwnerReference{ownerRef(bp)})
+	s.SetOwnerReferences([]metav1.OwnerReference{apply.ControlledBy("BackupPolicy", bp)})
 	s.Object["spec"] = map[string]any{
 		"schedule":                   bp.Spec.BackupSchedule(),
 		"paused":                     paused,
@@ -126,11 +123,6 @@ func desiredSchedule(bp *rempartv1.BackupPolicy, veleroNamespace string, namespa
 		"template":                   backupTemplate(bp, namespaces),
 	}
 	return s
-}
-
-func ownerRef(bp *rempartv1.BackupPolicy) metav1.OwnerReference {
-	t := true
-	return metav1.OwnerReference{APIVersion: rempartv1.GroupVersion.String(), Kind: "BackupPolicy", Name: bp.Name, UID: bp.UID, Controller: &t, BlockOwnerDeletion: &t}
 }
 
 // backupFromSchedule is one backup started now from the Schedule's template, as

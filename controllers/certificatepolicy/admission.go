@@ -7,6 +7,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/admission"
+	"github.com/rempart-io/rempart/controllers/apply"
 	"github.com/rempart-io/rempart/controllers/scope"
 )
 
@@ -86,13 +87,8 @@ func bindings(cp *rempartv1.CertificatePolicy, s scope.Scope) []*admissionv1.Val
 			continue
 		}
 		out = append(out, &admissionv1.ValidatingAdmissionPolicyBinding{
-			TypeMeta: metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicyBinding"},
-			ObjectMeta: metav1.ObjectMeta{
-				Name:   policyCertificates + "." + cp.Name + "." + kind,
-				Labels: map[string]string{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, LabelPolicy: cp.Name},
-				OwnerReferences: []metav1.OwnerReference{{APIVersion: rempartv1.GroupVersion.String(), Kind: "CertificatePolicy",
-					Name: cp.Name, UID: cp.UID, Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
-			},
+			TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicyBinding"},
+			ObjectMeta: apply.Generated("CertificatePolicy", cp, "", policyCertificates+"."+cp.Name+"."+kind, LabelPolicy, cp.Name),
 			Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
 				PolicyName:        policyCertificates,
 				ParamRef:          &admissionv1.ParamRef{Name: cp.Name, ParameterNotFoundAction: ptr.To(admissionv1.DenyAction)},

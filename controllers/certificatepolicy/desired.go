@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
 )
 
 // LabelPolicy marks the Certificates a CertificatePolicy created, with its name.
@@ -107,7 +108,7 @@ func desiredCertificates(cp *rempartv1.CertificatePolicy, endpoints []endpoint, 
 					Namespace: e.ref.Namespace, Name: tls.secret,
 					// No owner reference: deleting the policy must not delete the Certificate and
 					// stop its renewals; the label says whose it is.
-					Labels: map[string]string{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, LabelPolicy: cp.Name},
+					Labels: apply.ManagedLabels(LabelPolicy, cp.Name),
 				},
 				Spec: cmapi.CertificateSpec{
 					SecretName:  tls.secret,

@@ -135,15 +135,9 @@ func (r *Reconciler) applyAdmission(ctx context.Context, cp *rempartv1.Certifica
 		keep[b.Name] = true
 		errs = append(errs, apply.IfChanged(ctx, r.Client, b, &admissionv1.ValidatingAdmissionPolicyBinding{}))
 	}
-	var list admissionv1.ValidatingAdmissionPolicyBindingList
-	if err := r.Client.List(ctx, &list, client.MatchingLabels{LabelPolicy: cp.Name}); err != nil {
-		return fmt.Errorf("list bindings: %w", err)
-	}
-	for i := range list.Items {
-		if !keep[list.Items[i].Name] {
-			errs = append(errs, client.IgnoreNotFound(r.Client.Delete(ctx, &list.Items[i])))
-		}
-	}
+	errs = append(errs, apply.Prune(ctx, r.Client, &admissionv1.ValidatingAdmissionPolicyBindingList{},
+		func(o client.Object) bool { return keep[o.GetName()] }, "binding no longer wanted by CertificatePolicy "+cp.Name, nil,
+		client.MatchingLabels{LabelPolicy: cp.Name}))
 	return errors.Join(errs...)
 }
 
@@ -167,7 +161,7 @@ func (r *Reconciler) provide(ctx context.Context, cp *rempartv1.CertificatePolic
 			continue
 		}
 		if !keep[c.Namespace+"/"+c.Name] {
-			errs = append(errs, client.IgnoreNotFound(r.Client.Delete(ctx, c)))
+			errs = append(errs, apply.Delete(ctx, r.Client, c, "no covered endpoint needs it any more (its Secret stays)"))
 			continue
 		}
 		errs = append(errs, r.dropPolicyOwner(ctx, c))
@@ -224,16 +218,8 @@ func (r *Reconciler) finalize(ctx context.Context, cp *rempartv1.CertificatePoli
 }
 
 func (r *Reconciler) deleteBindings(ctx context.Context, policy string) error {
-	var list admissionv1.ValidatingAdmissionPolicyBindingList
-	if err := r.Client.List(ctx, &list, client.MatchingLabels{LabelPolicy: policy}); err != nil {
-		return fmt.Errorf("list bindings: %w", err)
-	}
-	for i := range list.Items {
-		if err := r.Client.Delete(ctx, &list.Items[i]); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("delete binding %s: %w", list.Items[i].Name, err)
-		}
-	}
-	return nil
+	return apply.Prune(ctx, r.Client, &admissionv1.ValidatingAdmissionPolicyBindingList{}, nil,
+		"CertificatePolicy "+policy+" deleted", nil, client.MatchingLabels{LabelPolicy: policy})
 }
 
 // release is finalize for a policy already gone (deleted while the operator was not running, or

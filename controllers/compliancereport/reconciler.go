@@ -62,11 +62,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	report := &rempartv1.ComplianceReport{
-		TypeMeta: metav1.TypeMeta{APIVersion: rempartv1.GroupVersion.String(), Kind: "ComplianceReport"},
-		ObjectMeta: metav1.ObjectMeta{Name: ti.Name, Labels: map[string]string{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelTenant: ti.Name},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: rempartv1.GroupVersion.String(), Kind: "TenantIsolation", Name: ti.Name, UID: ti.UID,
-				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
-		Spec: rempartv1.ComplianceReportSpec{Tenant: rempartv1.TenantName(ti.Name)},
+		TypeMeta:   metav1.TypeMeta{APIVersion: rempartv1.GroupVersion.String(), Kind: "ComplianceReport"},
+		ObjectMeta: apply.Generated("TenantIsolation", &ti, "", ti.Name, rempartv1.LabelTenant, ti.Name),
+		Spec:       rempartv1.ComplianceReportSpec{Tenant: rempartv1.TenantName(ti.Name)},
 	}
 	if err := apply.IfChanged(ctx, r.Client, report, nil); err != nil {
 		return ctrl.Result{}, err
@@ -278,8 +276,8 @@ func (r *Reconciler) writePolicyReports(ctx context.Context, report *rempartv1.C
 			stale.SetGroupVersionKind(PolicyReportGVK)
 			stale.SetNamespace(ns)
 			stale.SetName(policyReportName)
-			if err := client.IgnoreNotFound(r.Client.Delete(ctx, stale)); err != nil {
-				return fmt.Errorf("remove the PolicyReport of %s: %w", ns, err)
+			if err := apply.Delete(ctx, r.Client, stale, "namespace left tenant "+report.Name); err != nil {
+				return err
 			}
 		}
 	}

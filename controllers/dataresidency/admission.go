@@ -10,6 +10,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/admission"
+	"github.com/rempart-io/rempart/controllers/apply"
 	"github.com/rempart-io/rempart/controllers/scope"
 )
 
@@ -238,17 +239,7 @@ func pinPolicy() *admissionv1.MutatingAdmissionPolicy {
 }
 
 func bindingMeta(dr *rempartv1.DataResidency, name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{
-		Name: name,
-		Labels: map[string]string{
-			rempartv1.LabelManagedBy: rempartv1.ManagedByValue,
-			labelPolicy:              dr.Name,
-		},
-		OwnerReferences: []metav1.OwnerReference{{
-			APIVersion: rempartv1.GroupVersion.String(), Kind: "DataResidency", Name: dr.Name, UID: dr.UID,
-			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
-		}},
-	}
+	return apply.Generated("DataResidency", dr, "", name, labelPolicy, dr.Name)
 }
 
 // labelPolicy marks the bindings of one DataResidency, to find the stale ones.

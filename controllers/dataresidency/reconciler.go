@@ -13,9 +13,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -120,19 +118,8 @@ func (r *Reconciler) applyAdmission(ctx context.Context, dr *rempartv1.DataResid
 }
 
 func (r *Reconciler) deleteStale(ctx context.Context, dr *rempartv1.DataResidency, list client.ObjectList, keep map[string]bool) error {
-	if err := r.Client.List(ctx, list, client.MatchingLabels{labelPolicy: dr.Name}); err != nil {
-		return fmt.Errorf("list bindings: %w", err)
-	}
-	return meta.EachListItem(list, func(o runtime.Object) error {
-		obj := o.(client.Object)
-		if keep[obj.GetName()] {
-			return nil
-		}
-		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("delete stale binding %s: %w", obj.GetName(), err)
-		}
-		return nil
-	})
+	return apply.Prune(ctx, r.Client, list, func(o client.Object) bool { return keep[o.GetName()] },
+		"binding no longer wanted by DataResidency "+dr.Name, nil, client.MatchingLabels{labelPolicy: dr.Name})
 }
 
 // gather reads, from the cache, the nodes and the covered pods, claims, volumes and classes.

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
 )
 
 // Names of the generated objects, chosen so `kubectl get netpol` reads as the flow matrix.
@@ -81,27 +82,11 @@ func namespaceObject(ti *rempartv1.TenantIsolation, name, origin string) *corev1
 
 // managedLabels are carried by every object generated for the tenant.
 func managedLabels(ti *rempartv1.TenantIsolation, purpose string) map[string]string {
-	return map[string]string{
-		rempartv1.LabelManagedBy: rempartv1.ManagedByValue,
-		rempartv1.LabelTenant:    ti.Name,
-		LabelPurpose:             purpose,
-	}
+	return apply.ManagedLabels(rempartv1.LabelTenant, ti.Name, LabelPurpose, purpose)
 }
 
 func objectMeta(ti *rempartv1.TenantIsolation, namespace, name, purpose string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{
-		Name:      name,
-		Namespace: namespace,
-		Labels:    managedLabels(ti, purpose),
-		OwnerReferences: []metav1.OwnerReference{{
-			APIVersion:         rempartv1.GroupVersion.String(),
-			Kind:               "TenantIsolation",
-			Name:               ti.Name,
-			UID:                ti.UID,
-			Controller:         ptr.To(true),
-			BlockOwnerDeletion: ptr.To(true),
-		}},
-	}
+	return apply.Generated("TenantIsolation", ti, namespace, name, rempartv1.LabelTenant, ti.Name, LabelPurpose, purpose)
 }
 
 // environmentGuard keeps every namespace selector of a flow away from namespaces of the other

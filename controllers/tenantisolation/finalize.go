@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
 )
 
 // offboardingPoll is how often an offboarding checks that the namespaces are gone.
@@ -128,9 +129,7 @@ func (r *Reconciler) offboard(ctx context.Context, ti *rempartv1.TenantIsolation
 	var errs []error
 	for i := range held {
 		if held[i].DeletionTimestamp == nil {
-			if err := r.Client.Delete(ctx, &held[i]); client.IgnoreNotFound(err) != nil {
-				errs = append(errs, fmt.Errorf("delete namespace %s: %w", held[i].Name, err))
-			}
+			errs = append(errs, apply.Delete(ctx, r.Client, &held[i], "tenant "+ti.Name+" deleted with deletionPolicy Delete"))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -155,5 +154,5 @@ func (r *Reconciler) offboard(ctx context.Context, ti *rempartv1.TenantIsolation
 
 // deleteTenantAdmission removes the tenant's admission bindings.
 func (r *Reconciler) deleteTenantAdmission(ctx context.Context, ti *rempartv1.TenantIsolation) error {
-	return r.deleteStaleBindings(ctx, ti, nil, &applyStats{})
+	return r.deleteStaleBindings(ctx, ti, nil, &apply.Stats{})
 }

@@ -136,10 +136,7 @@ func (r *Reconciler) writeOwnership(ctx context.Context) error {
 		// The last tenant left. An apply cannot empty the spec (the server would drop it whole),
 		// so the index goes; the policies reading it admit while it is absent, as no namespace
 		// is held.
-		if err := r.Client.Delete(ctx, index); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("delete the empty ownership index: %w", err)
-		}
-		return nil
+		return apply.Delete(ctx, r.Client, index, "the last tenant left")
 	}
 	var existing rempartv1.NamespaceOwnership
 	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(index), &existing, client.UnsafeDisableDeepCopy); err == nil {
@@ -151,7 +148,7 @@ func (r *Reconciler) writeOwnership(ctx context.Context) error {
 		}
 	}
 	// Not sent again when written a moment ago and the cache has not shown it yet.
-	return r.write(index, &applyStats{}, func() (client.Object, error) {
+	return r.writer.Write(ctx, index, &apply.Stats{}, "tenants changed", func() (client.Object, error) {
 		return nil, apply.Apply(ctx, r.Client, index)
 	})
 }

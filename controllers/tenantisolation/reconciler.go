@@ -25,7 +25,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
@@ -52,7 +51,8 @@ type Reconciler struct {
 	// RouteKinds are the Gateway API route kinds the API server serves.
 	RouteKinds []routeKind
 
-	recentApplies recentApplies
+	// writer writes the generated objects and remembers its recent writes.
+	writer apply.Writer
 	// ownershipWrites coalesces the rebuilds of the ownership index asked by concurrent reconciles.
 	ownershipWrites coalescer
 	// finalized holds the UIDs of tenants released, which the cache may still show for a moment.
@@ -96,19 +96,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	stats, applyErr := r.applyDesired(ctx, &ti, obs)
-	if applyErr == nil && stats.writes > 0 && stats.wait == 0 && !stats.unread {
+	if applyErr == nil && stats.Writes > 0 && stats.Wait == 0 && !stats.Unread {
 		// Every write came back from the API server with the object it stored: the controls
 		// judge those answers, as the cache will show them, rather than wait for the cache.
-		obs.absorb(stats.written)
-		stats.writes = 0
+		obs.absorb(stats.Written)
+		stats.Writes = 0
 	}
-	if applyErr == nil && (stats.writes > 0 || stats.wait > 0) {
+	if applyErr == nil && (stats.Writes > 0 || stats.Wait > 0) {
 		// The cache has not shown these writes yet: judging now would report objects just created
 		// as missing. The watch events of the writes bring the tenant back; the requeue is a floor.
 		if err := r.syncOwnership(ctx, &ti, obs); err != nil {
 			return ctrl.Result{}, err
 		}
-		return ctrl.Result{RequeueAfter: max(stats.wait, settleDelay)}, nil
+		return ctrl.Result{RequeueAfter: max(stats.Wait, settleDelay)}, nil
 	}
 	// The ownership index first: it does not depend on the status written below.
 	if err := r.syncOwnership(ctx, &ti, obs); err != nil {
@@ -117,8 +117,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	now := r.Clock.Now()
 	results, exceptions := evaluate(obs, now)
 	var boundaries []time.Time
-	if stats.wait > 0 {
-		boundaries = append(boundaries, now.Add(stats.wait))
+	if stats.Wait > 0 {
+		boundaries = append(boundaries, now.Add(stats.Wait))
 	}
 	return policystatus.Write(ctx, r.Client, &ti, r.computedStatus(&ti, obs), policystatus.Report{
 		Results: results, Ready: readyCondition(&ti, obs), ApplyErr: applyErr,
@@ -377,112 +377,29 @@ func ownershipCurrent(spec rempartv1.NamespaceOwnershipSpec, ti *rempartv1.Tenan
 	return equality.Semantic.DeepEqual(want, have)
 }
 
-// applyIfChanged applies desired unless the cached object already matches it, and counts the
-// writes it makes.
-func (r *Reconciler) applyIfChanged(ctx context.Context, desired, existing client.Object, stats *applyStats) error {
-	err := r.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
-	if err == nil {
-		if np, ok := desired.(*networkingv1.NetworkPolicy); ok && !equality.Semantic.DeepEqual(np.Spec, existing.(*networkingv1.NetworkPolicy).Spec) {
-			// A NetworkPolicy is replaced whole: an apply would keep rules another writer added
-			// (drift that widens), or that a same-named object held before adoption (S6, N5).
-			return r.replace(ctx, np, existing.GetResourceVersion(), stats)
-		}
-		upToDate, err := apply.UpToDate(desired, existing, r.Client.Scheme())
-		if err != nil {
-			return err
-		}
-		if upToDate {
-			return nil
-		}
-		if _, isNamespace := desired.(*corev1.Namespace); !isNamespace {
-			// Generated objects are created, not applied, so they are replaced whole: an apply
-			// would merge its lists with what the create wrote (a binding's validation
-			// actions, a policy's match conditions). A namespace, which carries others'
-			// labels too, is applied.
-			return r.replace(ctx, desired, existing.GetResourceVersion(), stats)
-		}
-	} else if !apierrors.IsNotFound(err) {
-		return fmt.Errorf("get %s: %w", client.ObjectKeyFromObject(desired), err)
-	} else {
-		// Absent: created, which costs the API server less than an apply. An object of that
-		// name the cache does not show yet (someone else's, or one just written) is looked at
-		// again when its event arrives.
-		err := r.write(desired, stats, func() (client.Object, error) {
-			stored := desired.DeepCopyObject().(client.Object)
-			return stored, r.Client.Create(ctx, stored, client.FieldOwner(apply.FieldManager))
-		})
-		if apierrors.IsAlreadyExists(err) {
-			stats.unread = true
-			stats.waitAtLeast(settleDelay)
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("create %s %s: %w", kindOf(desired), client.ObjectKeyFromObject(desired), err)
-		}
-		return nil
-	}
-	return r.write(desired, stats, func() (client.Object, error) { return apply.ApplyStored(ctx, r.Client, desired) })
-}
-
-// write runs one write of desired and remembers it, unless the operator wrote it a moment ago:
-// the informers of different kinds are not in step, so an object just written may not be in the
-// cache yet. It is not written again; the reconcile looks again once the window closes.
-func (r *Reconciler) write(desired client.Object, stats *applyStats, do func() (client.Object, error)) error {
-	if wait, recent := r.recentApplies.pending(desired, r.Client.Scheme()); recent {
-		stats.waitAtLeast(wait)
-		return nil
-	}
-	stats.writes++
-	stored, err := do()
-	if err != nil {
-		return err
-	}
-	if stored == nil {
-		stats.unread = true
-	} else {
-		stats.written = append(stats.written, stored)
-	}
-	r.recentApplies.record(desired, r.Client.Scheme())
-	return nil
-}
-
-// replace writes desired over the object at resourceVersion, every field of it, as the operator's
-// field manager.
-func (r *Reconciler) replace(ctx context.Context, desired client.Object, resourceVersion string, stats *applyStats) error {
-	return r.write(desired, stats, func() (client.Object, error) {
-		obj := desired.DeepCopyObject().(client.Object)
-		obj.SetResourceVersion(resourceVersion)
-		if err := r.Client.Update(ctx, obj, client.FieldOwner(apply.FieldManager)); err != nil {
-			return nil, fmt.Errorf("replace %T %s: %w", desired, client.ObjectKeyFromObject(desired), err)
-		}
-		log.FromContext(ctx).V(1).Info("replaced drifted object", "kind", fmt.Sprintf("%T", desired), "object", client.ObjectKeyFromObject(desired))
-		return obj, nil
-	})
-}
-
 // setUpNamespace creates a namespace of the tenant, recording that the operator created it, or
 // adopts an existing one, recording that too: offboarding deletes only what the operator
 // created unless the spec names an adopted namespace (S5).
-func (r *Reconciler) setUpNamespace(ctx context.Context, ti *rempartv1.TenantIsolation, name string, o observed, stats *applyStats) error {
+func (r *Reconciler) setUpNamespace(ctx context.Context, ti *rempartv1.TenantIsolation, name string, o observed, stats *apply.Stats) error {
 	origin := originAdopted
 	if existing, ok := o.namespaces[name]; ok {
 		if existing.Labels[rempartv1.LabelTenant] == ti.Name && existing.Annotations[annotationOrigin] == originCreated {
 			origin = originCreated
 		}
-		return r.applyIfChanged(ctx, namespaceObject(ti, name, origin), &corev1.Namespace{}, stats)
+		return r.writer.Ensure(ctx, namespaceObject(ti, name, origin), &corev1.Namespace{}, stats)
 	}
 	// Not in the cache: create it. The API server decides: a namespace someone created a moment
 	// ago makes the create fail, and is adopted, never recorded as the operator's.
 	created := namespaceObject(ti, name, originCreated)
-	err := r.write(created, stats, func() (client.Object, error) {
+	err := r.writer.Write(ctx, created, stats, "tenant namespace absent", func() (client.Object, error) {
 		stored := created.DeepCopy()
 		return stored, r.Client.Create(ctx, stored, client.FieldOwner(apply.FieldManager))
 	})
 	switch {
 	case apierrors.IsAlreadyExists(err):
 		// Someone else's namespace, whose content this reconcile did not read.
-		stats.unread = true
-		return r.applyIfChanged(ctx, namespaceObject(ti, name, originAdopted), &corev1.Namespace{}, stats)
+		stats.Unread = true
+		return r.writer.Ensure(ctx, namespaceObject(ti, name, originAdopted), &corev1.Namespace{}, stats)
 	case err != nil:
 		return fmt.Errorf("create namespace %s: %w", name, err)
 	}
@@ -491,18 +408,18 @@ func (r *Reconciler) setUpNamespace(ctx context.Context, ti *rempartv1.TenantIso
 
 // applyDesired sets up the namespaces and applies every generated object. In Audit mode nothing
 // but the warning bindings is written.
-func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsolation, o observed) (applyStats, error) {
-	stats := &applyStats{}
+func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsolation, o observed) (apply.Stats, error) {
+	stats := &apply.Stats{}
 	var errs []error
 	for _, p := range sharedPolicies(r.Admission, privilegedRoles(o.rbac.ClusterRoles), o.ingressClasses) {
-		errs = append(errs, r.applyIfChanged(ctx, p, &admissionv1.ValidatingAdmissionPolicy{}, stats))
+		errs = append(errs, r.writer.Ensure(ctx, p, &admissionv1.ValidatingAdmissionPolicy{}, stats))
 	}
 	for _, b := range append(protectionBindings(), claimsBinding()) {
-		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}, stats))
+		errs = append(errs, r.writer.Ensure(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}, stats))
 	}
 	bindings := tenantBindings(ti)
 	for _, b := range bindings {
-		errs = append(errs, r.applyIfChanged(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}, stats))
+		errs = append(errs, r.writer.Ensure(ctx, b, &admissionv1.ValidatingAdmissionPolicyBinding{}, stats))
 	}
 	errs = append(errs, r.deleteStaleBindings(ctx, ti, bindings, stats))
 	if ti.Spec.Enforcement == rempartv1.EnforcementAudit {
@@ -517,10 +434,10 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 		g  errgroup.Group
 	)
 	g.SetLimit(applyParallelism)
-	collect := func(local *applyStats, err error) {
+	collect := func(local *apply.Stats, err error) {
 		mu.Lock()
 		defer mu.Unlock()
-		stats.add(local)
+		stats.Add(local)
 		errs = append(errs, err)
 	}
 	for _, ns := range o.ownNamespaces() {
@@ -529,7 +446,7 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 			continue
 		}
 		g.Go(func() error {
-			local := &applyStats{}
+			local := &apply.Stats{}
 			if err := r.setUpNamespace(ctx, ti, ns, o, local); err != nil {
 				collect(local, fmt.Errorf("set up namespace %s: %w", ns, err))
 				return nil
@@ -543,14 +460,14 @@ func (r *Reconciler) applyDesired(ctx context.Context, ti *rempartv1.TenantIsola
 	// namespace and its data stay. Every namespace labelled with the tenant was gathered.
 	for name, ns := range o.namespaces {
 		if ns.Labels[rempartv1.LabelTenant] == ti.Name && !wanted[name] {
-			stats.removed()
+			stats.Removed()
 			errs = append(errs, r.release(ctx, ti, name))
 		}
 	}
 	return *stats, errors.Join(errs...)
 }
 
-func (r *Reconciler) applyNamespaceObjects(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, stats *applyStats) error {
+func (r *Reconciler) applyNamespaceObjects(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, stats *apply.Stats) error {
 	type pair struct{ desired, existing client.Object }
 	var pairs []pair
 	keep := map[string]bool{}
@@ -573,11 +490,11 @@ func (r *Reconciler) applyNamespaceObjects(ctx context.Context, ti *rempartv1.Te
 	)
 	for _, p := range pairs {
 		g.Go(func() error {
-			local := &applyStats{}
-			err := r.applyIfChanged(ctx, p.desired, p.existing, local)
+			local := &apply.Stats{}
+			err := r.writer.Ensure(ctx, p.desired, p.existing, local)
 			mu.Lock()
 			defer mu.Unlock()
-			stats.add(local)
+			stats.Add(local)
 			errs = append(errs, err)
 			return nil
 		})
@@ -587,37 +504,13 @@ func (r *Reconciler) applyNamespaceObjects(ctx context.Context, ti *rempartv1.Te
 	return errors.Join(errs...)
 }
 
-// deleteManaged deletes the objects generated for ti in ns, except those in keep.
-func (r *Reconciler) deleteManaged(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, keep map[string]bool, stats *applyStats) error {
-	selector := client.MatchingLabels{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelTenant: ti.Name}
+// deleteManaged deletes the objects generated for ti in ns, except those in keep ("Kind/name").
+func (r *Reconciler) deleteManaged(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, keep map[string]bool, stats *apply.Stats) error {
+	selector := client.MatchingLabels(apply.ManagedLabels(rempartv1.LabelTenant, ti.Name))
+	kept := func(o client.Object) bool { return keep[kindOf(o)+"/"+o.GetName()] }
 	var errs []error
-	var policies networkingv1.NetworkPolicyList
-	var quotas corev1.ResourceQuotaList
-	var limits corev1.LimitRangeList
-	for _, l := range []client.ObjectList{&policies, &quotas, &limits} {
-		if err := r.Client.List(ctx, l, client.InNamespace(ns), selector); err != nil {
-			return fmt.Errorf("list generated objects in %s: %w", ns, err)
-		}
-	}
-	var objs []client.Object
-	for i := range policies.Items {
-		objs = append(objs, &policies.Items[i])
-	}
-	for i := range quotas.Items {
-		objs = append(objs, &quotas.Items[i])
-	}
-	for i := range limits.Items {
-		objs = append(objs, &limits.Items[i])
-	}
-	for _, obj := range objs {
-		kind := kindOf(obj)
-		if keep[kind+"/"+obj.GetName()] {
-			continue
-		}
-		stats.removed()
-		if err := r.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-			errs = append(errs, fmt.Errorf("delete %s %s/%s: %w", kind, ns, obj.GetName(), err))
-		}
+	for _, l := range []client.ObjectList{&networkingv1.NetworkPolicyList{}, &corev1.ResourceQuotaList{}, &corev1.LimitRangeList{}} {
+		errs = append(errs, r.writer.Prune(ctx, l, kept, "no longer generated for tenant "+ti.Name, stats, client.InNamespace(ns), selector))
 	}
 	return errors.Join(errs...)
 }
@@ -634,28 +527,18 @@ func kindOf(obj client.Object) string {
 	return fmt.Sprintf("%T", obj)
 }
 
-func (r *Reconciler) deleteStaleBindings(ctx context.Context, ti *rempartv1.TenantIsolation, keep []*admissionv1.ValidatingAdmissionPolicyBinding, stats *applyStats) error {
-	var list admissionv1.ValidatingAdmissionPolicyBindingList
-	if err := r.Client.List(ctx, &list, client.MatchingLabels{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelTenant: ti.Name}); err != nil {
-		return fmt.Errorf("list admission bindings: %w", err)
+// deleteStaleBindings deletes the tenant's admission bindings that are not in keep.
+func (r *Reconciler) deleteStaleBindings(ctx context.Context, ti *rempartv1.TenantIsolation, keep []*admissionv1.ValidatingAdmissionPolicyBinding, stats *apply.Stats) error {
+	kept := func(o client.Object) bool {
+		return slices.ContainsFunc(keep, func(k *admissionv1.ValidatingAdmissionPolicyBinding) bool { return k.Name == o.GetName() })
 	}
-	var errs []error
-	for i := range list.Items {
-		b := &list.Items[i]
-		if slices.ContainsFunc(keep, func(k *admissionv1.ValidatingAdmissionPolicyBinding) bool { return k.Name == b.Name }) {
-			continue
-		}
-		stats.removed()
-		if err := r.Client.Delete(ctx, b); client.IgnoreNotFound(err) != nil {
-			errs = append(errs, fmt.Errorf("delete admission binding %s: %w", b.Name, err))
-		}
-	}
-	return errors.Join(errs...)
+	return r.writer.Prune(ctx, &admissionv1.ValidatingAdmissionPolicyBindingList{}, kept, "binding no longer wanted by tenant "+ti.Name, stats,
+		client.MatchingLabels(apply.ManagedLabels(rempartv1.LabelTenant, ti.Name)))
 }
 
 // release removes the tenant's labels and generated objects from a namespace and keeps it.
 func (r *Reconciler) release(ctx context.Context, ti *rempartv1.TenantIsolation, ns string) error {
-	if err := r.deleteManaged(ctx, ti, ns, nil, &applyStats{}); err != nil {
+	if err := r.deleteManaged(ctx, ti, ns, nil, &apply.Stats{}); err != nil {
 		return err
 	}
 	// The operator's labels and its origin record go; every other label stays. A merge patch

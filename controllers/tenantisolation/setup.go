@@ -24,6 +24,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
 	"github.com/rempart-io/rempart/controllers/discovery"
 	"github.com/rempart-io/rempart/controllers/enqueue"
 )
@@ -95,10 +96,11 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 		Resync:     s.Resync,
 		RouteKinds: routes,
 	}
+	r.writer.Client, r.writer.Settle = r.Client, settleDelay
 	c := mgr.GetClient()
 	// What the reconciler writes: a deletion seen in the cache ends its memory of the write.
 	generated := func(h handler.EventHandler) handler.EventHandler {
-		return forgetDeletes{EventHandler: h, recent: &r.recentApplies, scheme: mgr.GetScheme()}
+		return apply.ForgetDeletes(h, &r.writer.Recent, mgr.GetScheme())
 	}
 	owned := generated(handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &rempartv1.TenantIsolation{}, handler.OnlyControllerOwner()))
 	b := ctrl.NewControllerManagedBy(mgr).

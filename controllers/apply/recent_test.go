@@ -1,4 +1,4 @@
-package tenantisolation
+package apply
 
 import (
 	"context"
@@ -12,14 +12,21 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	networkingv1 "k8s.io/api/networking/v1"
 )
+
+// networkPolicy is a generated object as a controller would write it.
+func networkPolicy(namespace, name string) *networkingv1.NetworkPolicy {
+	return &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: ManagedLabels("rempart.io/tenant", "acme")},
+		Spec:       networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}},
+	}
+}
 
 func TestRecentAppliesHoldsOnlyTheSameObjectWithinTheWindow(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	r := recentApplies{now: func() time.Time { return now }}
-	ti := tenant("acme", rempartv1.EnvironmentProduction, "acme-web")
-	deny := networkPolicies(ti, "acme-web")[0]
+	r := Recent{now: func() time.Time { return now }}
+	deny := networkPolicy("acme-web", "rempart-default-deny")
 	if _, recent := r.pending(deny, clientgoscheme.Scheme); recent {
 		t.Fatal("an object never applied is pending")
 	}
@@ -42,10 +49,9 @@ func TestRecentAppliesHoldsOnlyTheSameObjectWithinTheWindow(t *testing.T) {
 // A generated object deleted a moment after it was written is written again at once: the deletion
 // seen in the cache ends the memory of the write.
 func TestDeletionSeenEndsTheMemoryOfAWrite(t *testing.T) {
-	r := recentApplies{}
-	ti := tenant("acme", rempartv1.EnvironmentProduction, "acme-web")
-	deny := networkPolicies(ti, "acme-web")[0]
-	other := networkPolicies(ti, "acme-web")[1]
+	r := Recent{}
+	deny := networkPolicy("acme-web", "rempart-default-deny")
+	other := networkPolicy("acme-web", "rempart-allow-dns")
 	r.record(deny, clientgoscheme.Scheme)
 	r.record(other, clientgoscheme.Scheme)
 	enqueued := 0

@@ -1,4 +1,4 @@
-package tenantisolation
+package apply
 
 import (
 	"context"
@@ -14,8 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-
-	"github.com/rempart-io/rempart/controllers/apply"
 )
 
 // recentWindow is how long the cache may take to show an object this operator wrote.
@@ -24,41 +22,42 @@ const recentWindow = 2 * time.Second
 // sweepThreshold is the number of records above which expired ones are swept.
 const sweepThreshold = 1024
 
-// applyStats counts what one reconcile wrote, and how soon it must look again at writes the
-// cache has not shown yet.
-type applyStats struct {
-	writes int
-	wait   time.Duration
-	// written are the API server's answers to this reconcile's writes: what it stored. unread is
+// Stats counts what one reconcile wrote, and how soon it must look again at writes the cache
+// has not shown yet.
+type Stats struct {
+	Writes int
+	Wait   time.Duration
+	// Written are the API server's answers to this reconcile's writes: what it stored. Unread is
 	// true when some write left nothing to judge from (a deletion, a namespace adopted whose
 	// content was not read), so the controls must wait for the cache.
-	written []client.Object
-	unread  bool
+	Written []client.Object
+	Unread  bool
 }
 
-// add counts another reconcile step's writes and wait into s.
-func (s *applyStats) add(o *applyStats) {
-	s.writes += o.writes
-	s.waitAtLeast(o.wait)
-	s.written = append(s.written, o.written...)
-	s.unread = s.unread || o.unread
+// Add counts another reconcile step's writes and wait into s.
+func (s *Stats) Add(o *Stats) {
+	s.Writes += o.Writes
+	s.WaitAtLeast(o.Wait)
+	s.Written = append(s.Written, o.Written...)
+	s.Unread = s.Unread || o.Unread
 }
 
-// removed counts a deletion, which leaves nothing to judge from.
-func (s *applyStats) removed() {
-	s.writes++
-	s.unread = true
+// Removed counts a deletion, which leaves nothing to judge from.
+func (s *Stats) Removed() {
+	s.Writes++
+	s.Unread = true
 }
 
-func (s *applyStats) waitAtLeast(d time.Duration) {
-	if d > s.wait {
-		s.wait = d
+// WaitAtLeast makes the wait at least d.
+func (s *Stats) WaitAtLeast(d time.Duration) {
+	if d > s.Wait {
+		s.Wait = d
 	}
 }
 
-// recentApplies remembers what was applied in the last moments, so a reconcile running before
+// Recent remembers what was applied in the last moments, so a reconcile running before
 // the cache shows those writes does not send them again.
-type recentApplies struct {
+type Recent struct {
 	mu      sync.Mutex
 	applied map[string]appliedRecord
 	now     func() time.Time
@@ -70,7 +69,7 @@ type appliedRecord struct {
 }
 
 func objectKey(obj client.Object, scheme *runtime.Scheme) (string, [sha256.Size]byte, bool) {
-	u, err := apply.ToUnstructured(obj, scheme)
+	u, err := ToUnstructured(obj, scheme)
 	if err != nil {
 		return "", [sha256.Size]byte{}, false
 	}
@@ -81,12 +80,12 @@ func objectKey(obj client.Object, scheme *runtime.Scheme) (string, [sha256.Size]
 	return recordKey(u.GetAPIVersion(), u.GetKind(), u.GetNamespace(), u.GetName()), sha256.Sum256(b), true
 }
 
-// recordKey names an object in recentApplies.
+// recordKey names an object in Recent.
 func recordKey(apiVersion, kind, namespace, name string) string {
 	return apiVersion + "/" + kind + "/" + namespace + "/" + name
 }
 
-func (r *recentApplies) clock() time.Time {
+func (r *Recent) clock() time.Time {
 	if r.now != nil {
 		return r.now()
 	}
@@ -94,7 +93,7 @@ func (r *recentApplies) clock() time.Time {
 }
 
 // record notes that desired was just applied.
-func (r *recentApplies) record(desired client.Object, scheme *runtime.Scheme) {
+func (r *Recent) record(desired client.Object, scheme *runtime.Scheme) {
 	key, digest, ok := objectKey(desired, scheme)
 	if !ok {
 		return
@@ -119,7 +118,7 @@ func (r *recentApplies) record(desired client.Object, scheme *runtime.Scheme) {
 // forget drops what is remembered of obj: the cache saw it deleted, so it is behind no write of
 // this operator, and a deleted generated object is written again at once rather than after the
 // window (the window exists for a cache that has not shown a write yet, not for one ahead of it).
-func (r *recentApplies) forget(obj client.Object, scheme *runtime.Scheme) {
+func (r *Recent) forget(obj client.Object, scheme *runtime.Scheme) {
 	gvk, err := apiutil.GVKForObject(obj, scheme)
 	if err != nil {
 		return
@@ -130,11 +129,17 @@ func (r *recentApplies) forget(obj client.Object, scheme *runtime.Scheme) {
 	delete(r.applied, key)
 }
 
+// ForgetDeletes wraps an event handler so that a deletion seen in the cache first ends what recent
+// remembers of the object.
+func ForgetDeletes(h handler.EventHandler, recent *Recent, scheme *runtime.Scheme) handler.EventHandler {
+	return forgetDeletes{EventHandler: h, recent: recent, scheme: scheme}
+}
+
 // forgetDeletes is an event handler that, before handing a deletion to the handler it wraps, has
 // recent forget the deleted object.
 type forgetDeletes struct {
 	handler.EventHandler
-	recent *recentApplies
+	recent *Recent
 	scheme *runtime.Scheme
 }
 
@@ -145,7 +150,7 @@ func (f forgetDeletes) Delete(ctx context.Context, e event.DeleteEvent, q workqu
 
 // pending reports whether exactly desired was applied less than recentWindow ago, and how long
 // until that window closes.
-func (r *recentApplies) pending(desired client.Object, scheme *runtime.Scheme) (time.Duration, bool) {
+func (r *Recent) pending(desired client.Object, scheme *runtime.Scheme) (time.Duration, bool) {
 	key, digest, ok := objectKey(desired, scheme)
 	if !ok {
 		return 0, false

@@ -1,0 +1,163 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// Writer writes one controller's generated objects as a busy controller must: it creates what is
+// absent, replaces whole what drifted, sends nothing the cache already shows, and remembers its
+// writes of the last moments so a reconcile that runs before the cache shows them does not send
+// them again.
+type Writer struct {
+	Client client.Client
+	// Settle is how long to wait before looking again at an object of the desired name that the
+	// cache does not show yet (someone else's, or one just written).
+	Settle time.Duration
+	// Recent is the memory of recent writes; ForgetDeletes keeps it honest.
+	Recent Recent
+}
+
+// Ensure makes the object at desired's key hold desired, and counts what it wrote in stats.
+// existing receives the cached object. Absent, it is created (cheaper for the API server than an
+// apply). Present and drifted, it is replaced whole: an apply would merge its lists with what
+// the create wrote (a binding's validation actions, a policy's match conditions), and keep rules
+// another writer added to a NetworkPolicy (drift that widens). A Namespace, which carries others'
+// labels too, is applied.
+func (w *Writer) Ensure(ctx context.Context, desired, existing client.Object, stats *Stats) error {
+	err := w.Client.Get(ctx, client.ObjectKeyFromObject(desired), existing, client.UnsafeDisableDeepCopy)
+	switch {
+	case apierrors.IsNotFound(err):
+		err := w.Write(ctx, desired, stats, "absent", func() (client.Object, error) {
+			stored := desired.DeepCopyObject().(client.Object)
+			return stored, w.Client.Create(ctx, stored, client.FieldOwner(FieldManager))
+		})
+		if apierrors.IsAlreadyExists(err) {
+			stats.Unread = true
+			stats.WaitAtLeast(w.Settle)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("create %s %s: %w", kindOf(desired, w.Client.Scheme()), client.ObjectKeyFromObject(desired), err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("get %s: %w", client.ObjectKeyFromObject(desired), err)
+	}
+	if np, ok := desired.(*networkingv1.NetworkPolicy); ok && !equality.Semantic.DeepEqual(np.Spec, existing.(*networkingv1.NetworkPolicy).Spec) {
+		return w.Replace(ctx, np, existing.GetResourceVersion(), stats)
+	}
+	upToDate, err := UpToDate(desired, existing, w.Client.Scheme())
+	if err != nil || upToDate {
+		return err
+	}
+	if _, isNamespace := desired.(*corev1.Namespace); !isNamespace {
+		return w.Replace(ctx, desired, existing.GetResourceVersion(), stats)
+	}
+	return w.Write(ctx, desired, stats, "differs from desired", func() (client.Object, error) { return ApplyStored(ctx, w.Client, desired) })
+}
+
+// Write runs do, one write of desired, and remembers it, unless the operator wrote the same a
+// moment ago: informers of different kinds are not in step, so an object just written may not be
+// in the cache yet. It is then not written again, and stats says when to look once the window
+// closes. do returns what the API server stored, or nil when it said nothing to judge from.
+func (w *Writer) Write(ctx context.Context, desired client.Object, stats *Stats, reason string, do func() (client.Object, error)) error {
+	if wait, recent := w.Recent.pending(desired, w.Client.Scheme()); recent {
+		stats.WaitAtLeast(wait)
+		return nil
+	}
+	stats.Writes++
+	stored, err := do()
+	if err != nil {
+		return err
+	}
+	logWrite(ctx, "wrote", desired, w.Client.Scheme(), reason)
+	if stored == nil {
+		stats.Unread = true
+	} else {
+		stats.Written = append(stats.Written, stored)
+	}
+	w.Recent.record(desired, w.Client.Scheme())
+	return nil
+}
+
+// Replace writes desired over the object at resourceVersion, every field of it, as the
+// operator's field manager.
+func (w *Writer) Replace(ctx context.Context, desired client.Object, resourceVersion string, stats *Stats) error {
+	return w.Write(ctx, desired, stats, "drifted: replaced whole", func() (client.Object, error) {
+		obj := desired.DeepCopyObject().(client.Object)
+		obj.SetResourceVersion(resourceVersion)
+		if err := w.Client.Update(ctx, obj, client.FieldOwner(FieldManager)); err != nil {
+			return nil, fmt.Errorf("replace %s %s: %w", kindOf(desired, w.Client.Scheme()), client.ObjectKeyFromObject(desired), err)
+		}
+		return obj, nil
+	})
+}
+
+// Prune lists list with opts and deletes every item keep refuses, counting each deletion in
+// stats (nil counts nothing).
+func (w *Writer) Prune(ctx context.Context, list client.ObjectList, keep func(client.Object) bool, reason string, stats *Stats, opts ...client.ListOption) error {
+	return Prune(ctx, w.Client, list, keep, reason, stats, opts...)
+}
+
+// Delete deletes obj, generated by the operator, for reason; one already gone is fine.
+func Delete(ctx context.Context, c client.Client, obj client.Object, reason string) error {
+	if err := c.Delete(ctx, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("delete %s %s: %w", kindOf(obj, c.Scheme()), client.ObjectKeyFromObject(obj), err)
+	}
+	logWrite(ctx, "deleted", obj, c.Scheme(), reason)
+	return nil
+}
+
+// Prune lists list with opts and deletes, for reason, every item keep refuses: the generated
+// objects no longer wanted. Each deletion counts in stats when stats is not nil.
+func Prune(ctx context.Context, c client.Client, list client.ObjectList, keep func(client.Object) bool, reason string, stats *Stats, opts ...client.ListOption) error {
+	if err := c.List(ctx, list, opts...); err != nil {
+		return fmt.Errorf("list %T to prune: %w", list, err)
+	}
+	var errs []error
+	err := meta.EachListItem(list, func(o runtime.Object) error {
+		obj := o.(client.Object)
+		if keep != nil && keep(obj) {
+			return nil
+		}
+		if stats != nil {
+			stats.Removed()
+		}
+		errs = append(errs, Delete(ctx, c, obj, reason))
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
+}
+
+// KeepNames keeps the objects whose "namespace/name" is in names.
+func KeepNames(names map[string]bool) func(client.Object) bool {
+	return func(o client.Object) bool { return names[o.GetNamespace()+"/"+o.GetName()] }
+}
+
+func kindOf(obj client.Object, scheme *runtime.Scheme) string {
+	if gvk, err := apiutil.GVKForObject(obj, scheme); err == nil {
+		return gvk.Kind
+	}
+	return fmt.Sprintf("%T", obj)
+}
+
+// logWrite records one write or deletion at V(1): what, which object, why.
+func logWrite(ctx context.Context, what string, obj client.Object, scheme *runtime.Scheme, reason string) {
+	log.FromContext(ctx).V(1).Info(what, "kind", kindOf(obj, scheme), "object", client.ObjectKeyFromObject(obj), "reason", reason)
+}
