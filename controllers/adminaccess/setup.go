@@ -2,6 +2,7 @@ package adminaccess
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/enqueue"
 )
 
 // Settings are what the manager passes to this controller.
@@ -76,7 +78,7 @@ func grantsCovering(c client.Client) handler.MapFunc {
 	return func(ctx context.Context, obj client.Object) []reconcile.Request {
 		var list rempartv1.AdminAccessList
 		if err := c.List(ctx, &list); err != nil {
-			return nil
+			return enqueue.ListFailed(ctx, err, fmt.Sprintf("%T", list))
 		}
 		tenant := obj.GetLabels()[rempartv1.LabelTenant]
 		var out []reconcile.Request

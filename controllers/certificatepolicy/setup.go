@@ -87,8 +87,7 @@ func policiesCovering(c client.Reader) handler.MapFunc {
 	return func(ctx context.Context, obj client.Object) []reconcile.Request {
 		var list rempartv1.CertificatePolicyList
 		if err := c.List(ctx, &list); err != nil {
-			ctrl.Log.WithName("certificatepolicy").Error(err, "list policies to map an event", "object", client.ObjectKeyFromObject(obj))
-			return nil
+			return enqueue.ListFailed(ctx, err, "CertificatePolicies covering "+client.ObjectKeyFromObject(obj).String())
 		}
 		var out []reconcile.Request
 		for _, cp := range list.Items {

@@ -2,6 +2,7 @@ package dataresidency
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -96,7 +97,7 @@ func policiesCovering(c client.Client, namespaceOf func(client.Object) string) h
 		}
 		var list rempartv1.DataResidencyList
 		if err := c.List(ctx, &list); err != nil {
-			return nil
+			return enqueue.ListFailed(ctx, err, fmt.Sprintf("%T", list))
 		}
 		var out []reconcile.Request
 		for _, dr := range list.Items {

@@ -3,11 +3,13 @@ package enqueue
 
 import (
 	"context"
+	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
@@ -17,7 +19,7 @@ func All(c client.Reader, list client.ObjectList) handler.MapFunc {
 	return func(ctx context.Context, _ client.Object) []reconcile.Request {
 		l := list.DeepCopyObject().(client.ObjectList)
 		if err := c.List(ctx, l); err != nil {
-			return nil
+			return ListFailed(ctx, err, fmt.Sprintf("%T", l))
 		}
 		items, err := meta.ExtractList(l)
 		if err != nil {
@@ -31,4 +33,11 @@ func All(c client.Reader, list client.ObjectList) handler.MapFunc {
 		}
 		return out
 	}
+}
+
+// ListFailed logs a List that failed in a map function and enqueues nothing: the event is lost
+// until the next resync, which whoever runs the operator must be able to see.
+func ListFailed(ctx context.Context, err error, what string) []reconcile.Request {
+	log.FromContext(ctx).Error(err, "cannot map an event to the policies it concerns: they are evaluated again at the next resync", "list", what)
+	return nil
 }

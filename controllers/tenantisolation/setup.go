@@ -2,6 +2,7 @@ package tenantisolation
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
@@ -18,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -176,8 +176,7 @@ func poolOwnersForPod(c client.Client) handler.MapFunc {
 		}
 		var list rempartv1.TenantIsolationList
 		if err := c.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-			log.FromContext(ctx).Error(err, "list tenants for a pod's node", "node", nodeName)
-			return nil
+			return enqueue.ListFailed(ctx, err, "tenants dedicating node "+nodeName)
 		}
 		var out []reconcile.Request
 		for _, ti := range list.Items {
@@ -199,7 +198,7 @@ func tenantsForNamespace(c client.Client) handler.MapFunc {
 	return func(ctx context.Context, obj client.Object) []reconcile.Request {
 		var list rempartv1.TenantIsolationList
 		if err := c.List(ctx, &list, client.MatchingFields{indexNamespaces: obj.GetName()}); err != nil {
-			return nil
+			return enqueue.ListFailed(ctx, err, "tenants holding namespace "+obj.GetName())
 		}
 		out := make([]reconcile.Request, 0, len(list.Items)+1)
 		holder := obj.GetLabels()[rempartv1.LabelTenant]
@@ -244,7 +243,7 @@ func allTenants(c client.Client) handler.MapFunc {
 	return func(ctx context.Context, _ client.Object) []reconcile.Request {
 		var list rempartv1.TenantIsolationList
 		if err := c.List(ctx, &list); err != nil {
-			return nil
+			return enqueue.ListFailed(ctx, err, fmt.Sprintf("%T", list))
 		}
 		out := make([]reconcile.Request, 0, len(list.Items))
 		for _, ti := range list.Items {
