@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
-	"github.com/rempart-io/rempart/internal/manifests"
+	"github.com/rempart-io/rempart/test/manifests"
 	"github.com/rempart-io/rempart/test/testenv"
 )
 

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/rempart-io/rempart/internal/manifests"
+	"github.com/rempart-io/rempart/test/manifests"
 	"github.com/rempart-io/rempart/test/testenv"
 )
 

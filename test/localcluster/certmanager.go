@@ -12,7 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/rempart-io/rempart/internal/manifests"
+	"github.com/rempart-io/rempart/test/manifests"
 )
 
 // CertManagerNamespace holds the secrets ClusterIssuers read, as in a cert-manager installation.

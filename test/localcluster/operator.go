@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rempart-io/rempart/controllers"
-	"github.com/rempart-io/rempart/internal/manifests"
+	"github.com/rempart-io/rempart/test/manifests"
 	"github.com/rempart-io/rempart/test/testenv"
 )
 

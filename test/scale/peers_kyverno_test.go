@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/rempart-io/rempart/internal/manifests"
 	"github.com/rempart-io/rempart/test/localcluster"
+	"github.com/rempart-io/rempart/test/manifests"
 	"github.com/rempart-io/rempart/test/testenv"
 )
 
