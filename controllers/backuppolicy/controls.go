@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/backuppolicy/velero"
 	"github.com/rempart-io/rempart/internal/backups"
 	"github.com/rempart-io/rempart/internal/compliance"
 	"github.com/rempart-io/rempart/internal/regions"
@@ -105,7 +106,7 @@ func scheduleResult(o observed, ev evaluation, veleroNamespace string) rempartv1
 	j := ev.exceptions
 	spec := o.policy.Spec
 	policyRef := ref("BackupPolicy", "", o.policy.Name)
-	schedRef := ref("Schedule", veleroNamespace, scheduleName(o.policy))
+	schedRef := ref("Schedule", veleroNamespace, velero.ScheduleName(o.policy))
 	switch {
 	case len(o.namespaces) == 0:
 		return j.Fail(compliance.BackupSchedule, "EmptyScope",

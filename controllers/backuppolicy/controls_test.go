@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/backuppolicy/restoretest"
 	"github.com/rempart-io/rempart/internal/backups"
 	"github.com/rempart-io/rempart/internal/compliance"
 	"github.com/rempart-io/rempart/internal/regions"
@@ -137,26 +138,13 @@ func TestRPODeadlineIsExact(t *testing.T) {
 	}
 }
 
-func TestScheduleAndSandboxNames(t *testing.T) {
+func TestSchedulePeriodsAndEmptyScope(t *testing.T) {
 	bp := &rempartv1.BackupPolicy{ObjectMeta: metav1.ObjectMeta{Name: "acme"}}
-	if got := testPeriod("0 4 * * 0", now); got != 7*24*time.Hour {
+	if got := restoretest.Period("0 4 * * 0", now); got != 7*24*time.Hour {
 		t.Errorf("weekly period %s", got)
 	}
-	if got := testPeriod("@daily", now); got != 24*time.Hour {
+	if got := restoretest.Period("@daily", now); got != 24*time.Hour {
 		t.Errorf("daily period %s", got)
-	}
-	a, b := sandboxName(bp, testRunID("", now), 0), sandboxName(bp, testRunID("", now.Add(time.Hour)), 0)
-	if a == b {
-		t.Errorf("tests of two slots share the sandbox %s", a)
-	}
-	if again := sandboxName(bp, testRunID("", now), 0); again != a {
-		t.Errorf("the same slot names its sandbox %s, then %s: an interrupted test would start twice", a, again)
-	}
-	if r1, r2 := testRunID("2026-12-01", now), testRunID("2026-12-02", now); r1 == r2 || r1 == testRunID("", now) {
-		t.Errorf("requested runs %s and %s are not told apart from each other or from the slot", r1, r2)
-	}
-	if len(a) > 63 || !strings.HasPrefix(a, "restore-test-") {
-		t.Errorf("sandbox name %q", a)
 	}
 	sched := desiredSchedule(bp, "velero", nil, false)
 	included, _, _ := unstructuredStrings(sched.Object, "spec", "template", "includedNamespaces")

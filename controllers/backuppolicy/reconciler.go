@@ -21,6 +21,8 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/backuppolicy/restoretest"
+	"github.com/rempart-io/rempart/controllers/backuppolicy/velero"
 	"github.com/rempart-io/rempart/controllers/policystatus"
 	"github.com/rempart-io/rempart/controllers/scope"
 	"github.com/rempart-io/rempart/internal/backups"
@@ -75,6 +77,12 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=rempart-restore-verifier
 
+// restoreTester runs the policy's restore tests with the reconciler's clients.
+func (r *Reconciler) restoreTester() *restoretest.Tester {
+	return &restoretest.Tester{Client: r.Client, APIReader: r.APIReader, Mapper: r.Mapper, Recorder: r.Recorder,
+		VeleroNamespace: r.VeleroNamespace, HTTP: r.HTTP, OperatorUser: r.OperatorUser}
+}
+
 // Reconcile keeps the Velero Schedule in place, starts the first and requested backups, prunes
 // versions beyond the count, runs the restore tests and records the proof in status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -112,19 +120,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	status := &computed.Status
 
 	var errs []error
-	errs = append(errs, apply.IfChanged(ctx, r.Client, desiredSchedule(&bp, r.VeleroNamespace, s.Namespaces, paused), newObject(scheduleGVK, "", "")))
+	errs = append(errs, apply.IfChanged(ctx, r.Client, desiredSchedule(&bp, r.VeleroNamespace, s.Namespaces, paused), velero.NewObject(velero.ScheduleGVK, "", "")))
 	if !paused {
 		errs = append(errs, r.startBackups(ctx, &bp, status, obs, s.Namespaces))
 	}
 	errs = append(errs, r.prune(ctx, &bp, obs, now))
-	poll, err := r.restoreTest(ctx, &bp, status, backups.Versions(obs.backups), now)
+	poll, err := r.restoreTester().Run(ctx, &bp, status, backups.Versions(obs.backups), now)
 	errs = append(errs, err)
 	applyErr := errors.Join(errs...)
 
 	// Judged once the restore test has moved on, with its record.
 	obs.lastTest, obs.lastPassed = status.LastRestoreTest, status.LastPassedRestoreTest
 	ev := evaluate(obs, r.VeleroNamespace, now)
-	next := r.nextRestoreTest(&bp, status, now)
+	next := r.restoreTester().Next(&bp, status, now)
 	r.announce(&bp, ev)
 	recordMetrics(&bp, ev, status)
 	r.fillStatus(status, &bp, obs, ev, next)
@@ -143,7 +151,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 
 func (r *Reconciler) gather(ctx context.Context, bp *rempartv1.BackupPolicy, namespaces []string, now time.Time) (observed, error) {
 	o := observed{policy: bp, namespaces: namespaces, errorsOf: map[string][2]int32{}, lastTest: bp.Status.LastRestoreTest, lastPassed: bp.Status.LastPassedRestoreTest}
-	o.testPeriod = testPeriod(bp.Spec.RestoreTest.TestSchedule(), now)
+	o.testPeriod = restoretest.Period(bp.Spec.RestoreTest.TestSchedule(), now)
 
 	res, catalog, regionLabel, err := r.residencyOf(ctx, namespaces)
 	if err != nil {
@@ -151,16 +159,16 @@ func (r *Reconciler) gather(ctx context.Context, bp *rempartv1.BackupPolicy, nam
 	}
 	o.residency, o.catalog = res, catalog
 
-	sched := newObject(scheduleGVK, "", "")
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.VeleroNamespace, Name: scheduleName(bp)}, sched); err == nil {
-		o.schedule = scheduleFacts{Found: true, Phase: stringField(sched, "status", "phase")}
+	sched := velero.NewObject(velero.ScheduleGVK, "", "")
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.VeleroNamespace, Name: velero.ScheduleName(bp)}, sched); err == nil {
+		o.schedule = scheduleFacts{Found: true, Phase: velero.StringField(sched, "status", "phase")}
 		o.schedule.Paused, _, _ = unstructured.NestedBool(sched.Object, "spec", "paused")
 		o.schedule.ValidationErrors, _, _ = unstructured.NestedStringSlice(sched.Object, "status", "validationErrors")
 	} else if !apierrors.IsNotFound(err) {
 		return o, fmt.Errorf("get schedule: %w", err)
 	}
 
-	loc := newObject(locationGVK, "", "")
+	loc := velero.NewObject(velero.LocationGVK, "", "")
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.VeleroNamespace, Name: bp.Spec.StorageLocation.Name}, loc); err == nil {
 		facts, provider := locationFacts(loc, catalog)
 		o.location, o.provider = &facts, provider
@@ -168,7 +176,7 @@ func (r *Reconciler) gather(ctx context.Context, bp *rempartv1.BackupPolicy, nam
 		return o, fmt.Errorf("get backup storage location: %w", err)
 	}
 
-	list := newList(backupGVK)
+	list := velero.NewList(velero.BackupGVK)
 	if err := r.Client.List(ctx, list, client.InNamespace(r.VeleroNamespace), client.MatchingLabels{rempartv1.LabelBackupPolicy: bp.Name}); err != nil {
 		return o, fmt.Errorf("list backups: %w", err)
 	}
@@ -178,7 +186,7 @@ func (r *Reconciler) gather(ctx context.Context, bp *rempartv1.BackupPolicy, nam
 			continue
 		}
 		o.backups = append(o.backups, backupFacts(b))
-		o.errorsOf[b.GetName()] = [2]int32{intField(b, "status", "errors"), intField(b, "status", "warnings")}
+		o.errorsOf[b.GetName()] = [2]int32{velero.IntField(b, "status", "errors"), velero.IntField(b, "status", "warnings")}
 	}
 
 	o.nodeRegions, err = r.nodeRegions(ctx, namespaces, regionLabel)
@@ -330,14 +338,14 @@ func (r *Reconciler) prune(ctx context.Context, bp *rempartv1.BackupPolicy, o ob
 	if len(victims) == 0 {
 		return nil
 	}
-	requests := newList(deleteBackupRequestGV)
+	requests := velero.NewList(velero.DeleteBackupRequestGVK)
 	if err := r.Client.List(ctx, requests, client.InNamespace(r.VeleroNamespace), client.MatchingLabels{rempartv1.LabelBackupPolicy: bp.Name}); err != nil {
 		return fmt.Errorf("list delete backup requests: %w", err)
 	}
 	pending := map[string]bool{}
 	for _, d := range requests.Items {
 		if now.Sub(d.GetCreationTimestamp().Time) < pruneRetry {
-			pending[stringField(&d, "spec", "backupName")] = true
+			pending[velero.StringField(&d, "spec", "backupName")] = true
 		}
 	}
 	var errs []error
@@ -391,7 +399,7 @@ func (r *Reconciler) writeVeleroMissing(ctx context.Context, bp *rempartv1.Backu
 // fillStatus sets the status fields of the kind from what was observed and judged.
 func (r *Reconciler) fillStatus(status *rempartv1.BackupPolicyStatus, bp *rempartv1.BackupPolicy, o observed, ev evaluation, next time.Time) {
 	status.Namespaces = o.namespaces
-	status.Schedule = r.VeleroNamespace + "/" + scheduleName(bp)
+	status.Schedule = r.VeleroNamespace + "/" + velero.ScheduleName(bp)
 	status.Location = o.location
 	status.LastBackup = newestRun(o)
 	status.VersionCount = int32(len(ev.versions))

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/backuppolicy/velero"
 	"github.com/rempart-io/rempart/controllers/discovery"
 	"github.com/rempart-io/rempart/controllers/enqueue"
 )
@@ -37,7 +38,7 @@ type Settings struct {
 
 // VeleroInstalled asks the API server whether it serves Velero's Schedules.
 func VeleroInstalled(mapper meta.RESTMapper) (bool, error) {
-	return discovery.Serves(mapper, scheduleGVK)
+	return discovery.Serves(mapper, velero.ScheduleGVK)
 }
 
 // Setup registers the controller. Without Velero, policies are still reconciled, to say so in
@@ -67,9 +68,9 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	if installed {
 		byLabel := handler.EnqueueRequestsFromMapFunc(policyOfLabel)
 		for _, gvk := range []struct{ kind string }{{"Schedule"}, {"Backup"}, {"Restore"}, {"DeleteBackupRequest"}, {"DownloadRequest"}} {
-			b = b.Watches(newObject(veleroGroupVersion.WithKind(gvk.kind), "", ""), byLabel)
+			b = b.Watches(velero.NewObject(velero.GroupVersion.WithKind(gvk.kind), "", ""), byLabel)
 		}
-		b = b.Watches(newObject(locationGVK, "", ""), handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.BackupPolicyList{})))
+		b = b.Watches(velero.NewObject(velero.LocationGVK, "", ""), handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.BackupPolicyList{})))
 	}
 	return b.WithOptions(controller.Options{MaxConcurrentReconciles: s.MaxConcurrentReconciles}).Complete(r)
 }

@@ -8,26 +8,16 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/backuppolicy/velero"
 	"github.com/rempart-io/rempart/internal/backups"
 	"github.com/rempart-io/rempart/internal/regions"
 )
 
 // Velero's kinds, read and written as unstructured objects: the operator does not link Velero's
 // code, only speaks its API (velero.io/v1).
-var (
-	veleroGroupVersion    = schema.GroupVersion{Group: "velero.io", Version: "v1"}
-	scheduleGVK           = veleroGroupVersion.WithKind("Schedule")
-	backupGVK             = veleroGroupVersion.WithKind("Backup")
-	restoreGVK            = veleroGroupVersion.WithKind("Restore")
-	locationGVK           = veleroGroupVersion.WithKind("BackupStorageLocation")
-	deleteBackupRequestGV = veleroGroupVersion.WithKind("DeleteBackupRequest")
-	downloadRequestGVK    = veleroGroupVersion.WithKind("DownloadRequest")
-)
-
 // scheduleNameLabel is the label Velero puts on the backups a Schedule starts.
 const scheduleNameLabel = "velero.io/schedule-name"
 
@@ -35,32 +25,11 @@ const scheduleNameLabel = "velero.io/schedule-name"
 // operator's job; Velero's expiry only bounds what is left behind when a policy is deleted.
 const backupTTL = 365 * 24 * time.Hour
 
-func newObject(gvk schema.GroupVersionKind, namespace, name string) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(gvk)
-	u.SetNamespace(namespace)
-	u.SetName(name)
-	return u
-}
-
-func newList(gvk schema.GroupVersionKind) *unstructured.UnstructuredList {
-	l := &unstructured.UnstructuredList{}
-	l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	return l
-}
-
-// scheduleName is the Velero Schedule of a policy: one per policy, in Velero's namespace.
-func scheduleName(bp *rempartv1.BackupPolicy) string { return "rempart-" + bp.Name }
-
-// LabelBackupPolicyUID carries the UID of the policy a Velero object was made for: a policy
-// deleted and created again under the same name does not inherit the old one's backups.
-const LabelBackupPolicyUID = "rempart.io/backup-policy-uid"
-
 // backupOfPolicy says whether a backup labelled with the policy's name is really its own: made
 // for this policy (its UID, or, for a backup of an older version without one, not older than the
 // policy), and holding at least one namespace the policy covers.
 func backupOfPolicy(b *unstructured.Unstructured, bp *rempartv1.BackupPolicy, namespaces []string) bool {
-	switch uid := b.GetLabels()[LabelBackupPolicyUID]; {
+	switch uid := b.GetLabels()[velero.LabelBackupPolicyUID]; {
 	case uid != "" && uid != string(bp.UID):
 		return false
 	case uid == "" && b.GetCreationTimestamp().Time.Before(bp.CreationTimestamp.Time):
@@ -73,11 +42,6 @@ func backupOfPolicy(b *unstructured.Unstructured, bp *rempartv1.BackupPolicy, na
 		}
 	}
 	return false
-}
-
-// policyLabels mark every object the operator creates for a policy, plus any extra pairs.
-func policyLabels(bp *rempartv1.BackupPolicy, extra ...string) map[string]string {
-	return apply.ManagedLabels(append([]string{rempartv1.LabelBackupPolicy, bp.Name, LabelBackupPolicyUID, string(bp.UID)}, extra...)...)
 }
 
 // backupTemplate is the Backup spec of every backup of the policy.
@@ -97,7 +61,7 @@ func backupTemplate(bp *rempartv1.BackupPolicy, namespaces []string) map[string]
 		"ttl":                      ttl.String(),
 		"snapshotVolumes":          bp.Spec.IncludeVolumes,
 		"defaultVolumesToFsBackup": bp.Spec.IncludeVolumes,
-		"metadata": map[string]any{"labels": map[string]any{rempartv1.LabelBackupPolicy: bp.Name, LabelBackupPolicyUID: string(bp.UID),
+		"metadata": map[string]any{"labels": map[string]any{rempartv1.LabelBackupPolicy: bp.Name, velero.LabelBackupPolicyUID: string(bp.UID),
 			rempartv1.LabelManagedBy: rempartv1.ManagedByValue}},
 	}
 	if len(namespaces) == 0 {
@@ -112,8 +76,8 @@ func backupTemplate(bp *rempartv1.BackupPolicy, namespaces []string) map[string]
 // location is. It does not own the backups (useOwnerReferencesInBackup false): deleting the policy
 // or the Schedule keeps every backup (nothing lost).
 func desiredSchedule(bp *rempartv1.BackupPolicy, veleroNamespace string, namespaces []string, paused bool) *unstructured.Unstructured {
-	s := newObject(scheduleGVK, veleroNamespace, scheduleName(bp))
-	s.SetLabels(policyLabels(bp))
+	s := velero.NewObject(velero.ScheduleGVK, veleroNamespace, velero.ScheduleName(bp))
+	s.SetLabels(velero.PolicyLabels(bp))
 	s.SetOwnerReferences([]metav1.OwnerReference{apply.ControlledBy("BackupPolicy", bp)})
 	s.Object["spec"] = map[string]any{
 		"schedule":                   bp.Spec.BackupSchedule(),
@@ -130,8 +94,8 @@ func desiredSchedule(bp *rempartv1.BackupPolicy, veleroNamespace string, namespa
 // Its name is fixed by why it is started, so that a retry after a lost status write finds it
 // rather than starting another.
 func backupFromSchedule(bp *rempartv1.BackupPolicy, veleroNamespace string, namespaces []string, suffix string) *unstructured.Unstructured {
-	b := newObject(backupGVK, veleroNamespace, scheduleName(bp)+"-"+suffix)
-	b.SetLabels(policyLabels(bp, scheduleNameLabel, scheduleName(bp)))
+	b := velero.NewObject(velero.BackupGVK, veleroNamespace, velero.ScheduleName(bp)+"-"+suffix)
+	b.SetLabels(velero.PolicyLabels(bp, scheduleNameLabel, velero.ScheduleName(bp)))
 	spec := backupTemplate(bp, namespaces)
 	delete(spec, "metadata")
 	b.Object["spec"] = spec
@@ -140,45 +104,25 @@ func backupFromSchedule(bp *rempartv1.BackupPolicy, veleroNamespace string, name
 
 // deleteRequest asks Velero to delete a backup with everything it stored, its own way.
 func deleteRequest(bp *rempartv1.BackupPolicy, backup string, veleroNamespace string) *unstructured.Unstructured {
-	d := newObject(deleteBackupRequestGV, veleroNamespace, "")
+	d := velero.NewObject(velero.DeleteBackupRequestGVK, veleroNamespace, "")
 	d.SetGenerateName(backup + "-prune-")
-	d.SetLabels(policyLabels(bp, "velero.io/backup-name", backup))
+	d.SetLabels(velero.PolicyLabels(bp, "velero.io/backup-name", backup))
 	d.Object["spec"] = map[string]any{"backupName": backup}
 	return d
 }
 
-// timeField reads an RFC 3339 time at the given path, zero when absent or malformed.
-func timeField(u *unstructured.Unstructured, path ...string) time.Time {
-	s, _, _ := unstructured.NestedString(u.Object, path...)
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}
-	}
-	return t
-}
-
-func intField(u *unstructured.Unstructured, path ...string) int32 {
-	v, _, _ := unstructured.NestedInt64(u.Object, path...)
-	return int32(v)
-}
-
-func stringField(u *unstructured.Unstructured, path ...string) string {
-	s, _, _ := unstructured.NestedString(u.Object, path...)
-	return s
-}
-
 // backupFacts turns a Velero Backup into what the rules read.
 func backupFacts(u *unstructured.Unstructured) backups.Backup {
-	phase := backups.Phase(stringField(u, "status", "phase"))
+	phase := backups.Phase(velero.StringField(u, "status", "phase"))
 	if u.GetDeletionTimestamp() != nil {
 		phase = backups.Deleting
 	}
 	return backups.Backup{
 		Name:      u.GetName(),
 		Phase:     phase,
-		Started:   timeField(u, "status", "startTimestamp"),
-		Completed: timeField(u, "status", "completionTimestamp"),
-		Items:     int64(intField(u, "status", "progress", "itemsBackedUp")),
+		Started:   velero.TimeField(u, "status", "startTimestamp"),
+		Completed: velero.TimeField(u, "status", "completionTimestamp"),
+		Items:     int64(velero.IntField(u, "status", "progress", "itemsBackedUp")),
 	}
 }
 
@@ -186,17 +130,17 @@ func backupFacts(u *unstructured.Unstructured) backups.Backup {
 func locationFacts(u *unstructured.Unstructured, catalog *regions.Catalog) (rempartv1.LocationFacts, regions.Provider) {
 	f := rempartv1.LocationFacts{
 		Name:     u.GetName(),
-		Provider: stringField(u, "spec", "provider"),
-		Region:   stringField(u, "spec", "config", "region"),
-		Phase:    stringField(u, "status", "phase"),
+		Provider: velero.StringField(u, "spec", "provider"),
+		Region:   velero.StringField(u, "spec", "config", "region"),
+		Phase:    velero.StringField(u, "status", "phase"),
 	}
-	provider := locationProvider(f.Provider, stringField(u, "spec", "config", "s3Url"))
+	provider := locationProvider(f.Provider, velero.StringField(u, "spec", "config", "s3Url"))
 	if f.Region != "" {
 		if res := catalog.Resolve(f.Region, provider); res.Known {
 			f.Country = res.Region.Country
 		}
 	}
-	f.Encryption = encryptionShown(f.Provider, func(key string) string { return stringField(u, "spec", "config", key) })
+	f.Encryption = encryptionShown(f.Provider, func(key string) string { return velero.StringField(u, "spec", "config", key) })
 	return f, provider
 }
 

@@ -1,4 +1,4 @@
-package backuppolicy
+package restoretest
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/backuppolicy/velero"
 )
 
 // The kinds that make controllers outside the sandbox act are never restored.
@@ -127,7 +128,7 @@ func sandboxNamespace(name, restore string) *corev1.Namespace {
 }
 
 func veleroRestore(name, phase string) *unstructured.Unstructured {
-	u := newObject(restoreGVK, "velero", name)
+	u := velero.NewObject(velero.RestoreGVK, "velero", name)
 	u.Object["status"] = map[string]any{"phase": phase}
 	return u
 }
@@ -137,14 +138,14 @@ func veleroRestore(name, phase string) *unstructured.Unstructured {
 func TestCleanUpStopsARunningRestoreBeforeTheSandbox(t *testing.T) {
 	ctx := context.Background()
 	c := fake.NewClientBuilder().WithObjects(sandboxNamespace("sb-1-0", "rt-1"), veleroRestore("rt-1", "InProgress")).Build()
-	r := &Reconciler{Client: c, APIReader: c, Recorder: events.NewFakeRecorder(10), VeleroNamespace: "velero"}
+	r := &Tester{Client: c, APIReader: c, Recorder: events.NewFakeRecorder(10), VeleroNamespace: "velero"}
 	bp := &rempartv1.BackupPolicy{ObjectMeta: metav1.ObjectMeta{Name: "acme"}}
 	rec := &rempartv1.RestoreTestRecord{Restore: "rt-1", Sandboxes: []string{"shop=sb-1-0"}}
 	gone, err := r.cleanUp(ctx, bp, rec)
 	if err != nil || gone {
 		t.Fatalf("cleanUp under a running restore: gone %v, %v", gone, err)
 	}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: "velero", Name: "rt-1"}, newObject(restoreGVK, "", "")); !apierrors.IsNotFound(err) {
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "velero", Name: "rt-1"}, velero.NewObject(velero.RestoreGVK, "", "")); !apierrors.IsNotFound(err) {
 		t.Errorf("the running restore was not stopped: %v", err)
 	}
 	if err := c.Get(ctx, client.ObjectKey{Name: "sb-1-0"}, &corev1.Namespace{}); err != nil {
@@ -167,7 +168,7 @@ func TestSweepSparesSandboxesOfRunningRestores(t *testing.T) {
 		sandboxNamespace("sb-recorded", "rt-1"), sandboxNamespace("sb-running", "rt-2"), sandboxNamespace("sb-done", "rt-3"), sandboxNamespace("sb-orphan", "rt-4"),
 		veleroRestore("rt-2", "InProgress"), veleroRestore("rt-3", "Completed"),
 	).Build()
-	r := &Reconciler{Client: c, APIReader: c, Recorder: events.NewFakeRecorder(10), VeleroNamespace: "velero"}
+	r := &Tester{Client: c, APIReader: c, Recorder: events.NewFakeRecorder(10), VeleroNamespace: "velero"}
 	bp := &rempartv1.BackupPolicy{ObjectMeta: metav1.ObjectMeta{Name: "acme"}}
 	if err := r.sweep(ctx, bp, &rempartv1.RestoreTestRecord{Restore: "rt-1", Sandboxes: []string{"shop=sb-recorded"}}); err != nil {
 		t.Fatal(err)
@@ -180,34 +181,20 @@ func TestSweepSparesSandboxesOfRunningRestores(t *testing.T) {
 	}
 }
 
-// Backups count for the policy that made them, by UID, and only if they hold its namespaces.
-func TestBackupsMatchTheirPolicyByUIDAndNamespaces(t *testing.T) {
-	created := metav1.NewTime(now.Add(-time.Hour))
-	bp := &rempartv1.BackupPolicy{ObjectMeta: metav1.ObjectMeta{Name: "acme", UID: "uid-now", CreationTimestamp: created}}
-	backup := func(uid string, at time.Time, namespaces ...any) *unstructured.Unstructured {
-		b := newObject(backupGVK, "velero", "b")
-		labels := map[string]string{rempartv1.LabelBackupPolicy: "acme"}
-		if uid != "" {
-			labels[LabelBackupPolicyUID] = uid
-		}
-		b.SetLabels(labels)
-		b.SetCreationTimestamp(metav1.NewTime(at))
-		b.Object["spec"] = map[string]any{"includedNamespaces": namespaces}
-		return b
+func TestSandboxNames(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	bp := &rempartv1.BackupPolicy{ObjectMeta: metav1.ObjectMeta{Name: "acme"}}
+	a, b := sandboxName(bp, testRunID("", now), 0), sandboxName(bp, testRunID("", now.Add(time.Hour)), 0)
+	if a == b {
+		t.Errorf("tests of two slots share the sandbox %s", a)
 	}
-	for _, tt := range []struct {
-		name string
-		b    *unstructured.Unstructured
-		want bool
-	}{
-		{"its own", backup("uid-now", now, "shop"), true},
-		{"an earlier policy of the same name", backup("uid-before", now, "shop"), false},
-		{"unlabelled, made after the policy", backup("", now, "shop"), true},
-		{"unlabelled, older than the policy", backup("", now.Add(-2*time.Hour), "shop"), false},
-		{"another tenant's namespaces", backup("uid-now", now, "elsewhere"), false},
-	} {
-		if got := backupOfPolicy(tt.b, bp, []string{"shop"}); got != tt.want {
-			t.Errorf("%s: counted %v, want %v", tt.name, got, tt.want)
-		}
+	if again := sandboxName(bp, testRunID("", now), 0); again != a {
+		t.Errorf("the same slot names its sandbox %s, then %s: an interrupted test would start twice", a, again)
+	}
+	if r1, r2 := testRunID("2026-12-01", now), testRunID("2026-12-02", now); r1 == r2 || r1 == testRunID("", now) {
+		t.Errorf("requested runs %s and %s are not told apart from each other or from the slot", r1, r2)
+	}
+	if len(a) > 63 || !strings.HasPrefix(a, "restore-test-") {
+		t.Errorf("sandbox name %q", a)
 	}
 }

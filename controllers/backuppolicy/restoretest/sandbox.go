@@ -1,4 +1,4 @@
-package backuppolicy
+package restoretest
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package backuppolicy
+package restoretest
 
 import (
 	"archive/tar"
@@ -6,8 +6,6 @@ import (
 	"compress/gzip"
 	"strings"
 	"testing"
-
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 func tarball(t *testing.T, files map[string]string) []byte {
@@ -82,30 +80,4 @@ func TestReadContentsRefusesWhatIsNotAnArchive(t *testing.T) {
 	if _, err := readContents(bytes.NewReader(bad)); err == nil {
 		t.Error("a broken object was read")
 	}
-}
-
-func TestEncryptionShownOnlyFromDocumentedSettings(t *testing.T) {
-	cfg := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	tests := []struct {
-		plugin string
-		config map[string]string
-		want   string
-	}{
-		{"aws", map[string]string{"serverSideEncryption": "AES256"}, "config.serverSideEncryption=AES256"},
-		{"velero.io/aws", map[string]string{"kmsKeyId": "alias/backups"}, "config.kmsKeyId=alias/backups"},
-		{"aws", map[string]string{"region": "eu-west-3"}, ""},
-		{"gcp", map[string]string{"kmsKeyName": "projects/p/keys/k"}, "config.kmsKeyName=projects/p/keys/k"},
-		{"gcp", map[string]string{"serverSideEncryption": "AES256"}, ""},
-		{"azure", map[string]string{"encryptionScope": "backups"}, "config.encryptionScope=backups"},
-		{"community.example/unknown", map[string]string{"serverSideEncryption": "AES256"}, ""},
-	}
-	for _, tt := range tests {
-		if got := encryptionShown(tt.plugin, cfg(tt.config)); got != tt.want {
-			t.Errorf("%s %v: %q, want %q", tt.plugin, tt.config, got, tt.want)
-		}
-	}
-}
-
-func unstructuredStrings(obj map[string]any, path ...string) ([]string, bool, error) {
-	return unstructured.NestedStringSlice(obj, path...)
 }
