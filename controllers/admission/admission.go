@@ -1,4 +1,3 @@
-// Package admission holds the small builders every controller's admission policies share.
 package admission
 
 import (

@@ -1,4 +1,3 @@
-// Package enqueue maps watched objects to the policies to reconcile.
 package enqueue
 
 import (

@@ -1,5 +1,3 @@
-// Package scope resolves what a policy covers: the TenantIsolations it selects by name or label,
-// and the namespaces they hold plus those it lists.
 package scope
 
 import (

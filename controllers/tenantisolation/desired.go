@@ -1,6 +1,3 @@
-// Package tenantisolation reconciles TenantIsolation: it sets up the tenant's namespaces, renders
-// its NetworkPolicies, quota and limits, binds the admission policies that keep tenants apart, and
-// evaluates the isolation controls into status.
 package tenantisolation
 
 import (

@@ -1,4 +1,3 @@
-// Command benchtable prints the benchmark results written under bin/bench/ as one Markdown table.
 package main
 
 import (

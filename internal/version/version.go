@@ -1,6 +1,3 @@
-// Package version carries the build's version string, set at link time:
-//
-//	go build -ldflags "-X github.com/rempart-io/rempart/internal/version.Version=v0.1.0"
 package version
 
 // Version is the release of this build; "dev" when built without the linker flag.

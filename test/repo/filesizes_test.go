@@ -1,4 +1,3 @@
-// Package repo tests the repository's own checks, run by make lint, on scratch repositories.
 package repo
 
 import (

@@ -1,0 +1,2 @@
+// Package admission holds the small builders every controller's admission policies share.
+package admission

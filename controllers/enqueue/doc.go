@@ -1,0 +1,2 @@
+// Package enqueue maps watched objects to the policies to reconcile.
+package enqueue

@@ -1,0 +1,2 @@
+// Command benchtable prints the benchmark results written under bin/bench/ as one Markdown table.
+package main

@@ -1,0 +1,2 @@
+// Package repo tests the repository's own checks, run by make lint, on scratch repositories.
+package repo
