@@ -65,140 +65,152 @@ type PolicyConfig struct {
 
 // sharedPolicies are the validating policies every DataResidency's bindings use.
 func sharedPolicies() []*admissionv1.ValidatingAdmissionPolicy {
-	fail := ptr.To(admissionv1.Fail)
-	forbidden := ptr.To(metav1.StatusReasonForbidden)
-	refusal := func(subject, what string) string {
-		return subject + " + ' " + what + " (FT-CLD-74). Allowed regions of DataResidency ' + params.metadata.name + ': ' + variables.allowedText + '.'"
-	}
-	volumeVariables := func(termsPath, labelsOf string) []admissionv1.Variable {
-		return []admissionv1.Variable{
-			{Name: "label", Expression: "has(params.spec.regionLabel) ? params.spec.regionLabel : '" + rempartv1.DefaultRegionLabel + "'"},
-			{Name: "allowed", Expression: "has(params.status.allowedRegions) ? params.status.allowedRegions : []"},
-			{Name: "allowedText", Expression: "size(variables.allowed) > 0 ? variables.allowed.join(', ') : 'none yet'"},
-			{Name: "outside", Expression: termsPath + ".exists(t, " + labelsOf + ".exists(e, e.key == variables.label && has(e.values) && e.values.exists(v, !(v in variables.allowed))))"},
-		}
-	}
 	return []*admissionv1.ValidatingAdmissionPolicy{
-		{
-			ObjectMeta: admission.SharedMeta(policyBackupLocations),
-			Spec: admissionv1.ValidatingAdmissionPolicySpec{
-				FailurePolicy: fail,
-				ParamKind:     paramsKind(),
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
-					admission.Rule(rempartv1.GroupVersion.Group, "backuppolicies", admissionv1.Create, admissionv1.Update)}},
-				Variables: []admissionv1.Variable{
-					{Name: "allowed", Expression: "has(params.status.allowedRegions) ? params.status.allowedRegions : []"},
-					{Name: "allowedText", Expression: "size(variables.allowed) > 0 ? variables.allowed.join(', ') : 'none yet'"},
-					{Name: "covered", Expression: "(has(object.spec.tenant) && has(params.status.tenants) && object.spec.tenant in params.status.tenants) || " +
-						"(has(object.spec.namespaces) && has(params.status.namespaces) && object.spec.namespaces.exists(n, n in params.status.namespaces))"},
+		backupLocationsPolicy(),
+		podsPolicy(),
+		volumesPolicy(),
+		claimsPolicy(),
+		classesPolicy(),
+	}
+}
+
+// backupLocationsPolicy refuses a BackupPolicy of a covered tenant whose Velero location lies outside the allowed countries (FT-CLD-74).
+func backupLocationsPolicy() *admissionv1.ValidatingAdmissionPolicy {
+	return &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: admission.SharedMeta(policyBackupLocations),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			ParamKind:     paramsKind(),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
+				admission.Rule(rempartv1.GroupVersion.Group, "backuppolicies", admissionv1.Create, admissionv1.Update)}},
+			Variables: []admissionv1.Variable{
+				{Name: "allowed", Expression: "has(params.status.allowedRegions) ? params.status.allowedRegions : []"},
+				{Name: "allowedText", Expression: "size(variables.allowed) > 0 ? variables.allowed.join(', ') : 'none yet'"},
+				{Name: "covered", Expression: "(has(object.spec.tenant) && has(params.status.tenants) && object.spec.tenant in params.status.tenants) || " +
+					"(has(object.spec.namespaces) && has(params.status.namespaces) && object.spec.namespaces.exists(n, n in params.status.namespaces))"},
+			},
+			Validations: []admissionv1.Validation{{
+				// In Audit mode the BackupPolicy only reports; its controls still show the breach.
+				Expression: "(has(object.spec.enforcement) && object.spec.enforcement == 'Audit') || !variables.covered || variables.allowed.exists(a, a.lowerAscii() == object.spec.storageLocation.region.lowerAscii())",
+				MessageExpression: "'BackupPolicy ' + object.metadata.name + ' sends backups to region ' + object.spec.storageLocation.region + " +
+					"', outside the regions where DataResidency ' + params.metadata.name + ' lets the data be (FT-CLD-74): use a storage location in one of ' + variables.allowedText + '.'",
+				Reason: ptr.To(metav1.StatusReasonForbidden),
+			}},
+		},
+	}
+}
+
+// podsPolicy refuses a covered pod that selects a region outside the allowed ones or names its node (FT-CLD-74).
+func podsPolicy() *admissionv1.ValidatingAdmissionPolicy {
+	return &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: admission.SharedMeta(policyPods),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy:    ptr.To(admissionv1.Fail),
+			ParamKind:        paramsKind(),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{admission.Rule("", "pods", admissionv1.Create)}},
+			Variables:        podVariables(),
+			Validations: []admissionv1.Validation{
+				{
+					Expression:        "!(variables.label in variables.selector) || variables.selector[variables.label] in variables.allowed",
+					MessageExpression: refusal("'Pod ' + variables.podName + ' selects region ' + variables.selector[variables.label]", "with its nodeSelector, outside the regions its data may be in"),
+					Reason:            ptr.To(metav1.StatusReasonForbidden),
 				},
-				Validations: []admissionv1.Validation{{
-					// In Audit mode the BackupPolicy only reports; its controls still show the breach.
-					Expression: "(has(object.spec.enforcement) && object.spec.enforcement == 'Audit') || !variables.covered || variables.allowed.exists(a, a.lowerAscii() == object.spec.storageLocation.region.lowerAscii())",
-					MessageExpression: "'BackupPolicy ' + object.metadata.name + ' sends backups to region ' + object.spec.storageLocation.region + " +
-						"', outside the regions where DataResidency ' + params.metadata.name + ' lets the data be (FT-CLD-74): use a storage location in one of ' + variables.allowedText + '.'",
-					Reason: forbidden,
-				}},
-			},
-		},
-		{
-			ObjectMeta: admission.SharedMeta(policyPods),
-			Spec: admissionv1.ValidatingAdmissionPolicySpec{
-				FailurePolicy:    fail,
-				ParamKind:        paramsKind(),
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{admission.Rule("", "pods", admissionv1.Create)}},
-				Variables:        podVariables(),
-				Validations: []admissionv1.Validation{
-					{
-						Expression:        "!(variables.label in variables.selector) || variables.selector[variables.label] in variables.allowed",
-						MessageExpression: refusal("'Pod ' + variables.podName + ' selects region ' + variables.selector[variables.label]", "with its nodeSelector, outside the regions its data may be in"),
-						Reason:            forbidden,
-					},
-					{
-						// The expressions other policies on the namespace added are theirs, not the pod's.
-						Expression: "!variables.ownRegionExprs.exists(e, e.values.exists(v, !(v in variables.allowed)))",
-						MessageExpression: refusal("'Pod ' + variables.podName + ' requires, in its node affinity, region ' + "+
-							"variables.ownRegionExprs.map(e, e.values.filter(v, !(v in variables.allowed))).flatten().join(', ')",
-							"outside the regions its data may be in"),
-						Reason: forbidden,
-					},
-					{
-						Expression: "!has(object.spec.nodeName) || object.spec.nodeName == ''",
-						MessageExpression: "'Pod ' + variables.podName + ' names its node in spec.nodeName, which bypasses the scheduler and so the region rule of DataResidency ' + " +
-							"params.metadata.name + ' (FT-CLD-74): leave spec.nodeName empty and let the scheduler place it in an allowed region.'",
-						Reason: forbidden,
-					},
-					{
-						Expression: "variables.selectorPinned || variables.termsPinned",
-						MessageExpression: "'Pod ' + variables.podName + ' does not pin an allowed region (FT-CLD-74): set spec.nodeSelector ' + variables.label + " +
-							"': <region>, or a required node affinity ' + variables.label + ' In [<regions>] in every term, with regions among those DataResidency ' + params.metadata.name + " +
-							"' allows: ' + variables.allowedText + '.'",
-						Reason: forbidden,
-					},
+				{
+					// The expressions other policies on the namespace added are theirs, not the pod's.
+					Expression: "!variables.ownRegionExprs.exists(e, e.values.exists(v, !(v in variables.allowed)))",
+					MessageExpression: refusal("'Pod ' + variables.podName + ' requires, in its node affinity, region ' + "+
+						"variables.ownRegionExprs.map(e, e.values.filter(v, !(v in variables.allowed))).flatten().join(', ')",
+						"outside the regions its data may be in"),
+					Reason: ptr.To(metav1.StatusReasonForbidden),
+				},
+				{
+					Expression: "!has(object.spec.nodeName) || object.spec.nodeName == ''",
+					MessageExpression: "'Pod ' + variables.podName + ' names its node in spec.nodeName, which bypasses the scheduler and so the region rule of DataResidency ' + " +
+						"params.metadata.name + ' (FT-CLD-74): leave spec.nodeName empty and let the scheduler place it in an allowed region.'",
+					Reason: ptr.To(metav1.StatusReasonForbidden),
+				},
+				{
+					Expression: "variables.selectorPinned || variables.termsPinned",
+					MessageExpression: "'Pod ' + variables.podName + ' does not pin an allowed region (FT-CLD-74): set spec.nodeSelector ' + variables.label + " +
+						"': <region>, or a required node affinity ' + variables.label + ' In [<regions>] in every term, with regions among those DataResidency ' + params.metadata.name + " +
+						"' allows: ' + variables.allowedText + '.'",
+					Reason: ptr.To(metav1.StatusReasonForbidden),
 				},
 			},
 		},
-		{
-			ObjectMeta: admission.SharedMeta(policyVolumes),
-			Spec: admissionv1.ValidatingAdmissionPolicySpec{
-				FailurePolicy: fail,
-				ParamKind:     paramsKind(),
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
-					admission.Rule("", "persistentvolumes", admissionv1.Create, admissionv1.Update)}},
-				// A volume is checked when it is created for, or bound to, a claim; never on its
-				// way out, so an out-of-region volume can always be deleted.
-				MatchConditions: []admissionv1.MatchCondition{{Name: "claimed",
-					Expression: "has(object.spec.claimRef) && has(object.spec.claimRef.namespace) && !has(object.metadata.deletionTimestamp) && " +
-						"(request.operation == 'CREATE' || !has(oldObject.spec.claimRef) || !has(oldObject.spec.claimRef.namespace) || " +
-						"oldObject.spec.claimRef.namespace != object.spec.claimRef.namespace || oldObject.spec.claimRef.name != object.spec.claimRef.name)"}},
-				Variables: append(volumeVariables(
-					"(has(object.spec.nodeAffinity) && has(object.spec.nodeAffinity.required) ? object.spec.nodeAffinity.required.nodeSelectorTerms : [])",
-					"(has(t.matchExpressions) ? t.matchExpressions : [])"),
-					admissionv1.Variable{Name: "covered", Expression: "has(params.status.namespaces) && object.spec.claimRef.namespace in params.status.namespaces"},
-					admissionv1.Variable{Name: "labelOutside", Expression: "has(object.metadata.labels) && variables.label in object.metadata.labels && !(object.metadata.labels[variables.label] in variables.allowed)"},
-				),
-				Validations: []admissionv1.Validation{{
-					Expression: "!variables.covered || (!variables.outside && !variables.labelOutside)",
-					MessageExpression: refusal("'PersistentVolume ' + request.name + ' for claim ' + object.spec.claimRef.namespace + '/' + object.spec.claimRef.name",
-						"lies, by its node affinity or its ' + variables.label + ' label, outside the regions the claim\\'s data may be in"),
-					Reason: forbidden,
-				}},
-			},
+	}
+}
+
+// volumesPolicy refuses a PersistentVolume whose node affinity or labels place it outside the allowed regions (FT-CLD-74).
+func volumesPolicy() *admissionv1.ValidatingAdmissionPolicy {
+	return &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: admission.SharedMeta(policyVolumes),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			ParamKind:     paramsKind(),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
+				admission.Rule("", "persistentvolumes", admissionv1.Create, admissionv1.Update)}},
+			// A volume is checked when it is created for, or bound to, a claim; never on its
+			// way out, so an out-of-region volume can always be deleted.
+			MatchConditions: []admissionv1.MatchCondition{{Name: "claimed",
+				Expression: "has(object.spec.claimRef) && has(object.spec.claimRef.namespace) && !has(object.metadata.deletionTimestamp) && " +
+					"(request.operation == 'CREATE' || !has(oldObject.spec.claimRef) || !has(oldObject.spec.claimRef.namespace) || " +
+					"oldObject.spec.claimRef.namespace != object.spec.claimRef.namespace || oldObject.spec.claimRef.name != object.spec.claimRef.name)"}},
+			Variables: append(volumeVariables(
+				"(has(object.spec.nodeAffinity) && has(object.spec.nodeAffinity.required) ? object.spec.nodeAffinity.required.nodeSelectorTerms : [])",
+				"(has(t.matchExpressions) ? t.matchExpressions : [])"),
+				admissionv1.Variable{Name: "covered", Expression: "has(params.status.namespaces) && object.spec.claimRef.namespace in params.status.namespaces"},
+				admissionv1.Variable{Name: "labelOutside", Expression: "has(object.metadata.labels) && variables.label in object.metadata.labels && !(object.metadata.labels[variables.label] in variables.allowed)"},
+			),
+			Validations: []admissionv1.Validation{{
+				Expression: "!variables.covered || (!variables.outside && !variables.labelOutside)",
+				MessageExpression: refusal("'PersistentVolume ' + request.name + ' for claim ' + object.spec.claimRef.namespace + '/' + object.spec.claimRef.name",
+					"lies, by its node affinity or its ' + variables.label + ' label, outside the regions the claim\\'s data may be in"),
+				Reason: ptr.To(metav1.StatusReasonForbidden),
+			}},
 		},
-		{
-			ObjectMeta: admission.SharedMeta(policyClaims),
-			Spec: admissionv1.ValidatingAdmissionPolicySpec{
-				FailurePolicy:    fail,
-				ParamKind:        paramsKind(),
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{admission.Rule("", "persistentvolumeclaims", admissionv1.Create)}},
-				Variables:        []admissionv1.Variable{{Name: "outsideClasses", Expression: "has(params.status.storageClassesOutside) ? params.status.storageClassesOutside : []"}},
-				Validations: []admissionv1.Validation{{
-					Expression: "!has(object.spec.storageClassName) || !(object.spec.storageClassName in variables.outsideClasses)",
-					MessageExpression: "'PersistentVolumeClaim ' + object.metadata.name + ' uses StorageClass ' + object.spec.storageClassName + " +
-						"', whose allowedTopologies provision volumes outside the regions DataResidency ' + params.metadata.name + ' allows (FT-CLD-74): use a class limited to allowed regions.'",
-					Reason: forbidden,
-				}},
-			},
+	}
+}
+
+// claimsPolicy refuses a covered claim that would put its data outside the allowed regions (FT-CLD-74).
+func claimsPolicy() *admissionv1.ValidatingAdmissionPolicy {
+	return &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: admission.SharedMeta(policyClaims),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy:    ptr.To(admissionv1.Fail),
+			ParamKind:        paramsKind(),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{admission.Rule("", "persistentvolumeclaims", admissionv1.Create)}},
+			Variables:        []admissionv1.Variable{{Name: "outsideClasses", Expression: "has(params.status.storageClassesOutside) ? params.status.storageClassesOutside : []"}},
+			Validations: []admissionv1.Validation{{
+				Expression: "!has(object.spec.storageClassName) || !(object.spec.storageClassName in variables.outsideClasses)",
+				MessageExpression: "'PersistentVolumeClaim ' + object.metadata.name + ' uses StorageClass ' + object.spec.storageClassName + " +
+					"', whose allowedTopologies provision volumes outside the regions DataResidency ' + params.metadata.name + ' allows (FT-CLD-74): use a class limited to allowed regions.'",
+				Reason: ptr.To(metav1.StatusReasonForbidden),
+			}},
 		},
-		{
-			ObjectMeta: admission.SharedMeta(policyClasses),
-			Spec: admissionv1.ValidatingAdmissionPolicySpec{
-				FailurePolicy: fail,
-				ParamKind:     paramsKind(),
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
-					admission.Rule("storage.k8s.io", "storageclasses", admissionv1.Create, admissionv1.Update)}},
-				Variables: append(volumeVariables(
-					"(has(object.allowedTopologies) ? object.allowedTopologies : [])",
-					"(has(t.matchLabelExpressions) ? t.matchLabelExpressions : [])"),
-					admissionv1.Variable{Name: "used", Expression: "has(params.status.storageClassesInUse) && request.name in params.status.storageClassesInUse"},
-				),
-				Validations: []admissionv1.Validation{{
-					Expression: "!variables.used || !variables.outside",
-					MessageExpression: refusal("'StorageClass ' + request.name + ' is used by claims DataResidency ' + params.metadata.name + ' covers; its allowedTopologies'",
-						"may not reach outside the regions their data may be in"),
-					Reason: forbidden,
-				}},
-			},
+	}
+}
+
+// classesPolicy refuses a StorageClass used by covered claims that may provision outside the allowed regions (FT-CLD-74).
+func classesPolicy() *admissionv1.ValidatingAdmissionPolicy {
+	return &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: admission.SharedMeta(policyClasses),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			ParamKind:     paramsKind(),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
+				admission.Rule("storage.k8s.io", "storageclasses", admissionv1.Create, admissionv1.Update)}},
+			Variables: append(volumeVariables(
+				"(has(object.allowedTopologies) ? object.allowedTopologies : [])",
+				"(has(t.matchLabelExpressions) ? t.matchLabelExpressions : [])"),
+				admissionv1.Variable{Name: "used", Expression: "has(params.status.storageClassesInUse) && request.name in params.status.storageClassesInUse"},
+			),
+			Validations: []admissionv1.Validation{{
+				Expression: "!variables.used || !variables.outside",
+				MessageExpression: refusal("'StorageClass ' + request.name + ' is used by claims DataResidency ' + params.metadata.name + ' covers; its allowedTopologies'",
+					"may not reach outside the regions their data may be in"),
+				Reason: ptr.To(metav1.StatusReasonForbidden),
+			}},
 		},
 	}
 }
@@ -305,4 +317,21 @@ func mutatingBindings(dr *rempartv1.DataResidency, cov scope.Scope) []*admission
 		})
 	}
 	return out
+}
+
+// refusal is the message of a refused object: what is wrong, the requirement, and the regions
+// the policy allows.
+func refusal(subject, what string) string {
+	return subject + " + ' " + what + " (FT-CLD-74). Allowed regions of DataResidency ' + params.metadata.name + ': ' + variables.allowedText + '.'"
+}
+
+// volumeVariables are the variables of the volume and class policies: the region label, the
+// allowed regions, and whether the topology terms at termsPath name a region outside them.
+func volumeVariables(termsPath, labelsOf string) []admissionv1.Variable {
+	return []admissionv1.Variable{
+		{Name: "label", Expression: "has(params.spec.regionLabel) ? params.spec.regionLabel : '" + rempartv1.DefaultRegionLabel + "'"},
+		{Name: "allowed", Expression: "has(params.status.allowedRegions) ? params.status.allowedRegions : []"},
+		{Name: "allowedText", Expression: "size(variables.allowed) > 0 ? variables.allowed.join(', ') : 'none yet'"},
+		{Name: "outside", Expression: termsPath + ".exists(t, " + labelsOf + ".exists(e, e.key == variables.label && has(e.values) && e.values.exists(v, !(v in variables.allowed))))"},
+	}
 }

@@ -85,177 +85,205 @@ func privilegedExpression(cfg AdmissionConfig) string {
 // IngressClass to the family of its controller (see ingressFamily), so an admin Ingress's source
 // range is read the way its controller reads it.
 func sharedPolicies(cfg AdmissionConfig, adminRoles []string, classes map[string]string) []*admissionv1.ValidatingAdmissionPolicy {
-	fail := ptr.To(admissionv1.Fail)
-	managedLabel := "app.kubernetes.io/managed-by"
 	return []*admissionv1.ValidatingAdmissionPolicy{
-		{
-			ObjectMeta: admission.SharedMeta(policyStorage),
-			Spec: admissionv1.ValidatingAdmissionPolicySpec{
-				FailurePolicy:    fail,
-				ParamKind:        paramsKind(),
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{admission.Rule("", "persistentvolumeclaims", admissionv1.Create)}},
-				Validations: []admissionv1.Validation{{
-					// A claim pre-bound to a volume skips provisioning: only the platform binds by hand.
-					Expression: "!has(object.spec.volumeName) || object.spec.volumeName == '' || " + privilegedExpression(cfg) + " || request.userInfo.username in " + admission.StringList(cfg.PlatformAccounts),
-					MessageExpression: "'PersistentVolumeClaim ' + object.metadata.name + ' is pre-bound to PersistentVolume ' + object.spec.volumeName + " +
-						"': in tenant ' + params.metadata.name + ' volumes are provisioned from an encrypted StorageClass, never bound by hand (FT-CLD-21, FT-CLD-20). Remove spec.volumeName.'",
-					Reason: ptr.To(metav1.StatusReasonForbidden),
-				}, {
-					Expression: "has(object.spec.storageClassName) && has(params.status.allowedStorageClasses) && object.spec.storageClassName in params.status.allowedStorageClasses",
-					MessageExpression: "'PersistentVolumeClaim ' + object.metadata.name + ' uses ' + " +
-						"(has(object.spec.storageClassName) && object.spec.storageClassName != '' ? 'StorageClass ' + object.spec.storageClassName : 'no StorageClass') + " +
-						"', which is not encrypted at rest or not allowed for tenant ' + params.metadata.name + ' (FT-CLD-21). Use one of: ' + " +
-						"(has(params.status.allowedStorageClasses) ? params.status.allowedStorageClasses.join(', ') : 'none is available, ask the platform team for an encrypted class') + '.'",
-					Reason: ptr.To(metav1.StatusReasonForbidden),
-				}},
-			},
-		},
+		storagePolicy(cfg),
 		adminInterfacesPolicy(classes),
-		{
-			ObjectMeta: admission.SharedMeta(policyNodeIsolation),
-			Spec: admissionv1.ValidatingAdmissionPolicySpec{
-				FailurePolicy:    fail,
-				ParamKind:        paramsKind(),
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: workloadRules()},
-				MatchConditions:  templateChanged(),
-				Variables:        []admissionv1.Variable{{Name: "podSpec", Expression: podSpecExpression}},
-				Validations: []admissionv1.Validation{{
-					Expression: "!has(params.spec.nodeIsolation) || params.spec.nodeIsolation.nodeSelector.all(k, has(variables.podSpec.nodeSelector) && k in variables.podSpec.nodeSelector && variables.podSpec.nodeSelector[k] == params.spec.nodeIsolation.nodeSelector[k])",
-					MessageExpression: podNameExpression + " + ' must run on the dedicated nodes of tenant ' + params.metadata.name + " +
-						"': set spec.nodeSelector to ' + params.spec.nodeIsolation.nodeSelector.map(k, k + '=' + params.spec.nodeIsolation.nodeSelector[k]).join(', ') + ' (FLX-3.6, FT-CLD-25).'",
-					Reason: ptr.To(metav1.StatusReasonForbidden),
-				}},
-			},
-		},
-		{
-			ObjectMeta: admission.SharedMeta(policyProtectManaged),
-			Spec: admissionv1.ValidatingAdmissionPolicySpec{
-				FailurePolicy: fail,
-				MatchConstraints: &admissionv1.MatchResources{
-					ObjectSelector: &metav1.LabelSelector{MatchLabels: map[string]string{managedLabel: rempartv1.ManagedByValue}},
-					ResourceRules: []admissionv1.NamedRuleWithOperations{
-						admission.Rule("networking.k8s.io", "networkpolicies", admissionv1.Update, admissionv1.Delete),
-						admission.Rule("", "resourcequotas", admissionv1.Update, admissionv1.Delete),
-						admission.Rule("", "limitranges", admissionv1.Update, admissionv1.Delete),
-						admission.Rule(rempartv1.GroupVersion.Group, "namespaceownerships", admissionv1.Update, admissionv1.Delete),
-						// The bindings of AdminAccess grants: their subject must not add a friend.
-						admission.Rule("rbac.authorization.k8s.io", "rolebindings", admissionv1.Update, admissionv1.Delete),
-						admission.Rule("rbac.authorization.k8s.io", "clusterrolebindings", admissionv1.Update, admissionv1.Delete),
-					},
-				},
-				Variables: []admissionv1.Variable{{Name: "privileged", Expression: privilegedExpression(cfg)}},
-				Validations: []admissionv1.Validation{{
-					Expression: "variables.privileged",
-					MessageExpression: "request.kind.kind + ' ' + request.name + ' keeps tenant ' + " +
-						"(has(oldObject.metadata.labels) && 'rempart.io/tenant' in oldObject.metadata.labels ? oldObject.metadata.labels['rempart.io/tenant'] + ' ' : '') + " +
-						"'isolated and is managed by Rempart: change the TenantIsolation instead (FT-CLD-20).'",
-					Reason: ptr.To(metav1.StatusReasonForbidden),
-				}},
-			},
-		},
-		{
-			ObjectMeta: admission.SharedMeta(policyProtectNS),
-			Spec: admissionv1.ValidatingAdmissionPolicySpec{
-				FailurePolicy: fail,
-				MatchConstraints: &admissionv1.MatchResources{
-					ObjectSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: rempartv1.LabelTenant, Operator: metav1.LabelSelectorOpExists}}},
-					ResourceRules:  []admissionv1.NamedRuleWithOperations{admission.Rule("", "namespaces", admissionv1.Update, admissionv1.Delete)},
-				},
-				Variables: []admissionv1.Variable{
-					{Name: "privileged", Expression: privilegedExpression(cfg)},
-					{Name: "oldLabels", Expression: "has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}"},
-					{Name: "newLabels", Expression: "object != null && has(object.metadata.labels) ? object.metadata.labels : {}"},
-					{Name: "tenantKeys", Expression: admission.StringList(protectedNamespaceLabels())},
-					{Name: "tenant", Expression: "'rempart.io/tenant' in variables.oldLabels ? variables.oldLabels['rempart.io/tenant'] : variables.newLabels['rempart.io/tenant']"},
-					{Name: "oldOwners", Expression: "has(oldObject.metadata.ownerReferences) ? oldObject.metadata.ownerReferences : []"},
-					{Name: "newOwners", Expression: "object != null && has(object.metadata.ownerReferences) ? object.metadata.ownerReferences : []"},
-					{Name: "oldFinalizers", Expression: "has(oldObject.metadata.finalizers) ? oldObject.metadata.finalizers : []"},
-					{Name: "newFinalizers", Expression: "object != null && has(object.metadata.finalizers) ? object.metadata.finalizers : []"},
-				},
-				Validations: []admissionv1.Validation{
-					{
-						// An owner reference to a missing object makes the garbage collector, which
-						// is trusted, delete the namespace and its data; a finalizer blocks its end.
-						Expression: "variables.privileged || request.operation == 'DELETE' || (variables.oldOwners == variables.newOwners && variables.oldFinalizers == variables.newFinalizers)",
-						MessageExpression: "'Namespace ' + request.name + ' belongs to tenant ' + variables.tenant + " +
-							"': its owner references and finalizers are changed only by Rempart and the cluster\\'s controllers, since an owner reference hands its deletion to the garbage collector (FT-CLD-20, FT-CLD-76).'",
-						Reason: ptr.To(metav1.StatusReasonForbidden),
-					},
-					{
-						// Holds for everyone, the operator included, so two tenants can never both claim a namespace.
-						Expression: "request.operation == 'DELETE' || !('rempart.io/tenant' in variables.oldLabels) || !('rempart.io/tenant' in variables.newLabels) || variables.oldLabels['rempart.io/tenant'] == variables.newLabels['rempart.io/tenant']",
-						MessageExpression: "'Namespace ' + request.name + ' belongs to tenant ' + variables.tenant + " +
-							"' and cannot be moved to another tenant: a namespace belongs to one tenant only (FT-CLD-20).'",
-						Reason: ptr.To(metav1.StatusReasonForbidden),
-					},
-					{
-						Expression: "variables.privileged || (request.operation == 'UPDATE' && variables.tenantKeys.all(k, (k in variables.oldLabels) == (k in variables.newLabels) && (!(k in variables.oldLabels) || variables.oldLabels[k] == variables.newLabels[k])))",
-						MessageExpression: "'Namespace ' + request.name + ' belongs to tenant ' + variables.tenant + " +
-							"': its tenant, environment and Pod Security labels, and the namespace itself, are managed by Rempart; change the TenantIsolation instead (FT-CLD-20).'",
-						Reason: ptr.To(metav1.StatusReasonForbidden),
-					},
-				},
-			},
-		},
+		nodeIsolationPolicy(),
+		protectManagedPolicy(cfg),
+		protectNamespacesPolicy(cfg),
 		rbacPolicy(cfg, adminRoles),
-		{
-			// Without a parameter, so it holds before any tenant has written the ownership index
-			// (the claims policy below admits while the index is absent).
-			ObjectMeta: admission.SharedMeta(policyReservedClaims),
-			Spec: admissionv1.ValidatingAdmissionPolicySpec{
-				FailurePolicy: fail,
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
-					admission.Rule(rempartv1.GroupVersion.Group, "tenantisolations", admissionv1.Create, admissionv1.Update)}},
-				Variables: []admissionv1.Variable{
-					{Name: "reserved", Expression: "object.spec.namespaces.filter(n, n in " + admission.StringList(cfg.ReservedNamespaces) + " && (oldObject == null || !(n in oldObject.spec.namespaces)))"},
-				},
-				Validations: []admissionv1.Validation{{
-					Expression: "size(variables.reserved) == 0",
-					MessageExpression: "'TenantIsolation ' + object.metadata.name + ' claims namespaces reserved for the platform: ' + variables.reserved.join(', ') + " +
-						"'. A tenant holds only its own namespaces, never the cluster\\'s, the operator\\'s or the backup system\\'s (FT-CLD-20).'",
-					Reason: ptr.To(metav1.StatusReasonForbidden),
-				}},
-			},
-		},
-		{
-			ObjectMeta: admission.SharedMeta(policyClaims),
-			Spec: admissionv1.ValidatingAdmissionPolicySpec{
-				FailurePolicy: fail,
-				// One parameter, the operator's NamespaceOwnership, so a claim costs the same
-				// whatever the number of tenants.
-				ParamKind: &admissionv1.ParamKind{APIVersion: rempartv1.GroupVersion.String(), Kind: "NamespaceOwnership"},
-				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
-					admission.Rule(rempartv1.GroupVersion.Group, "tenantisolations", admissionv1.Create, admissionv1.Update)}},
-				MatchConditions: []admissionv1.MatchCondition{{Name: "adds-namespaces",
-					Expression: "request.operation == 'CREATE' || object.spec.namespaces.exists(n, !(n in oldObject.spec.namespaces))"}},
-				Variables: []admissionv1.Variable{
-					// Only namespaces a request adds are checked, so a tenant caught in a conflict can
-					// still be updated and deleted.
-					{Name: "added", Expression: "object.spec.namespaces.filter(n, oldObject == null || !(n in oldObject.spec.namespaces))"},
-					{Name: "owners", Expression: "has(params.spec.owners) ? params.spec.owners : {}"},
-					{Name: "taken", Expression: "variables.added.filter(n, n in variables.owners && variables.owners[n] != object.metadata.name)"},
-					{Name: "peers", Expression: "has(params.spec.peers) ? params.spec.peers : {}"},
-					{Name: "shared", Expression: "variables.added.filter(n, n in variables.peers && variables.peers[n] != object.metadata.name)"},
-				},
-				Validations: []admissionv1.Validation{{
-					Expression: "size(variables.shared) == 0",
-					MessageExpression: "'TenantIsolation ' + object.metadata.name + ' claims namespaces shared by the platform: ' + " +
-						"variables.shared.map(n, n + ' (a flow peer of tenant ' + variables.peers[n] + ')').join(', ') + " +
-						"'. A tenant holds only its own namespaces, never the cluster\\'s, the operator\\'s or shared infrastructure (FT-CLD-20).'",
-					Reason: ptr.To(metav1.StatusReasonForbidden),
-				}, {
-					Expression: "size(variables.taken) == 0",
-					MessageExpression: "'TenantIsolation ' + object.metadata.name + ' claims namespaces that belong to another tenant: ' + " +
-						"variables.taken.map(n, n + ' (tenant ' + variables.owners[n] + ')').join(', ') + '. A namespace belongs to one tenant only (FT-CLD-20).'",
-					Reason: ptr.To(metav1.StatusReasonForbidden),
-				}},
-			},
-		},
+		reservedClaimsPolicy(cfg),
+		claimsPolicy(),
 		exposurePolicy(cfg),
 		networkPolicyPolicy(cfg),
 		workloadStoragePolicy(),
 		namespaceLabelsPolicy(cfg),
 		dedicatedNodesPolicy(),
+	}
+}
+
+// storagePolicy keeps the tenant's claims on its encrypted, allowed StorageClasses and refuses claims pre-bound to a volume (FT-CLD-21).
+func storagePolicy(cfg AdmissionConfig) *admissionv1.ValidatingAdmissionPolicy {
+	return &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: admission.SharedMeta(policyStorage),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy:    ptr.To(admissionv1.Fail),
+			ParamKind:        paramsKind(),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{admission.Rule("", "persistentvolumeclaims", admissionv1.Create)}},
+			Validations: []admissionv1.Validation{{
+				// A claim pre-bound to a volume skips provisioning: only the platform binds by hand.
+				Expression: "!has(object.spec.volumeName) || object.spec.volumeName == '' || " + privilegedExpression(cfg) + " || request.userInfo.username in " + admission.StringList(cfg.PlatformAccounts),
+				MessageExpression: "'PersistentVolumeClaim ' + object.metadata.name + ' is pre-bound to PersistentVolume ' + object.spec.volumeName + " +
+					"': in tenant ' + params.metadata.name + ' volumes are provisioned from an encrypted StorageClass, never bound by hand (FT-CLD-21, FT-CLD-20). Remove spec.volumeName.'",
+				Reason: ptr.To(metav1.StatusReasonForbidden),
+			}, {
+				Expression: "has(object.spec.storageClassName) && has(params.status.allowedStorageClasses) && object.spec.storageClassName in params.status.allowedStorageClasses",
+				MessageExpression: "'PersistentVolumeClaim ' + object.metadata.name + ' uses ' + " +
+					"(has(object.spec.storageClassName) && object.spec.storageClassName != '' ? 'StorageClass ' + object.spec.storageClassName : 'no StorageClass') + " +
+					"', which is not encrypted at rest or not allowed for tenant ' + params.metadata.name + ' (FT-CLD-21). Use one of: ' + " +
+					"(has(params.status.allowedStorageClasses) ? params.status.allowedStorageClasses.join(', ') : 'none is available, ask the platform team for an encrypted class') + '.'",
+				Reason: ptr.To(metav1.StatusReasonForbidden),
+			}},
+		},
+	}
+}
+
+// nodeIsolationPolicy sends the workloads of a tenant with dedicated nodes to those nodes (FLX-3.6).
+func nodeIsolationPolicy() *admissionv1.ValidatingAdmissionPolicy {
+	return &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: admission.SharedMeta(policyNodeIsolation),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy:    ptr.To(admissionv1.Fail),
+			ParamKind:        paramsKind(),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: workloadRules()},
+			MatchConditions:  templateChanged(),
+			Variables:        []admissionv1.Variable{{Name: "podSpec", Expression: podSpecExpression}},
+			Validations: []admissionv1.Validation{{
+				Expression: "!has(params.spec.nodeIsolation) || params.spec.nodeIsolation.nodeSelector.all(k, has(variables.podSpec.nodeSelector) && k in variables.podSpec.nodeSelector && variables.podSpec.nodeSelector[k] == params.spec.nodeIsolation.nodeSelector[k])",
+				MessageExpression: podNameExpression + " + ' must run on the dedicated nodes of tenant ' + params.metadata.name + " +
+					"': set spec.nodeSelector to ' + params.spec.nodeIsolation.nodeSelector.map(k, k + '=' + params.spec.nodeIsolation.nodeSelector[k]).join(', ') + ' (FLX-3.6, FT-CLD-25).'",
+				Reason: ptr.To(metav1.StatusReasonForbidden),
+			}},
+		},
+	}
+}
+
+// protectManagedPolicy keeps everyone but the operator and the platform from changing or deleting what Rempart generated (FT-CLD-20).
+func protectManagedPolicy(cfg AdmissionConfig) *admissionv1.ValidatingAdmissionPolicy {
+	return &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: admission.SharedMeta(policyProtectManaged),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			MatchConstraints: &admissionv1.MatchResources{
+				ObjectSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/managed-by": rempartv1.ManagedByValue}},
+				ResourceRules: []admissionv1.NamedRuleWithOperations{
+					admission.Rule("networking.k8s.io", "networkpolicies", admissionv1.Update, admissionv1.Delete),
+					admission.Rule("", "resourcequotas", admissionv1.Update, admissionv1.Delete),
+					admission.Rule("", "limitranges", admissionv1.Update, admissionv1.Delete),
+					admission.Rule(rempartv1.GroupVersion.Group, "namespaceownerships", admissionv1.Update, admissionv1.Delete),
+					// The bindings of AdminAccess grants: their subject must not add a friend.
+					admission.Rule("rbac.authorization.k8s.io", "rolebindings", admissionv1.Update, admissionv1.Delete),
+					admission.Rule("rbac.authorization.k8s.io", "clusterrolebindings", admissionv1.Update, admissionv1.Delete),
+				},
+			},
+			Variables: []admissionv1.Variable{{Name: "privileged", Expression: privilegedExpression(cfg)}},
+			Validations: []admissionv1.Validation{{
+				Expression: "variables.privileged",
+				MessageExpression: "request.kind.kind + ' ' + request.name + ' keeps tenant ' + " +
+					"(has(oldObject.metadata.labels) && 'rempart.io/tenant' in oldObject.metadata.labels ? oldObject.metadata.labels['rempart.io/tenant'] + ' ' : '') + " +
+					"'isolated and is managed by Rempart: change the TenantIsolation instead (FT-CLD-20).'",
+				Reason: ptr.To(metav1.StatusReasonForbidden),
+			}},
+		},
+	}
+}
+
+// protectNamespacesPolicy keeps a tenant namespace's labels, owners, finalizers and the namespace itself in Rempart's hands (FT-CLD-20).
+func protectNamespacesPolicy(cfg AdmissionConfig) *admissionv1.ValidatingAdmissionPolicy {
+	return &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: admission.SharedMeta(policyProtectNS),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			MatchConstraints: &admissionv1.MatchResources{
+				ObjectSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: rempartv1.LabelTenant, Operator: metav1.LabelSelectorOpExists}}},
+				ResourceRules:  []admissionv1.NamedRuleWithOperations{admission.Rule("", "namespaces", admissionv1.Update, admissionv1.Delete)},
+			},
+			Variables: []admissionv1.Variable{
+				{Name: "privileged", Expression: privilegedExpression(cfg)},
+				{Name: "oldLabels", Expression: "has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}"},
+				{Name: "newLabels", Expression: "object != null && has(object.metadata.labels) ? object.metadata.labels : {}"},
+				{Name: "tenantKeys", Expression: admission.StringList(protectedNamespaceLabels())},
+				{Name: "tenant", Expression: "'rempart.io/tenant' in variables.oldLabels ? variables.oldLabels['rempart.io/tenant'] : variables.newLabels['rempart.io/tenant']"},
+				{Name: "oldOwners", Expression: "has(oldObject.metadata.ownerReferences) ? oldObject.metadata.ownerReferences : []"},
+				{Name: "newOwners", Expression: "object != null && has(object.metadata.ownerReferences) ? object.metadata.ownerReferences : []"},
+				{Name: "oldFinalizers", Expression: "has(oldObject.metadata.finalizers) ? oldObject.metadata.finalizers : []"},
+				{Name: "newFinalizers", Expression: "object != null && has(object.metadata.finalizers) ? object.metadata.finalizers : []"},
+			},
+			Validations: []admissionv1.Validation{
+				{
+					// An owner reference to a missing object makes the garbage collector, which
+					// is trusted, delete the namespace and its data; a finalizer blocks its end.
+					Expression: "variables.privileged || request.operation == 'DELETE' || (variables.oldOwners == variables.newOwners && variables.oldFinalizers == variables.newFinalizers)",
+					MessageExpression: "'Namespace ' + request.name + ' belongs to tenant ' + variables.tenant + " +
+						"': its owner references and finalizers are changed only by Rempart and the cluster\\'s controllers, since an owner reference hands its deletion to the garbage collector (FT-CLD-20, FT-CLD-76).'",
+					Reason: ptr.To(metav1.StatusReasonForbidden),
+				},
+				{
+					// Holds for everyone, the operator included, so two tenants can never both claim a namespace.
+					Expression: "request.operation == 'DELETE' || !('rempart.io/tenant' in variables.oldLabels) || !('rempart.io/tenant' in variables.newLabels) || variables.oldLabels['rempart.io/tenant'] == variables.newLabels['rempart.io/tenant']",
+					MessageExpression: "'Namespace ' + request.name + ' belongs to tenant ' + variables.tenant + " +
+						"' and cannot be moved to another tenant: a namespace belongs to one tenant only (FT-CLD-20).'",
+					Reason: ptr.To(metav1.StatusReasonForbidden),
+				},
+				{
+					Expression: "variables.privileged || (request.operation == 'UPDATE' && variables.tenantKeys.all(k, (k in variables.oldLabels) == (k in variables.newLabels) && (!(k in variables.oldLabels) || variables.oldLabels[k] == variables.newLabels[k])))",
+					MessageExpression: "'Namespace ' + request.name + ' belongs to tenant ' + variables.tenant + " +
+						"': its tenant, environment and Pod Security labels, and the namespace itself, are managed by Rempart; change the TenantIsolation instead (FT-CLD-20).'",
+					Reason: ptr.To(metav1.StatusReasonForbidden),
+				},
+			},
+		},
+	}
+}
+
+// reservedClaimsPolicy refuses a TenantIsolation that claims the platform's namespaces; it has no parameter, so it holds before any tenant wrote the ownership index (FT-CLD-20).
+func reservedClaimsPolicy(cfg AdmissionConfig) *admissionv1.ValidatingAdmissionPolicy {
+	return &admissionv1.ValidatingAdmissionPolicy{
+		// Without a parameter, so it holds before any tenant has written the ownership index
+		// (the claims policy below admits while the index is absent).
+		ObjectMeta: admission.SharedMeta(policyReservedClaims),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
+				admission.Rule(rempartv1.GroupVersion.Group, "tenantisolations", admissionv1.Create, admissionv1.Update)}},
+			Variables: []admissionv1.Variable{
+				{Name: "reserved", Expression: "object.spec.namespaces.filter(n, n in " + admission.StringList(cfg.ReservedNamespaces) + " && (oldObject == null || !(n in oldObject.spec.namespaces)))"},
+			},
+			Validations: []admissionv1.Validation{{
+				Expression: "size(variables.reserved) == 0",
+				MessageExpression: "'TenantIsolation ' + object.metadata.name + ' claims namespaces reserved for the platform: ' + variables.reserved.join(', ') + " +
+					"'. A tenant holds only its own namespaces, never the cluster\\'s, the operator\\'s or the backup system\\'s (FT-CLD-20).'",
+				Reason: ptr.To(metav1.StatusReasonForbidden),
+			}},
+		},
+	}
+}
+
+// claimsPolicy refuses a TenantIsolation that claims another tenant's namespace or a shared one, read from the ownership index (FT-CLD-20).
+func claimsPolicy() *admissionv1.ValidatingAdmissionPolicy {
+	return &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: admission.SharedMeta(policyClaims),
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			// One parameter, the operator's NamespaceOwnership, so a claim costs the same
+			// whatever the number of tenants.
+			ParamKind: &admissionv1.ParamKind{APIVersion: rempartv1.GroupVersion.String(), Kind: "NamespaceOwnership"},
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
+				admission.Rule(rempartv1.GroupVersion.Group, "tenantisolations", admissionv1.Create, admissionv1.Update)}},
+			MatchConditions: []admissionv1.MatchCondition{{Name: "adds-namespaces",
+				Expression: "request.operation == 'CREATE' || object.spec.namespaces.exists(n, !(n in oldObject.spec.namespaces))"}},
+			Variables: []admissionv1.Variable{
+				// Only namespaces a request adds are checked, so a tenant caught in a conflict can
+				// still be updated and deleted.
+				{Name: "added", Expression: "object.spec.namespaces.filter(n, oldObject == null || !(n in oldObject.spec.namespaces))"},
+				{Name: "owners", Expression: "has(params.spec.owners) ? params.spec.owners : {}"},
+				{Name: "taken", Expression: "variables.added.filter(n, n in variables.owners && variables.owners[n] != object.metadata.name)"},
+				{Name: "peers", Expression: "has(params.spec.peers) ? params.spec.peers : {}"},
+				{Name: "shared", Expression: "variables.added.filter(n, n in variables.peers && variables.peers[n] != object.metadata.name)"},
+			},
+			Validations: []admissionv1.Validation{{
+				Expression: "size(variables.shared) == 0",
+				MessageExpression: "'TenantIsolation ' + object.metadata.name + ' claims namespaces shared by the platform: ' + " +
+					"variables.shared.map(n, n + ' (a flow peer of tenant ' + variables.peers[n] + ')').join(', ') + " +
+					"'. A tenant holds only its own namespaces, never the cluster\\'s, the operator\\'s or shared infrastructure (FT-CLD-20).'",
+				Reason: ptr.To(metav1.StatusReasonForbidden),
+			}, {
+				Expression: "size(variables.taken) == 0",
+				MessageExpression: "'TenantIsolation ' + object.metadata.name + ' claims namespaces that belong to another tenant: ' + " +
+					"variables.taken.map(n, n + ' (tenant ' + variables.owners[n] + ')').join(', ') + '. A namespace belongs to one tenant only (FT-CLD-20).'",
+				Reason: ptr.To(metav1.StatusReasonForbidden),
+			}},
+		},
 	}
 }
 
