@@ -109,6 +109,10 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("decision %+v; want phase %s, grant %v, message with %q", d, tt.phase, tt.grant, tt.message)
 			}
 			results := evaluate(aa, d, nil, now, c)
+			// Only a standing grant that was reviewed reports access.review.
+			if missing, undeclared := compliance.Coverage(compliance.KindAdminAccess, results); len(undeclared) > 0 || (len(missing) > 0 && (len(missing) > 1 || missing[0] != compliance.AccessReview.ID || aa.Spec.Standing)) {
+				t.Errorf("evaluate and the catalog disagree: missing %v, undeclared %v", missing, undeclared)
+			}
 			window := (&rempartv1.PolicyStatus{Controls: results}).Control(compliance.AccessWindow.ID)
 			if (d.phase == rempartv1.AdminAccessRefused) != (window.State == rempartv1.ControlNonCompliant) {
 				t.Errorf("window control %s for phase %s", window.State, d.phase)

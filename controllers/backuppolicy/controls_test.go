@@ -116,6 +116,9 @@ func TestEvaluate(t *testing.T) {
 				tt.change(&o)
 			}
 			ev := evaluate(o, "velero", now)
+			if missing, undeclared := compliance.Coverage(compliance.KindBackupPolicy, ev.results); len(missing)+len(undeclared) > 0 {
+				t.Errorf("evaluate and the catalog disagree: missing %v, undeclared %v", missing, undeclared)
+			}
 			r := result(ev, tt.id)
 			if r.State != tt.state || r.Reason != tt.reason {
 				t.Fatalf("%s: %s/%s (%s), want %s/%s", tt.id, r.State, r.Reason, r.Message, tt.state, tt.reason)

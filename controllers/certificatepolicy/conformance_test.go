@@ -13,6 +13,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -139,6 +140,9 @@ func TestEvaluateExpiryAndNextBoundary(t *testing.T) {
 	renewing := issued("renewing", 10*day, &soon)
 	stuck := issued("stuck", 10*day, nil)
 	ev := evaluate(observed{policy: cp, certificates: []*cmapi.Certificate{fine, renewing, stuck}}, now)
+	if missing, undeclared := compliance.Coverage(compliance.KindCertificatePolicy, ev.results); len(missing)+len(undeclared) > 0 {
+		t.Errorf("evaluate and the catalog disagree: missing %v, undeclared %v", missing, undeclared)
+	}
 	expiry := (&rempartv1.PolicyStatus{Controls: ev.results}).Control("tls.expiry")
 	if expiry.State != rempartv1.ControlNonCompliant || expiry.Evidence.Total != 1 || expiry.Evidence.Objects[0].Name != "stuck" {
 		t.Errorf("expiry control %+v", expiry)

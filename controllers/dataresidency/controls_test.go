@@ -97,6 +97,9 @@ func TestNodesAndPodsControls(t *testing.T) {
 			o := observe(t, policy(tt.mode), []*corev1.Node{paris, virginia, london, zoned, unknown}, tt.pods)
 			ev := evaluate(o, now)
 			nodes, pods := result(ev, compliance.ResidencyNodes.ID), result(ev, compliance.ResidencyPods.ID)
+			if missing, undeclared := compliance.Coverage(compliance.KindDataResidency, ev.results); len(missing)+len(undeclared) > 0 {
+				t.Errorf("evaluate and the catalog disagree: missing %v, undeclared %v", missing, undeclared)
+			}
 			if nodes.State != tt.wantNodes || pods.State != tt.wantPods {
 				t.Fatalf("nodes %s (%s), pods %s (%s)", nodes.State, nodes.Message, pods.State, pods.Message)
 			}

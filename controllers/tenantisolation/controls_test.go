@@ -81,6 +81,9 @@ func fromNamespaces(sel map[string]string) networkingv1.NetworkPolicySpec {
 
 func TestAFullySetUpTenantIsCompliant(t *testing.T) {
 	results, _ := evaluate(world(), now)
+	if missing, undeclared := compliance.Coverage(compliance.KindTenantIsolation, results); len(missing)+len(undeclared) > 0 {
+		t.Errorf("evaluate and the catalog disagree: missing %v, undeclared %v", missing, undeclared)
+	}
 	for _, r := range results {
 		if r.State != rempartv1.ControlCompliant {
 			t.Errorf("%s = %s: %s", r.ID, r.State, r.Message)

@@ -105,3 +105,22 @@ func ForKind(kind string) []rempartv1.ControlID {
 	}
 	return out
 }
+
+// Coverage compares one evaluation's results with the catalog of kind: the kind's controls the
+// results lack, and the results the kind does not declare (policy.exceptions counts for every
+// kind). Tests use it to keep each kind's evaluate and the catalog in step.
+func Coverage(kind string, results []rempartv1.ControlResult) (missing, undeclared []rempartv1.ControlID) {
+	reported := map[rempartv1.ControlID]bool{}
+	for _, r := range results {
+		reported[r.ID] = true
+		if c, ok := byID[string(r.ID)]; !ok || (c.Kind != kind && c.Kind != KindEveryPolicy) {
+			undeclared = append(undeclared, r.ID)
+		}
+	}
+	for _, id := range ForKind(kind) {
+		if !reported[id] {
+			missing = append(missing, id)
+		}
+	}
+	return missing, undeclared
+}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/internal/requirements"
 )
 
@@ -86,5 +87,16 @@ func TestPassingAndFailingKeepTheDeclaredIdentity(t *testing.T) {
 	}
 	if BackupRPO.FailReason != "RPOBreached" {
 		t.Error("Failing changed the declared control")
+	}
+}
+
+func TestCoverageNamesMissingAndUndeclaredControls(t *testing.T) {
+	results := []rempartv1.ControlResult{{ID: PolicyExceptions.ID}, {ID: TLSExpiry.ID}, {ID: BackupRPO.ID}, {ID: "tls.made-up"}}
+	missing, undeclared := Coverage(KindCertificatePolicy, results)
+	if len(missing) != len(ForKind(KindCertificatePolicy))-1 {
+		t.Errorf("missing = %v", missing)
+	}
+	if len(undeclared) != 2 || undeclared[0] != BackupRPO.ID || undeclared[1] != "tls.made-up" {
+		t.Errorf("undeclared = %v, want backup.rpo and tls.made-up", undeclared)
 	}
 }
