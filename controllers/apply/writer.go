@@ -161,3 +161,24 @@ func kindOf(obj client.Object, scheme *runtime.Scheme) string {
 func logWrite(ctx context.Context, what string, obj client.Object, scheme *runtime.Scheme, reason string) {
 	log.FromContext(ctx).V(1).Info(what, "kind", kindOf(obj, scheme), "object", client.ObjectKeyFromObject(obj), "reason", reason)
 }
+
+// Create creates obj, a generated object written once (a Velero Backup or Restore, a sandbox's
+// objects), for reason, under the operator's field manager. The API server's error is returned
+// as it is, so a caller can accept AlreadyExists.
+func Create(ctx context.Context, c client.Client, obj client.Object, reason string) error {
+	if err := c.Create(ctx, obj, client.FieldOwner(FieldManager)); err != nil {
+		return err
+	}
+	logWrite(ctx, "created", obj, c.Scheme(), reason)
+	return nil
+}
+
+// Update writes obj whole over the version it was read at, for reason: a generated object that
+// must be repaired to exactly what the operator wants (a conflict means someone wrote it since).
+func Update(ctx context.Context, c client.Client, obj client.Object, reason string) error {
+	if err := c.Update(ctx, obj, client.FieldOwner(FieldManager)); err != nil {
+		return err
+	}
+	logWrite(ctx, "updated", obj, c.Scheme(), reason)
+	return nil
+}

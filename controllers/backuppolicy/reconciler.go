@@ -310,7 +310,7 @@ func (r *Reconciler) startBackups(ctx context.Context, bp *rempartv1.BackupPolic
 		why = fmt.Sprintf("spec.backupNow %q", bp.Spec.BackupNow)
 	}
 	b := backupFromSchedule(bp, r.VeleroNamespace, namespaces, suffix)
-	if err := r.Client.Create(ctx, b); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := apply.Create(ctx, r.Client, b, "first or requested backup"); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("start backup %s: %w", b.GetName(), err)
 	}
 	if requested {
@@ -354,7 +354,7 @@ func (r *Reconciler) prune(ctx context.Context, bp *rempartv1.BackupPolicy, o ob
 			continue
 		}
 		d := deleteRequest(bp, v.Name, r.VeleroNamespace)
-		if err := r.Client.Create(ctx, d); err != nil {
+		if err := apply.Create(ctx, r.Client, d, "version beyond the promised count"); err != nil {
 			errs = append(errs, fmt.Errorf("request deletion of backup %s: %w", v.Name, err))
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/apply"
 )
 
 // PolicyReportGVK is the wgpolicyk8s.io PolicyReport, the format Kyverno and Policy Reporter use.
@@ -64,7 +65,7 @@ func policyReports(report *rempartv1.ComplianceReport, src sources) []*unstructu
 		u.SetGroupVersionKind(PolicyReportGVK)
 		u.SetNamespace(ns)
 		u.SetName(policyReportName)
-		u.SetLabels(map[string]string{rempartv1.LabelManagedBy: rempartv1.ManagedByValue, rempartv1.LabelTenant: report.Name})
+		u.SetLabels(apply.ManagedLabels(rempartv1.LabelTenant, report.Name))
 		t := true
 		u.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: rempartv1.GroupVersion.String(), Kind: "ComplianceReport", Name: report.Name, UID: report.UID, Controller: &t}})
 		out = append(out, u)

@@ -248,7 +248,7 @@ func (r *Reconciler) writePolicyReports(ctx context.Context, report *rempartv1.C
 		if r.written.needsSeed() {
 			list := &unstructured.UnstructuredList{}
 			list.SetGroupVersionKind(PolicyReportGVK.GroupVersion().WithKind("PolicyReportList"))
-			if err := r.Client.List(ctx, list, client.MatchingLabels{rempartv1.LabelManagedBy: rempartv1.ManagedByValue}); err != nil {
+			if err := r.Client.List(ctx, list, client.MatchingLabels(apply.ManagedLabels())); err != nil {
 				return fmt.Errorf("list PolicyReports: %w", err)
 			}
 			r.written.seed(list.Items, rempartv1.LabelTenant)

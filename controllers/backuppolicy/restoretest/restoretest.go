@@ -216,7 +216,7 @@ func (rt *Tester) startRestore(ctx context.Context, bp *rempartv1.BackupPolicy, 
 		}}},
 		"restorePVs": bp.Spec.IncludeVolumes,
 	}
-	if err := rt.Client.Create(ctx, restore); err != nil {
+	if err := apply.Create(ctx, rt.Client, restore, "restore test"); err != nil {
 		return fmt.Errorf("create restore %s: %w", restoreName, err)
 	}
 	status.LastRestoreTest = &rempartv1.RestoreTestRecord{
@@ -253,7 +253,7 @@ func (rt *Tester) adopt(bp *rempartv1.BackupPolicy, status *rempartv1.BackupPoli
 // never restored into.
 func (rt *Tester) createSandbox(ctx context.Context, bp *rempartv1.BackupPolicy, name, source, restoreName string) error {
 	for _, obj := range sandboxObjects(bp, name, source, restoreName, subjectOf(rt.OperatorUser)) {
-		err := rt.Client.Create(ctx, obj)
+		err := apply.Create(ctx, rt.Client, obj, "restore test sandbox")
 		if err == nil {
 			continue
 		}
@@ -297,8 +297,8 @@ func (rt *Tester) ensureSandboxModifiers(ctx context.Context) error {
 	switch {
 	case apierrors.IsNotFound(err):
 		cm = corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: rt.VeleroNamespace, Name: SandboxModifiersName,
-			Labels: map[string]string{rempartv1.LabelManagedBy: rempartv1.ManagedByValue}}, Data: want}
-		if err := rt.Client.Create(ctx, &cm); err != nil && !apierrors.IsAlreadyExists(err) {
+			Labels: apply.ManagedLabels()}, Data: want}
+		if err := apply.Create(ctx, rt.Client, &cm, "restore sandbox modifiers absent"); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create restore modifiers: %w", err)
 		}
 		return nil
@@ -306,7 +306,7 @@ func (rt *Tester) ensureSandboxModifiers(ctx context.Context) error {
 		return fmt.Errorf("get restore modifiers: %w", err)
 	case !maps.Equal(cm.Data, want) || len(cm.BinaryData) > 0:
 		cm.Data, cm.BinaryData = want, nil
-		if err := rt.Client.Update(ctx, &cm); err != nil {
+		if err := apply.Update(ctx, rt.Client, &cm, "restore sandbox modifiers changed"); err != nil {
 			return fmt.Errorf("repair restore modifiers: %w", err)
 		}
 	}
@@ -483,7 +483,7 @@ func (rt *Tester) backupContents(ctx context.Context, bp *rempartv1.BackupPolicy
 		dr = velero.NewObject(velero.DownloadRequestGVK, rt.VeleroNamespace, name)
 		dr.SetLabels(velero.PolicyLabels(bp))
 		dr.Object["spec"] = map[string]any{"target": map[string]any{"kind": "BackupContents", "name": rec.Backup}}
-		if err := rt.Client.Create(ctx, dr); err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := apply.Create(ctx, rt.Client, dr, "read the backup's contents"); err != nil && !apierrors.IsAlreadyExists(err) {
 			return nil, false, fmt.Errorf("create download request: %w", err)
 		}
 		return nil, false, nil
