@@ -110,20 +110,25 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		return ctrl.Result{RequeueAfter: max(stats.Wait, settleDelay)}, nil
 	}
-	// The ownership index first: it does not depend on the status written below.
-	if err := r.syncOwnership(ctx, &ti, obs); err != nil {
-		return ctrl.Result{}, err
-	}
 	now := r.Clock.Now()
 	results, exceptions := evaluate(obs, now)
 	var boundaries []time.Time
 	if stats.Wait > 0 {
 		boundaries = append(boundaries, now.Add(stats.Wait))
 	}
-	return policystatus.Write(ctx, r.Client, &ti, r.computedStatus(&ti, obs), policystatus.Report{
+	result, err := policystatus.Write(ctx, r.Client, &ti, r.computedStatus(&ti, obs), policystatus.Report{
 		Results: results, Ready: readyCondition(&ti, obs), ApplyErr: applyErr,
 		Exceptions: exceptions, Boundaries: boundaries, Resync: r.Resync,
 	}, now)
+	if result.Requeue {
+		return result, err // a newer tenant is queued: it syncs the index
+	}
+	// After the status: the index waits for a rebuild shared with other tenants, and the tenant's
+	// own status need not wait for it.
+	if syncErr := r.syncOwnership(ctx, &ti, obs); syncErr != nil && err == nil {
+		return ctrl.Result{}, syncErr
+	}
+	return result, err
 }
 
 // gather reads everything the controls and the desired state need, from the cache.
