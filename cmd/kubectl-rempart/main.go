@@ -31,22 +31,61 @@ import (
 // usageError is bad input: the exit code is 2, as for a wrong flag.
 type usageError struct{ error }
 
-const usage = `kubectl rempart: Rempart's evidence for auditors.
-
-  kubectl rempart report [--tenant NAME] [-o table|json|yaml|csv|md|html] [--stale-after 15m]
+// The commands, each with its synopsis: the overall usage is their list, and `--help` on a
+// command prints its own with its flags.
+var commands = []struct{ name, synopsis string }{
+	{"report", `kubectl rempart report [--tenant NAME] [-o table|json|yaml|csv|md|html] [--stale-after 15m]
       the ComplianceReport of one tenant, or of all; html is one self-contained page; warns on
-      stderr about policies not evaluated since --stale-after or behind their spec
-  kubectl rempart explain CONTROL-ID
-      what a control checks and which requirements it serves
-  kubectl rempart grant request --subject EMAIL --tenant NAME --reason TEXT --for DURATION [--role admin] [--name NAME]
-      asks for an AdminAccess starting now; the API server records you as the requester
-  kubectl rempart grant approve NAME
-      approves it in your own name (you need the approve verb; never your own request or access)
-  kubectl rempart grant revoke NAME
-      ends it at once, for good
+      stderr about policies not evaluated since --stale-after or behind their spec`},
+	{"explain", `kubectl rempart explain CONTROL-ID
+      what a control checks and which requirements it serves`},
+	{"grant request", `kubectl rempart grant request --subject EMAIL --tenant NAME --reason TEXT --for DURATION [--role admin] [--name NAME]
+      asks for an AdminAccess starting now; the API server records you as the requester`},
+	{"grant approve", `kubectl rempart grant approve NAME
+      approves it in your own name (you need the approve verb; never your own request or access)`},
+	{"grant revoke", `kubectl rempart grant revoke NAME
+      ends it at once, for good`},
+	{"completion", `kubectl rempart completion bash|zsh|kubectl
+      prints a completion script: bash or zsh for kubectl-rempart, or kubectl for the
+      kubectl_complete-rempart helper that completes "kubectl rempart ..."`},
+}
 
-The usual kubectl flags (--kubeconfig, --context, ...) apply.
-`
+var usage = func() string {
+	var b strings.Builder
+	b.WriteString("kubectl rempart: Rempart's evidence for auditors.\n\n")
+	for _, c := range commands {
+		b.WriteString("  " + c.synopsis + "\n")
+	}
+	b.WriteString("\nThe usual kubectl flags (--kubeconfig, --context, ...) apply. kubectl rempart COMMAND --help\nshows a command's flags.\n")
+	return b.String()
+}()
+
+// synopsis is the usage of the commands whose name starts with name.
+func synopsis(name string) string {
+	var parts []string
+	for _, c := range commands {
+		if c.name == name || strings.HasPrefix(c.name, name+" ") {
+			parts = append(parts, "  "+c.synopsis)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// parse parses a command's flags; --help prints its usage and flags to out and ends the command
+// successfully (done), as kubectl does.
+func parse(fs *pflag.FlagSet, args []string, name string, out io.Writer) (done bool, err error) {
+	err = fs.Parse(args)
+	if errors.Is(err, pflag.ErrHelp) {
+		fmt.Fprintf(out, "Usage:\n%s\n\nFlags:\n%s", synopsis(name), fs.FlagUsages())
+		return true, nil
+	}
+	if err != nil {
+		return false, usageError{err}
+	}
+	return false, nil
+}
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "help" }
 
 func main() {
 	err := run(context.Background(), os.Args[1:], os.Stdout)
@@ -62,7 +101,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprint(out, usage)
 		return nil
 	}
@@ -76,8 +115,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		tenant := fs.String("tenant", "", "the tenant (TenantIsolation name); all tenants when empty")
 		format := fs.StringP("output", "o", "table", "table, json, yaml, csv, md or html")
 		staleAfter := fs.Duration("stale-after", 15*time.Minute, "warn when a policy was last evaluated longer ago than this (the operator's resync period, 10m by default, plus a margin)")
-		if err := fs.Parse(args); err != nil {
-			return usageError{err}
+		if done, err := parse(fs, args, cmd, out); done || err != nil {
+			return err
 		}
 		staleLimit = *staleAfter
 		if !slices.Contains(report.Formats, *format) {
@@ -89,8 +128,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return reportCmd(ctx, c, server, *tenant, *format, out)
 	case "explain":
-		if err := fs.Parse(args); err != nil {
-			return usageError{err}
+		if done, err := parse(fs, args, cmd, out); done || err != nil {
+			return err
 		}
 		if fs.NArg() != 1 {
 			return usageError{errors.New("explain takes one control ID, such as backup.rpo")}
@@ -98,8 +137,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return explain(fs.Arg(0), out)
 	case "grant":
 		return grantCmd(ctx, fs, kube, args, out)
+	case "completion":
+		return completionCmd(args, out)
+	case completeCommand:
+		complete(args, out)
+		return nil
 	}
-	return usageError{fmt.Errorf("unknown command %q: use report, explain or grant", cmd)}
+	return usageError{fmt.Errorf("unknown command %q: use report, explain, grant or completion", cmd)}
 }
 
 func scheme() *runtime.Scheme {
@@ -124,8 +168,15 @@ func connect(kube *genericclioptions.ConfigFlags) (client.Client, string, error)
 func reportCmd(ctx context.Context, c client.Client, server, tenant, format string, out io.Writer) error {
 	e := report.Export{Generated: time.Now(), Cluster: report.ClusterIdentity{Server: server}}
 	var ns corev1.Namespace
-	if err := c.Get(ctx, client.ObjectKey{Name: "kube-system"}, &ns); err == nil {
+	switch err := c.Get(ctx, client.ObjectKey{Name: "kube-system"}, &ns); {
+	case err == nil:
 		e.Cluster.UID = string(ns.UID)
+	case apierrors.IsForbidden(err):
+		e.Cluster.Note = "you may not read namespace kube-system, whose UID names the cluster; ask for get on it to identify the cluster in the report"
+		fmt.Fprintln(warnings, "note: the report does not identify the cluster: "+e.Cluster.Note+".")
+	default:
+		e.Cluster.Note = "reading namespace kube-system failed: " + err.Error()
+		fmt.Fprintln(warnings, "note: the report does not identify the cluster: "+e.Cluster.Note+".")
 	}
 	if tenant != "" {
 		var r rempartv1.ComplianceReport
@@ -248,6 +299,10 @@ func (g grantFlags) build(now time.Time) (*rempartv1.AdminAccess, error) {
 // grantCmd requests, approves or revokes an AdminAccess. Every identity in the record is the API
 // server's: the plugin never writes a requester, and approves only in the caller's own name.
 func grantCmd(ctx context.Context, fs *pflag.FlagSet, kube *genericclioptions.ConfigFlags, args []string, out io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintf(out, "Usage:\n%s\n", synopsis("grant"))
+		return nil
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return usageError{errors.New("grant takes request, approve or revoke")}
 	}
@@ -261,8 +316,8 @@ func grantCmd(ctx context.Context, fs *pflag.FlagSet, kube *genericclioptions.Co
 		fs.StringVar(&g.reason, "reason", "", "why: the incident or ticket")
 		fs.DurationVar(&g.duration, "for", time.Hour, "how long, from now")
 		fs.StringVar(&g.name, "name", "", "the AdminAccess name; derived from the subject when empty")
-		if err := fs.Parse(args); err != nil {
-			return usageError{err}
+		if done, err := parse(fs, args, "grant "+sub, out); done || err != nil {
+			return err
 		}
 		aa, err := g.build(time.Now())
 		if err != nil {
@@ -279,8 +334,8 @@ func grantCmd(ctx context.Context, fs *pflag.FlagSet, kube *genericclioptions.Co
 			aa.Name, aa.Spec.RequestedBy, g.subject, g.role, g.tenant, aa.Spec.Expires.UTC().Format(time.RFC3339), aa.Name)
 		return nil
 	case "approve", "revoke":
-		if err := fs.Parse(args); err != nil {
-			return usageError{err}
+		if done, err := parse(fs, args, "grant "+sub, out); done || err != nil {
+			return err
 		}
 		if fs.NArg() != 1 {
 			return usageError{fmt.Errorf("grant %s takes the AdminAccess name", sub)}

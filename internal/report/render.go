@@ -35,6 +35,21 @@ type Export struct {
 type ClusterIdentity struct {
 	Server string `json:"server"`
 	UID    string `json:"uid"`
+	// Note says why UID is empty, so a blank identity is never mistaken for a cluster's.
+	Note string `json:"note,omitempty"`
+}
+
+// Words describe the identity in a sentence's parenthesis: the kube-system UID, or why it is
+// not known.
+func (c ClusterIdentity) Words() string {
+	if c.UID == "" {
+		note := c.Note
+		if note == "" {
+			note = "not read"
+		}
+		return "kube-system UID unknown: " + note
+	}
+	return "kube-system UID " + c.UID
 }
 
 // Render writes the export in the format.
@@ -85,15 +100,36 @@ func renderTable(w io.Writer, e Export) error {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", req.ID, req.State, len(req.Controls), finding)
 		}
 	}
-	fmt.Fprintf(tw, "\nGenerated %s from %s (kube-system %s)\n", e.Generated.UTC().Format(time.RFC3339), e.Cluster.Server, e.Cluster.UID)
+	fmt.Fprintf(tw, "\nGenerated %s from %s (%s)\n", e.Generated.UTC().Format(time.RFC3339), e.Cluster.Server, e.Cluster.Words())
 	return tw.Flush()
 }
 
 // csvHeader is one row per control per requirement; a requirement no control serves is one row.
 var csvHeader = []string{"tenant", "requirement", "requirement_state", "kind", "policy", "control", "state", "reason", "message", "evidence_total", "waiver_approved_by", "waiver_expires", "evaluated"}
 
+// csvCell neutralises a cell a spreadsheet would run as a formula (one starting with =, +, -, @,
+// a tab or a carriage return): a leading apostrophe makes it text. Messages and names come from
+// the cluster, where a tenant may have written them.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// csvWriter writes rows with every cell neutralised.
+type csvWriter struct{ *csv.Writer }
+
+func (w csvWriter) Write(row []string) error {
+	safe := make([]string, len(row))
+	for i, c := range row {
+		safe[i] = csvCell(c)
+	}
+	return w.Writer.Write(safe)
+}
+
 func renderCSV(w io.Writer, e Export) error {
-	cw := csv.NewWriter(w)
+	cw := csvWriter{csv.NewWriter(w)}
 	if err := cw.Write(csvHeader); err != nil {
 		return err
 	}
@@ -146,7 +182,7 @@ func renderHTML(w io.Writer, e Export) error {
 
 func renderMarkdown(w io.Writer, e Export) error {
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "# Rempart compliance report\n\nGenerated %s from `%s` (kube-system UID `%s`).\n", e.Generated.UTC().Format(time.RFC3339), e.Cluster.Server, e.Cluster.UID)
+	fmt.Fprintf(&buf, "# Rempart compliance report\n\nGenerated %s from `%s` (%s).\n", e.Generated.UTC().Format(time.RFC3339), e.Cluster.Server, e.Cluster.Words())
 	for _, r := range e.Reports {
 		s := r.Status.Summary
 		fmt.Fprintf(&buf, "\n## Tenant %s\n\nScore **%s**: %d compliant, %d non-compliant, %d waived, %d unknown, %d not covered, of %d requirements.\n\n",

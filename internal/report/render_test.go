@@ -109,3 +109,47 @@ func TestTableAndMarkdown(t *testing.T) {
 		t.Errorf("pdf: %v", err)
 	}
 }
+
+// A cell a spreadsheet would run as a formula is exported as text: names and messages come from
+// the cluster, where a tenant may have written them.
+func TestCSVNeutralisesFormulas(t *testing.T) {
+	e := sample()
+	c := &e.Reports[0].Status.Requirements[0].Controls[0]
+	c.Policy, c.Message, c.Reason = "=HYPERLINK(\"http://evil.example\")", "+cmd|' /C calc'!A0", "@SUM(1+1)"
+	e.Reports[0].Status.Requirements[0].Controls[1].Message = "-2+3"
+	var buf bytes.Buffer
+	if err := Render(&buf, "csv", e); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("cell %q would run as a formula", cell)
+			}
+		}
+	}
+	if rows[1][4] != "'=HYPERLINK(\"http://evil.example\")" || rows[2][8] != "'-2+3" {
+		t.Errorf("cells not kept as text: %q, %q", rows[1][4], rows[2][8])
+	}
+	if csvCell("2026-12-01T10:00:00Z") != "2026-12-01T10:00:00Z" || csvCell("") != "" {
+		t.Error("ordinary cells changed")
+	}
+}
+
+func TestUnknownClusterIdentityIsSaid(t *testing.T) {
+	e := sample()
+	e.Cluster.UID, e.Cluster.Note = "", "you may not read namespace kube-system"
+	for _, format := range []string{"table", "md", "html"} {
+		var buf bytes.Buffer
+		if err := Render(&buf, format, e); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "kube-system UID unknown: you may not read namespace kube-system") {
+			t.Errorf("%s does not say why the cluster is not identified", format)
+		}
+	}
+}

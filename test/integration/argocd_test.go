@@ -2,71 +2,29 @@ package integration
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	lua "github.com/yuin/gopher-lua"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/test/argocd"
 	"github.com/rempart-io/rempart/test/testenv"
 )
 
-// healthScripts reads the Lua health checks shipped in config/argocd.
+// healthScripts reads the Lua health checks laid out as Argo CD's resource_customizations.
 func healthScripts(t *testing.T) map[string]string {
 	t.Helper()
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(root, "config", "argocd", "health.yaml"))
+	scripts, err := argocd.Scripts(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cm struct {
-		Data map[string]string `json:"data"`
-	}
-	if err := yaml.Unmarshal(data, &cm); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for k, v := range cm.Data {
-		out[strings.TrimPrefix(k, "resource.customizations.health.rempart.io_")] = v
-	}
-	return out
-}
-
-// toLua turns a decoded JSON value into a Lua value, as Argo CD hands objects to its scripts.
-func toLua(L *lua.LState, v any) lua.LValue {
-	switch x := v.(type) {
-	case map[string]any:
-		t := L.NewTable()
-		for k, e := range x {
-			t.RawSetString(k, toLua(L, e))
-		}
-		return t
-	case []any:
-		t := L.NewTable()
-		for _, e := range x {
-			t.Append(toLua(L, e))
-		}
-		return t
-	case string:
-		return lua.LString(x)
-	case bool:
-		return lua.LBool(x)
-	case int64:
-		return lua.LNumber(x)
-	case float64:
-		return lua.LNumber(x)
-	case nil:
-		return lua.LNil
-	}
-	return lua.LString(fmt.Sprint(v))
+	return scripts
 }
 
 // health runs a kind's health script on an object, as Argo CD does, and returns its status and
@@ -77,17 +35,11 @@ func health(t *testing.T, script string, obj client.Object) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	L := lua.NewState()
-	defer L.Close()
-	L.SetGlobal("obj", toLua(L, u))
-	if err := L.DoString(script); err != nil {
-		t.Fatalf("health script: %v", err)
+	status, message, err := argocd.Health(script, u)
+	if err != nil {
+		t.Fatal(err)
 	}
-	hs, ok := L.Get(-1).(*lua.LTable)
-	if !ok {
-		t.Fatalf("health script returned %s", L.Get(-1).Type())
-	}
-	return hs.RawGetString("status").String(), hs.RawGetString("message").String()
+	return status, message
 }
 
 func TestArgoCDHealthOfRealPolicies(t *testing.T) {
