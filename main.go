@@ -17,15 +17,17 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/rempart-io/rempart/controllers"
+	"github.com/rempart-io/rempart/controllers/metricsserving"
 	"github.com/rempart-io/rempart/internal/version"
 )
 
 // config holds the command-line settings of the manager.
 type config struct {
 	metricsAddr             string
+	metricsSecure           bool
+	metricsCertDir          string
 	probeAddr               string
 	pprofAddr               string
 	leaderElect             bool
@@ -64,7 +66,9 @@ func splitList(v string) []string {
 func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("rempart", flag.ContinueOnError)
-	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
+	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8443", "Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
+	fs.BoolVar(&c.metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS, each scrape authenticated and authorized by the API server (GET on the /metrics non-resource URL); false serves plain HTTP, on a loopback address only.")
+	fs.StringVar(&c.metricsCertDir, "metrics-cert-dir", "", "Directory holding tls.crt and tls.key for the metrics endpoint (a cert-manager Secret, for instance); a self-signed certificate when empty.")
 	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
 	fs.StringVar(&c.pprofAddr, "pprof-bind-address", "0", "Address Go's /debug/pprof endpoints bind to, for profiling; \"0\" (the default) disables them.")
 	fs.BoolVar(&c.leaderElect, "leader-elect", true, "Elect a leader so that only one replica reconciles at a time.")
@@ -125,6 +129,9 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 	case c.adminMaxTemporary < time.Minute || c.adminMaxTemporary > 366*24*time.Hour:
 		return c, errors.New("--admin-max-temporary must be between one minute and 366 days")
 	}
+	if _, err := metricsserving.Options(c.metricsAddr, c.metricsSecure, c.metricsCertDir); err != nil {
+		return c, err
+	}
 	if c.serviceAccount == "" {
 		c.serviceAccount = "rempart"
 	}
@@ -179,9 +186,13 @@ func run(ctx context.Context, cfg config) error {
 	restConfig.UserAgent = "rempart/" + version.Version
 
 	resync := cfg.resyncPeriod
+	metrics, err := metricsserving.Options(cfg.metricsAddr, cfg.metricsSecure, cfg.metricsCertDir)
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                        controllers.NewScheme(),
-		Metrics:                       metricsserver.Options{BindAddress: cfg.metricsAddr},
+		Metrics:                       metrics,
 		HealthProbeBindAddress:        cfg.probeAddr,
 		PprofBindAddress:              cfg.pprofAddr,
 		LeaderElection:                cfg.leaderElect,

@@ -25,6 +25,9 @@ func TestParseFlagsDefaults(t *testing.T) {
 	if cfg.resyncPeriod != 10*time.Minute || cfg.maxConcurrentReconciles < 1 || cfg.qps != 0 {
 		t.Errorf("unexpected defaults: %+v", cfg)
 	}
+	if cfg.metricsAddr != ":8443" || !cfg.metricsSecure {
+		t.Errorf("metrics on %s (secure %v), want HTTPS with authentication on :8443", cfg.metricsAddr, cfg.metricsSecure)
+	}
 	if cfg.serviceAccount != "rempart" {
 		t.Errorf("service account = %q, want rempart", cfg.serviceAccount)
 	}
@@ -38,6 +41,7 @@ func TestParseFlagsRefusesBadValues(t *testing.T) {
 		"resync under 1 min":    {"--resync-period=10s"},
 		"unknown flag":          {"--no-such-flag"},
 		"malformed duration":    {"--resync-period=soon"},
+		"plain metrics exposed": {"--metrics-secure=false", "--metrics-bind-address=:8080"},
 		"malformed leader bool": {"--leader-elect=perhaps"},
 		"policy reports maybe":  {"--policy-reports=maybe"},
 		"renew after the lease": {"--leader-lease-duration=5s", "--leader-renew-deadline=7s"},

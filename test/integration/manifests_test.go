@@ -218,12 +218,28 @@ func TestHelmChartMatchesKustomize(t *testing.T) {
 		t.Error("the chart renders Prometheus Operator objects by default, which fail without its CRDs")
 	}
 	monitored := renderHelm(t, "metrics.prometheusRule.enabled=true", "metrics.serviceMonitor.enabled=true")
-	rules := renderKustomize(t, "config/prometheus")
-	if len(rules) != 1 || len(byKind(monitored, "ServiceMonitor")) != 1 {
-		t.Fatalf("config/prometheus renders %d objects, the chart %d ServiceMonitors", len(rules), len(byKind(monitored, "ServiceMonitor")))
+	prom := renderKustomize(t, "config/prometheus")
+	if len(prom) != 2 || len(byKind(monitored, "ServiceMonitor")) != 1 {
+		t.Fatalf("config/prometheus renders %d objects, the chart %d ServiceMonitors", len(prom), len(byKind(monitored, "ServiceMonitor")))
 	}
-	if pr := byKind(monitored, "PrometheusRule")["rempart"]; pr == nil || !reflect.DeepEqual(pr.Object["spec"], rules[0].Object["spec"]) {
+	if pr := byKind(monitored, "PrometheusRule")["rempart"]; pr == nil || !reflect.DeepEqual(pr.Object["spec"], byKind(prom, "PrometheusRule")["rempart"].Object["spec"]) {
 		t.Error("the chart's PrometheusRule differs from config/prometheus/rules.yaml: run make manifests")
+	}
+	// Both scrape over HTTPS with a token the manager has the API server check.
+	for name, sm := range map[string]*unstructured.Unstructured{"chart": byKind(monitored, "ServiceMonitor")["rempart"], "kustomize": byKind(prom, "ServiceMonitor")["rempart"]} {
+		if sm == nil {
+			t.Errorf("%s renders no ServiceMonitor rempart", name)
+			continue
+		}
+		endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+		if len(endpoints) != 1 {
+			t.Errorf("%s ServiceMonitor endpoints %v", name, endpoints)
+			continue
+		}
+		ep := endpoints[0].(map[string]any)
+		if ep["scheme"] != "https" || ep["bearerTokenFile"] == nil || ep["port"] != "metrics" {
+			t.Errorf("%s ServiceMonitor does not scrape over HTTPS with a token: %v", name, ep)
+		}
 	}
 
 	deps := byKind(chart, "Deployment")

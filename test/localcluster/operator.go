@@ -87,7 +87,7 @@ func (c *Cluster) StartOperator(ctx context.Context, binary string, extraArgs ..
 	}
 	args := append([]string{
 		"--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(ports[0]),
-		"--metrics-bind-address=127.0.0.1:" + strconv.Itoa(ports[1]),
+		"--metrics-bind-address=127.0.0.1:" + strconv.Itoa(ports[1]), "--metrics-secure=false",
 		"--leader-election-namespace=" + OperatorNamespace,
 	}, extraArgs...)
 	c.step("starting the operator")

@@ -353,7 +353,7 @@ func startOperator(b *testing.B, env *testenv.Env, operatorBinary string) (*exec
 		b.Fatal(err)
 	}
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort[0])
-	args := []string{"--leader-elect=false", fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort[0]), "--health-probe-bind-address=127.0.0.1:0"}
+	args := []string{"--leader-elect=false", fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort[0]), "--metrics-secure=false", "--health-probe-bind-address=127.0.0.1:0"}
 	// REMPART_OPERATOR_ARGS adds flags, such as --pprof-bind-address to profile a run.
 	cmd := exec.Command(operatorBinary, append(args, strings.Fields(os.Getenv("REMPART_OPERATOR_ARGS"))...)...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "POD_NAMESPACE=rempart-system")
