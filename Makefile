@@ -5,7 +5,10 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-IMG ?= ghcr.io/rempart-io/rempart:$(VERSION)
+# The image's tag is the chart's appVersion, which kustomize's newTag repeats (a test keeps the
+# three equal), so what `make image` builds is what the chart and kustomize deploy.
+IMAGE_TAG := $(shell sed -n 's/^appVersion: "\(.*\)"/\1/p' charts/rempart/Chart.yaml)
+IMG ?= ghcr.io/rempart-io/rempart:$(IMAGE_TAG)
 LDFLAGS := -s -w -X github.com/rempart-io/rempart/internal/version.Version=$(VERSION)
 
 BIN := $(CURDIR)/bin
@@ -68,9 +71,20 @@ $(KYVERNO):
 $(KYVERNO_BACKGROUND):
 	cd hack/tools/kyverno && CGO_ENABLED=0 go build -trimpath -o $@ github.com/kyverno/kyverno/cmd/background-controller
 
+.PHONY: image
+image: ## Build the operator's image as an OCI layout in bin/image (and bin/image.tar) without a container engine.
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -buildvcs=false -ldflags "$(LDFLAGS) -buildid=" -o $(BIN)/linux_amd64/rempart .
+	go run ./hack/image --binary $(BIN)/linux_amd64/rempart --out $(BIN)/image --tag $(IMAGE_TAG) \
+	  --version $(IMAGE_TAG) --revision "$$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+	@echo "bin/image is $(IMG) as an OCI layout: skopeo copy oci:bin/image docker://$(IMG), or podman load -i bin/image.tar"
+
+.PHONY: print-image
+print-image: ## Print the image reference make image and docker-build tag.
+	@echo $(IMG)
+
 .PHONY: docker-build
-docker-build: ## Build the container image (needs a container engine).
-	docker build --build-arg VERSION=$(VERSION) -t $(IMG) .
+docker-build: ## Build the container image with Docker (elsewhere; the same content as make image).
+	docker build --build-arg VERSION=$(IMAGE_TAG) --build-arg REVISION="$$(git rev-parse HEAD)" -t $(IMG) .
 
 ##@ Generated code
 
