@@ -105,7 +105,7 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 	fs.StringVar(&c.breakGlassGroup, "break-glass-group", "rempart:break-glass", "Group whose members may change what Rempart manages in an emergency, and ask for a break-glass AdminAccess for themselves (still approved by another person).")
 	fs.StringVar(&c.clusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS domain: an ExternalName Service may never point inside it.")
 	fs.StringVar(&c.veleroNamespace, "velero-namespace", "velero", "Namespace Velero runs in, where BackupPolicy creates its Schedules, Backups and Restores.")
-	fs.StringVar(&c.policyReports, "policy-reports", "auto", "Write a wgpolicyk8s.io PolicyReport of the controls in each tenant namespace: auto (where the CRD is served), on or off.")
+	fs.StringVar(&c.policyReports, "policy-reports", "auto", "Write a report of the controls in each tenant namespace: an openreports.io Report where that CRD is served, else a wgpolicyk8s.io PolicyReport where that one is (auto), the same but failing without either (on), or none (off).")
 	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {

@@ -1,6 +1,7 @@
 package compliancereport
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -12,8 +13,30 @@ import (
 	"github.com/rempart-io/rempart/controllers/apply"
 )
 
-// PolicyReportGVK is the wgpolicyk8s.io PolicyReport, the format Kyverno and Policy Reporter use.
+// PolicyReportGVK is the wgpolicyk8s.io PolicyReport, the format Kyverno and Policy Reporter
+// long used.
 var PolicyReportGVK = schema.GroupVersionKind{Group: "wgpolicyk8s.io", Version: "v1alpha2", Kind: "PolicyReport"}
+
+// OpenReportGVK is the openreports.io Report, the successor Kyverno and Kubewarden now write and
+// Policy Reporter reads; same results and summary.
+var OpenReportGVK = schema.GroupVersionKind{Group: "openreports.io", Version: "v1alpha1", Kind: "Report"}
+
+// ReportKind is the kind of report to write for mode (auto, on or off), given which of the two
+// the API server serves: OpenReports first, the wgpolicyk8s.io PolicyReport where only it is.
+// write is false for off, and for auto when neither is served; on without either is an error.
+func ReportKind(mode string, openReports, policyReports bool) (gvk schema.GroupVersionKind, write bool, err error) {
+	switch {
+	case mode == "off":
+		return gvk, false, nil
+	case openReports:
+		return OpenReportGVK, true, nil
+	case policyReports:
+		return PolicyReportGVK, true, nil
+	case mode == "on":
+		return gvk, false, fmt.Errorf("--policy-reports=on, but the API server serves neither %s nor %s: install the OpenReports or the PolicyReport CRDs", OpenReportGVK, PolicyReportGVK)
+	}
+	return gvk, false, nil
+}
 
 // policyReportName is the PolicyReport Rempart writes in each tenant namespace.
 const policyReportName = "rempart"
@@ -26,7 +49,7 @@ var resultOf = map[rempartv1.ControlState]string{
 
 // policyReports are the tenant's controls as one PolicyReport per namespace, owned by the
 // ComplianceReport so they go with it.
-func policyReports(report *rempartv1.ComplianceReport, src sources) []*unstructured.Unstructured {
+func policyReports(report *rempartv1.ComplianceReport, src sources, gvk schema.GroupVersionKind) []*unstructured.Unstructured {
 	var results []any
 	summary := map[string]int64{"pass": 0, "fail": 0, "warn": 0, "error": 0, "skip": 0}
 	for _, p := range src.Policies {
@@ -62,7 +85,10 @@ func policyReports(report *rempartv1.ComplianceReport, src sources) []*unstructu
 	var out []*unstructured.Unstructured
 	for _, ns := range src.Namespaces {
 		u := &unstructured.Unstructured{Object: map[string]any{"results": results, "summary": sum}}
-		u.SetGroupVersionKind(PolicyReportGVK)
+		if gvk == OpenReportGVK {
+			u.Object["source"] = "rempart"
+		}
+		u.SetGroupVersionKind(gvk)
 		u.SetNamespace(ns)
 		u.SetName(policyReportName)
 		u.SetLabels(apply.ManagedLabels(rempartv1.LabelTenant, report.Name))

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -24,8 +25,10 @@ type Reconciler struct {
 	Client client.Client
 	Clock  clock.PassiveClock
 	Resync time.Duration
-	// PolicyReports: also write a wgpolicyk8s.io PolicyReport in each tenant namespace.
+	// PolicyReports: also write a report of the controls in each tenant namespace, of ReportKind
+	// (an openreports.io Report or a wgpolicyk8s.io PolicyReport).
 	PolicyReports bool
+	ReportKind    schema.GroupVersionKind
 
 	written  writtenReports
 	statuses writtenStatuses
@@ -35,6 +38,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=rempart.io,resources=compliancereports/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=rempart.io,resources=tenantisolations;dataresidencies;certificatepolicies;adminaccesses;backuppolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=wgpolicyk8s.io,resources=policyreports,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=openreports.io,resources=reports,verbs=get;list;watch;create;update;patch;delete
 
 // Reconcile gathers the tenant's policies' results into its report.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -235,7 +239,7 @@ func capped[T any](in []T, n int) []T {
 // writePolicyReports puts the tenant's PolicyReports in place and removes those of namespaces
 // that left the tenant.
 func (r *Reconciler) writePolicyReports(ctx context.Context, report *rempartv1.ComplianceReport, src sources) error {
-	desired := policyReports(report, src)
+	desired := policyReports(report, src, r.ReportKind)
 	now := r.Clock.Now()
 	state, stale := r.written.state(report.Name, desired, now, r.Resync)
 	if state == reportsCurrent {
@@ -247,7 +251,7 @@ func (r *Reconciler) writePolicyReports(ctx context.Context, report *rempartv1.C
 	if state == reportsUnknown {
 		if r.written.needsSeed() {
 			list := &unstructured.UnstructuredList{}
-			list.SetGroupVersionKind(PolicyReportGVK.GroupVersion().WithKind("PolicyReportList"))
+			list.SetGroupVersionKind(r.ReportKind.GroupVersion().WithKind(r.ReportKind.Kind + "List"))
 			if err := r.Client.List(ctx, list, client.MatchingLabels(apply.ManagedLabels())); err != nil {
 				return fmt.Errorf("list PolicyReports: %w", err)
 			}
@@ -273,7 +277,7 @@ func (r *Reconciler) writePolicyReports(ctx context.Context, report *rempartv1.C
 	if stale {
 		for _, ns := range r.written.staleNamespaces(report.Name, inPlace, keep) {
 			stale := &unstructured.Unstructured{}
-			stale.SetGroupVersionKind(PolicyReportGVK)
+			stale.SetGroupVersionKind(r.ReportKind)
 			stale.SetNamespace(ns)
 			stale.SetName(policyReportName)
 			if err := apply.Delete(ctx, r.Client, stale, "namespace left tenant "+report.Name); err != nil {

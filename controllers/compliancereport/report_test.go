@@ -5,6 +5,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/internal/requirements"
@@ -98,6 +99,28 @@ func TestEndedGrantsLeaveTheListAfterAMonth(t *testing.T) {
 	} {
 		if got := endedBefore(tt.aa, cutoff); got != tt.want {
 			t.Errorf("%s ended %s: endedBefore %v, want %v", tt.aa.Status.Phase, tt.aa.Spec.Expires, got, tt.want)
+		}
+	}
+}
+
+func TestReportKindPrefersOpenReports(t *testing.T) {
+	for _, tc := range []struct {
+		mode         string
+		open, policy bool
+		want         schema.GroupVersionKind
+		write, fails bool
+	}{
+		{"auto", true, true, OpenReportGVK, true, false},
+		{"auto", true, false, OpenReportGVK, true, false},
+		{"auto", false, true, PolicyReportGVK, true, false},
+		{"auto", false, false, schema.GroupVersionKind{}, false, false},
+		{"on", false, true, PolicyReportGVK, true, false},
+		{"on", false, false, schema.GroupVersionKind{}, false, true},
+		{"off", true, true, schema.GroupVersionKind{}, false, false},
+	} {
+		gvk, write, err := ReportKind(tc.mode, tc.open, tc.policy)
+		if gvk != tc.want || write != tc.write || (err != nil) != tc.fails {
+			t.Errorf("%s with OpenReports %v, PolicyReport %v: %v %v %v", tc.mode, tc.open, tc.policy, gvk, write, err)
 		}
 	}
 }

@@ -3,10 +3,11 @@ package compliancereport
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -28,7 +29,8 @@ type Settings struct {
 	OperatorUser string
 	// BreakGlassGroup may write reports too, in an emergency.
 	BreakGlassGroup string
-	// PolicyReports is auto (write them where the wgpolicyk8s.io CRD is served), on or off.
+	// PolicyReports is auto (write openreports.io Reports where served, else wgpolicyk8s.io
+	// PolicyReports where served), on (fail without either) or off.
 	PolicyReports string
 }
 
@@ -36,15 +38,11 @@ type Settings struct {
 
 // Setup registers the controller, and the admission policy that keeps reports as it writes them.
 func Setup(mgr ctrl.Manager, s Settings) error {
-	served, err := discovery.Serves(mgr.GetRESTMapper(), PolicyReportGVK)
+	gvk, writeReports, err := ReportKindServed(mgr.GetRESTMapper(), s.PolicyReports)
 	if err != nil {
 		return err
 	}
-	writeReports := s.PolicyReports == "on" || (s.PolicyReports != "off" && served)
-	if writeReports && !served {
-		return fmt.Errorf("--policy-reports=on, but the API server does not serve %s: install the PolicyReport CRDs", PolicyReportGVK)
-	}
-	r := &Reconciler{Client: mgr.GetClient(), Clock: s.Clock, Resync: s.Resync, PolicyReports: writeReports}
+	r := &Reconciler{Client: mgr.GetClient(), Clock: s.Clock, Resync: s.Resync, PolicyReports: writeReports, ReportKind: gvk}
 	c := mgr.GetClient()
 	tenants := handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.TenantIsolationList{}))
 	err = ctrl.NewControllerManagedBy(mgr).
@@ -71,4 +69,17 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 			apply.IfChanged(ctx, c, sp, &admissionv1.ValidatingAdmissionPolicy{}),
 			apply.IfChanged(ctx, c, sb, &admissionv1.ValidatingAdmissionPolicyBinding{}))
 	}))
+}
+
+// ReportKindServed is ReportKind for what the API server behind mapper serves.
+func ReportKindServed(mapper meta.RESTMapper, mode string) (schema.GroupVersionKind, bool, error) {
+	openReports, err := discovery.Serves(mapper, OpenReportGVK)
+	if err != nil {
+		return schema.GroupVersionKind{}, false, err
+	}
+	policyReports, err := discovery.Serves(mapper, PolicyReportGVK)
+	if err != nil {
+		return schema.GroupVersionKind{}, false, err
+	}
+	return ReportKind(mode, openReports, policyReports)
 }

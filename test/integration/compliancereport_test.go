@@ -8,11 +8,15 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/controllers/compliancereport"
 	"github.com/rempart-io/rempart/internal/compliance"
 	"github.com/rempart-io/rempart/internal/requirements"
 )
@@ -106,14 +110,29 @@ func TestComplianceReportShowsFailingAndWaivedControls(t *testing.T) {
 		t.Error("the organisational rules are not listed as outside the cluster")
 	}
 
-	// The same results as a wgpolicyk8s.io PolicyReport in the tenant's namespace, for the
-	// dashboards that read Kyverno's format.
-	eventually(t, "the PolicyReport of "+ns, func(ctx context.Context) error {
+	// The same results as an openreports.io Report in the tenant's namespace, for the dashboards
+	// that read Kyverno's and Kubewarden's format: both it and the older wgpolicyk8s.io
+	// PolicyReport are served here, and OpenReports wins.
+	httpClient, herr := rest.HTTPClientFor(env.Config)
+	if herr != nil {
+		t.Fatal(herr)
+	}
+	mapper, merr := apiutil.NewDynamicRESTMapper(env.Config, httpClient)
+	if merr != nil {
+		t.Fatal(merr)
+	}
+	if gvk, write, err := compliancereport.ReportKindServed(mapper, "auto"); err != nil || !write || gvk != compliancereport.OpenReportGVK {
+		t.Errorf("report kind with both CRDs: %v %v %v, want OpenReports", gvk, write, err)
+	}
+	eventually(t, "the OpenReports Report of "+ns, func(ctx context.Context) error {
 		pr := &unstructured.Unstructured{}
-		pr.SetAPIVersion("wgpolicyk8s.io/v1alpha2")
-		pr.SetKind("PolicyReport")
+		pr.SetAPIVersion("openreports.io/v1alpha1")
+		pr.SetKind("Report")
 		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "rempart"}, pr); err != nil {
 			return err
+		}
+		if src, _, _ := unstructured.NestedString(pr.Object, "source"); src != "rempart" {
+			return fmt.Errorf("source %q", src)
 		}
 		results, _, _ := unstructured.NestedSlice(pr.Object, "results")
 		found := map[string]string{}
@@ -132,6 +151,11 @@ func TestComplianceReportShowsFailingAndWaivedControls(t *testing.T) {
 		}
 		return nil
 	})
+	older := &unstructured.Unstructured{}
+	older.SetGroupVersionKind(compliancereport.PolicyReportGVK)
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "rempart"}, older); !apierrors.IsNotFound(err) {
+		t.Errorf("a wgpolicyk8s.io PolicyReport is written beside the OpenReports Report (err %v)", err)
+	}
 
 	// A DataResidency for the tenant covers SIS-LOCATION within seconds.
 	create(t, newResidency("rpt", []rempartv1.TenantName{"rpt"}, []rempartv1.Jurisdiction{"EU"}))

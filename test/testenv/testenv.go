@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -98,6 +99,16 @@ func PolicyReportCRDDir(root string) (string, error) {
 	return filepath.Join(dir, "config", "crds", "policyreport"), nil
 }
 
+// OpenReportsCRDDir is where the openreports.io Report CRDs are, in OpenReports' module
+// (hack/tools/crds).
+func OpenReportsCRDDir(root string) (string, error) {
+	dir, err := ModuleDir(filepath.Join(root, "hack", "tools", "crds"), "github.com/openreports/reports-api")
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "config", "crd"), nil
+}
+
 // CRDDirs are the directories whose CRDs every test API server gets: Rempart's generated CRDs,
 // the test-only kinds, and Gateway API's and the PolicyReport CRDs from their modules. Start adds
 // cert-manager's and Velero's unless told not to.
@@ -110,11 +121,16 @@ func CRDDirs(root string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	openReports, err := OpenReportsCRDDir(root)
+	if err != nil {
+		return nil, err
+	}
 	return []string{
 		filepath.Join(root, "config", "crd", "bases"),
 		filepath.Join(root, "test", "apitest", "crd"),
 		filepath.Join(gatewayAPI, "config", "crd", "standard"),
 		policyReports,
+		openReports,
 	}, nil
 }
 
@@ -127,6 +143,9 @@ type Options struct {
 	WithoutVelero bool
 	// WithoutCertManager leaves cert-manager's CRDs out, as on a cluster without cert-manager.
 	WithoutCertManager bool
+	// WithoutOpenReports leaves the openreports.io CRDs out, as on a cluster with only the older
+	// wgpolicyk8s.io PolicyReport.
+	WithoutOpenReports bool
 }
 
 // StartWith starts a test API server as Start does, with options.
@@ -141,6 +160,13 @@ func StartWith(opts Options) (*Env, error) {
 	dirs, err := CRDDirs(root)
 	if err != nil {
 		return nil, err
+	}
+	if opts.WithoutOpenReports {
+		openReports, err := OpenReportsCRDDir(root)
+		if err != nil {
+			return nil, err
+		}
+		dirs = slices.DeleteFunc(dirs, func(d string) bool { return d == openReports })
 	}
 	if !opts.WithoutCertManager {
 		certManager, err := ModuleDir(root, "github.com/cert-manager/cert-manager")

@@ -18,13 +18,14 @@ import (
 	"github.com/rempart-io/rempart/controllers"
 	"github.com/rempart-io/rempart/controllers/backuppolicy"
 	"github.com/rempart-io/rempart/controllers/certificatepolicy"
+	"github.com/rempart-io/rempart/controllers/compliancereport"
 	"github.com/rempart-io/rempart/test/testenv"
 )
 
 // On a cluster without Velero or cert-manager, a BackupPolicy and a CertificatePolicy say so in
 // Ready, claim no control, and the operator keeps running.
 func TestPoliciesWithoutVeleroOrCertManager(t *testing.T) {
-	bare, err := testenv.StartWith(testenv.Options{WithoutVelero: true, WithoutCertManager: true})
+	bare, err := testenv.StartWith(testenv.Options{WithoutVelero: true, WithoutCertManager: true, WithoutOpenReports: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,6 +34,10 @@ func TestPoliciesWithoutVeleroOrCertManager(t *testing.T) {
 	mgr, err := ctrl.NewManager(bare.Config, ctrl.Options{Scheme: bare.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, Cache: controllers.CacheOptions(resync)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Where only the wgpolicyk8s.io PolicyReport is served, that is what reports are written as.
+	if gvk, write, err := compliancereport.ReportKindServed(mgr.GetRESTMapper(), "auto"); err != nil || !write || gvk != compliancereport.PolicyReportGVK {
+		t.Errorf("report kind without OpenReports: %v %v %v, want the wgpolicyk8s.io PolicyReport", gvk, write, err)
 	}
 	if err := backuppolicy.Setup(mgr, backuppolicy.Settings{MaxConcurrentReconciles: 1, Resync: resync, Clock: clock.RealClock{}}); err != nil {
 		t.Fatalf("setup without Velero: %v", err)
