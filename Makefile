@@ -19,6 +19,8 @@ CONTROLLER_GEN_VERSION := $(call pinned,sigs.k8s.io/controller-tools,hack/tools/
 HELM_VERSION := $(call pinned,helm.sh/helm/v4,hack/tools/helm/go.mod)
 CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)
 HELM := $(TOOLS)/helm-$(HELM_VERSION)
+PROMETHEUS_VERSION := $(call pinned,github.com/prometheus/prometheus,hack/tools/prometheus/go.mod)
+PROMTOOL := $(TOOLS)/promtool-$(PROMETHEUS_VERSION)
 # Kyverno, the peer the benchmarks compare with (make bench-peers); not part of make test.
 KYVERNO_VERSION := $(call pinned,github.com/kyverno/kyverno,hack/tools/kyverno/go.mod)
 KYVERNO := $(TOOLS)/kyverno-$(KYVERNO_VERSION)
@@ -40,7 +42,7 @@ demo: build controlplane ## Start the local control plane, install everything, r
 	$(BIN)/demo --root $(CURDIR) --operator $(BIN)/rempart --plugin $(BIN)/kubectl-rempart --controlplane $(CONTROLPLANE_DIR)
 
 .PHONY: test
-test: lint verify test-unit test-integration test-e2e test-demo ## Everything CI runs: lint, generated-code check, unit, integration and end-to-end tests, the demo once.
+test: lint verify test-unit test-alerts test-integration test-e2e test-demo ## Everything CI runs: lint, generated-code check, unit, integration and end-to-end tests, the demo once.
 
 ##@ Build
 
@@ -61,6 +63,9 @@ $(CONTROLLER_GEN):
 
 $(HELM):
 	cd hack/tools/helm && CGO_ENABLED=0 go build -trimpath -o $@ helm.sh/helm/v4/cmd/helm
+
+$(PROMTOOL):
+	cd hack/tools/prometheus && CGO_ENABLED=0 go build -trimpath -o $@ github.com/prometheus/prometheus/cmd/promtool
 
 .PHONY: kyverno
 kyverno: $(KYVERNO) $(KYVERNO_BACKGROUND) ## Build Kyverno's admission and background controllers from the pinned module (about 5 minutes and 3 GiB once).
@@ -113,6 +118,11 @@ lint: $(HELM) ## go vet and a gofmt check on every module, helm lint on the char
 	@bash hack/check-file-sizes.sh
 
 ##@ Tests
+
+.PHONY: test-alerts
+test-alerts: $(PROMTOOL) ## Check the alerting rules and run their unit tests with Prometheus's promtool.
+	$(PROMTOOL) check rules charts/rempart/files/prometheus-rules.yaml
+	$(PROMTOOL) test rules config/prometheus/rules_test.yaml
 
 .PHONY: test-unit
 test-unit: ## Pure tests next to the code.

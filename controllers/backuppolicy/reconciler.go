@@ -134,7 +134,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	ev := evaluate(obs, r.VeleroNamespace, now)
 	next := r.restoreTester().Next(&bp, status, now)
 	r.announce(&bp, ev)
-	recordMetrics(&bp, ev, status)
+	recordMetrics(&bp, ev, status, obs.testPeriod)
 	r.fillStatus(status, &bp, obs, ev, next)
 	boundaries := []time.Time{next}
 	if ev.rpoMet {

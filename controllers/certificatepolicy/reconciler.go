@@ -55,11 +55,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		// The policy is gone: the Certificates it created stay, and cert-manager keeps
 		// renewing them; they are only no longer Rempart's.
-		recordMetrics(req.Name, nil)
+		recordMetrics(req.Name, 0, nil)
 		return r.release(ctx, req.Name, "CertificatePolicy "+req.Name+" was deleted")
 	}
 	if !cp.DeletionTimestamp.IsZero() {
-		recordMetrics(cp.Name, nil)
+		recordMetrics(cp.Name, 0, nil)
 		return r.finalize(ctx, &cp)
 	}
 	if !controllerutil.ContainsFinalizer(&cp, Finalizer) {
@@ -91,7 +91,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	applyErr := errors.Join(errs...)
 	ev := evaluate(obs, now)
-	recordMetrics(cp.Name, ev.summaries)
+	recordMetrics(cp.Name, cp.Spec.RenewBeforeAtLeast(), ev.summaries)
 	return policystatus.Write(ctx, r.Client, &cp, computedStatus(&cp, ev), policystatus.Report{
 		Results: ev.results, Ready: readyCondition(&cp), ApplyErr: applyErr,
 		Exceptions: ev.exceptions, Boundaries: []time.Time{ev.next}, Resync: r.Resync,

@@ -266,7 +266,7 @@ func TestBackupPolicyWithRealVelero(t *testing.T) {
 		}
 		return true, nil
 	})
-	checkAlertsAgainstMetrics(t, "RempartControlNonCompliant", "RempartBackupRPOBreached", "RempartRestoreTestFailed", "RempartReconcileErrors")
+	checkAlertsAgainstMetrics(t, "RempartControlNonCompliant", "RempartBackupRPOBreached", "RempartRestoreTestFailed", "RempartRestoreTestOverdue", "RempartReconcileErrors")
 	// The tenant's namespace and its data are untouched by all of it.
 	var cm corev1.ConfigMap
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ledger-settings"}, &cm); err != nil {

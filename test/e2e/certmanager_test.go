@@ -157,7 +157,7 @@ func TestCertificatePolicyWithRealCertManager(t *testing.T) {
 			fmt.Errorf("compliant %+v, controls %+v", cond, got.Status.Controls)
 	})
 
-	checkAlertsAgainstMetrics(t, "RempartCertificateExpiringSoon")
+	checkAlertsAgainstMetrics(t, "RempartCertificateExpiringSoon", "RempartCertificateInRenewalWindow")
 
 	// Key compromised: rotate every certificate once.
 	waitFor(t, "request a rotation", 30*time.Second, func(ctx context.Context) (bool, error) {
