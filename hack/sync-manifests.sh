@@ -19,10 +19,27 @@ crds=("$root"/config/crd/bases/*.yaml)
   fi
 } > "$root/config/crd/kustomization.yaml"
 
-rm -rf "$chart/crds"
-mkdir -p "$chart/crds"
-for f in "${crds[@]}"; do cp "$f" "$chart/crds/"; done
-touch "$chart/crds/.keep"
+# The CRDs are templates, as cert-manager's chart has them, so helm upgrade updates them
+# (crds.enabled) and helm uninstall leaves them and every policy in place (crds.keep).
+rm -rf "$chart/crds" "$chart/templates/crds"
+mkdir -p "$chart/templates/crds"
+for f in "${crds[@]}"; do
+  {
+    echo "{{- if .Values.crds.enabled }}"
+    awk '
+      /^  annotations:$/ && !done {
+        print
+        print "    {{- if .Values.crds.keep }}"
+        print "    helm.sh/resource-policy: keep"
+        print "    {{- end }}"
+        done = 1
+        next
+      }
+      { print }
+    ' "$f"
+    echo "{{- end }}"
+  } > "$chart/templates/crds/$(basename "$f")"
+done
 
 # rules_of <kind>: the rules of the document of that kind in the generated RBAC.
 rules_of() {

@@ -280,3 +280,58 @@ func asFloat(v any) float64 {
 	}
 	return 0
 }
+
+// A typo or a wrong type in values fails at install, named, instead of being ignored.
+func TestHelmValuesSchemaRefusesBadValues(t *testing.T) {
+	helm := os.Getenv("HELM")
+	if helm == "" {
+		t.Fatal("HELM is not set: run through `make test-integration`, which builds the pinned Helm")
+	}
+	for value, want := range map[string]string{
+		"imagee.tag=v1":               "additional properties 'imagee' not allowed",
+		"replicaCount=0":              "/replicaCount",
+		"policyReports=maybe":         "/policyReports",
+		"resyncPeriod=soon":           "/resyncPeriod",
+		"metrics.port=70000":          "/metrics/port",
+		"adminAccess.maxTemporary=1d": "/adminAccess/maxTemporary",
+	} {
+		cmd := exec.Command(helm, "template", "rempart", filepath.Join(repoRoot(t), "charts", "rempart"), "--set", value)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("--set %s: %v, output lacks %q:\n%s", value, err, want, out)
+		}
+	}
+}
+
+// What kustomize gives the operator for availability and isolation, the chart gives too: a
+// PodDisruptionBudget, replicas spread over nodes, and a restricted Pod Security namespace.
+func TestHelmChartAvailabilityAndNamespaceParity(t *testing.T) {
+	kust := renderKustomize(t, "config/default")
+	chart := renderHelm(t, "namespace.create=true")
+	kp, hp := byKind(kust, "PodDisruptionBudget")["rempart"], byKind(chart, "PodDisruptionBudget")["rempart"]
+	if kp == nil || hp == nil {
+		t.Fatalf("PodDisruptionBudget: kustomize %v, chart %v", kp != nil, hp != nil)
+	}
+	if a, b := kp.Object["spec"].(map[string]any)["minAvailable"], hp.Object["spec"].(map[string]any)["minAvailable"]; asFloat(a) != 1 || asFloat(b) != 1 {
+		t.Errorf("minAvailable: kustomize %v, chart %v", a, b)
+	}
+	if single := renderHelm(t, "replicaCount=1"); len(byKind(single, "PodDisruptionBudget")) != 0 {
+		t.Error("a single replica gets a PodDisruptionBudget that would block every drain")
+	}
+	spread, _, _ := unstructured.NestedSlice(byKind(chart, "Deployment")["rempart"].Object, "spec", "template", "spec", "topologySpreadConstraints")
+	if len(spread) != 1 || spread[0].(map[string]any)["topologyKey"] != "kubernetes.io/hostname" {
+		t.Errorf("the chart's replicas are not spread over nodes: %v", spread)
+	}
+	kns, hns := byKind(kust, "Namespace")["rempart-system"], byKind(chart, "Namespace")["rempart-system"]
+	if kns == nil || hns == nil {
+		t.Fatalf("Namespace: kustomize %v, chart %v", kns != nil, hns != nil)
+	}
+	for _, l := range []string{"pod-security.kubernetes.io/enforce", "pod-security.kubernetes.io/enforce-version"} {
+		if kns.GetLabels()[l] == "" || kns.GetLabels()[l] != hns.GetLabels()[l] {
+			t.Errorf("label %s: kustomize %q, chart %q", l, kns.GetLabels()[l], hns.GetLabels()[l])
+		}
+	}
+	if len(byKind(renderHelm(t), "Namespace")) != 0 {
+		t.Error("the chart renders the namespace by default, which clashes with helm install --create-namespace")
+	}
+}

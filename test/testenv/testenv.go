@@ -146,6 +146,8 @@ type Options struct {
 	// WithoutOpenReports leaves the openreports.io CRDs out, as on a cluster with only the older
 	// wgpolicyk8s.io PolicyReport.
 	WithoutOpenReports bool
+	// Bare installs no CRD at all: a cluster Rempart is about to be installed on.
+	Bare bool
 }
 
 // StartWith starts a test API server as Start does, with options.
@@ -161,7 +163,11 @@ func StartWith(opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.WithoutOpenReports {
+	if opts.Bare {
+		dirs = nil
+		opts.WithoutCertManager, opts.WithoutVelero = true, true
+	}
+	if opts.WithoutOpenReports && !opts.Bare {
 		openReports, err := OpenReportsCRDDir(root)
 		if err != nil {
 			return nil, err
