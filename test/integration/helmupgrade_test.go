@@ -41,15 +41,21 @@ func previousChart(t *testing.T, root string) (dir, version string) {
 	if current == nil {
 		t.Fatal("no version in charts/rempart/Chart.yaml")
 	}
+	// The chart as it was just before the commit that set the current version.
 	for _, rev := range strings.Fields(string(git("log", "--format=%H", "--", "charts/rempart/Chart.yaml"))) {
-		v := chartVersion.FindSubmatch(git("show", rev+":charts/rempart/Chart.yaml"))
+		parent := rev + "^"
+		out, err := exec.Command("git", "-C", root, "show", parent+":charts/rempart/Chart.yaml").Output()
+		if err != nil {
+			continue
+		}
+		v := chartVersion.FindSubmatch(out)
 		if v == nil || bytes.Equal(v[1], current[1]) {
 			continue
 		}
 		dir = t.TempDir()
-		archive := exec.Command("bash", "-c", fmt.Sprintf("git -C %q archive %s charts/rempart | tar -x -C %q", root, rev, dir))
+		archive := exec.Command("bash", "-c", fmt.Sprintf("git -C %q archive %s charts/rempart | tar -x -C %q", root, parent, dir))
 		if out, err := archive.CombinedOutput(); err != nil {
-			t.Fatalf("extract the chart of %s: %v\n%s", rev, err, out)
+			t.Fatalf("extract the chart of %s: %v\n%s", parent, err, out)
 		}
 		return filepath.Join(dir, "charts", "rempart"), string(v[1])
 	}
