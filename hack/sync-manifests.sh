@@ -77,6 +77,12 @@ mkdir -p "$chart/files"
   awk '/^spec:/ {on = 1; next} on { sub(/^  /, ""); print }' "$root/config/prometheus/rules.yaml"
 } > "$chart/files/prometheus-rules.yaml"
 
+# The policy kinds share one health check; Argo CD's layout wants it in each kind's directory.
+for kind in TenantIsolation DataResidency BackupPolicy AdminAccess CertificatePolicy; do
+  mkdir -p "$root/config/argocd/resource_customizations/rempart.io/$kind"
+  cp "$root/config/argocd/policy-health.lua" "$root/config/argocd/resource_customizations/rempart.io/$kind/health.lua"
+done
+
 # The argocd-cm keys, from the health checks laid out as Argo CD's resource_customizations
 # (config/argocd/resource_customizations/<group>/<kind>/health.lua).
 {

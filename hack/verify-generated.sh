@@ -13,7 +13,7 @@ git ls-files -z --cached --others --exclude-standard |
   while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
   tar --null -T - -cf - | tar -C "$tmp" -xf -
 
-generated=(config/argocd/health.yaml config/crd/kustomization.yaml config/crd/bases config/rbac/role.yaml test/apitest/crd charts/rempart/templates/crds charts/rempart/templates/clusterrole.yaml charts/rempart/templates/manager-role.yaml)
+generated=(config/argocd/health.yaml config/argocd/resource_customizations/rempart.io/TenantIsolation/health.lua config/argocd/resource_customizations/rempart.io/DataResidency/health.lua config/argocd/resource_customizations/rempart.io/BackupPolicy/health.lua config/argocd/resource_customizations/rempart.io/AdminAccess/health.lua config/argocd/resource_customizations/rempart.io/CertificatePolicy/health.lua config/crd/kustomization.yaml config/crd/bases config/rbac/role.yaml test/apitest/crd charts/rempart/templates/crds charts/rempart/templates/clusterrole.yaml charts/rempart/templates/manager-role.yaml)
 # Remove what generation produces, so a file left over from a deleted type is caught too.
 for g in "${generated[@]}"; do rm -rf "${tmp:?}/$g"; done
 find "$tmp" -name zz_generated.deepcopy.go -delete

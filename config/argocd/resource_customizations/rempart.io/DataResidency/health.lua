@@ -1,3 +1,7 @@
+-- Argo CD health of every Rempart policy kind: Progressing until Rempart has evaluated the
+-- current generation, Healthy when Compliant, Degraded when NonCompliant with the first failing
+-- control as message. hack/sync-manifests.sh copies it to each policy kind's
+-- resource_customizations/rempart.io/<Kind>/health.lua (Argo CD wants one per kind).
 hs = {}
 local function condition(name)
   if obj.status == nil or obj.status.conditions == nil then
