@@ -79,7 +79,7 @@ $(KYVERNO_BACKGROUND):
 .PHONY: image
 image: ## Build the operator's image as an OCI layout in bin/image (and bin/image.tar) without a container engine.
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -buildvcs=false -ldflags "$(LDFLAGS) -buildid=" -o $(BIN)/linux_amd64/rempart .
-	go run ./hack/image --binary $(BIN)/linux_amd64/rempart --out $(BIN)/image --tag $(IMAGE_TAG) \
+	go run ./hack/image --binary $(BIN)/linux_amd64/rempart --out $(BIN)/image --tag $(IMG) \
 	  --version $(IMAGE_TAG) --revision "$$(git rev-parse HEAD 2>/dev/null || echo unknown)"
 	@echo "bin/image is $(IMG) as an OCI layout: skopeo copy oci:bin/image docker://$(IMG), or podman load -i bin/image.tar"
 
@@ -125,10 +125,14 @@ test-alerts: $(PROMTOOL) ## Check the alerting rules and run their unit tests wi
 	$(PROMTOOL) test rules config/prometheus/rules_test.yaml
 
 .PHONY: test-unit
-test-unit: ## Pure tests next to the code.
+test-unit: podman ## Pure tests next to the code.
 	go test $(GO_TEST_FLAGS) $(UNIT_PACKAGES)
 
 .PHONY: test-integration
+.PHONY: chromium
+podman: ## Debian's podman and runc, for the test that starts the operator's image.
+	bash hack/ensure-podman.sh
+
 .PHONY: chromium
 chromium: ## Debian's chromium, for the test that renders an exported report in a browser.
 	bash hack/ensure-chromium.sh

@@ -57,7 +57,7 @@ type imageConfig struct {
 func main() {
 	binary := flag.String("binary", "bin/linux_amd64/rempart", "the static operator binary")
 	out := flag.String("out", "bin/image", "directory of the OCI image layout")
-	tag := flag.String("tag", "dev", "the image's tag (org.opencontainers.image.ref.name)")
+	tag := flag.String("tag", "ghcr.io/rempart-io/rempart:dev", "the image's full reference (org.opencontainers.image.ref.name), as podman load names it")
 	version := flag.String("version", "dev", "org.opencontainers.image.version")
 	revision := flag.String("revision", "", "org.opencontainers.image.revision: the commit")
 	source := flag.String("source", "https://github.com/rempart-io/rempart", "org.opencontainers.image.source")

@@ -49,7 +49,8 @@ func TestImageHoldsTheStaticOperatorAlone(t *testing.T) {
 		t.Fatalf("build the operator: %v\n%s", err, out)
 	}
 	layout := filepath.Join(dir, "image")
-	gen := exec.Command("go", "run", "../../hack/image", "--binary", bin, "--out", layout, "--tag", "9.9.9",
+	const ref = "localhost/rempart-image-test:9.9.9"
+	gen := exec.Command("go", "run", "../../hack/image", "--binary", bin, "--out", layout, "--tag", ref,
 		"--version", "9.9.9", "--revision", "0123456789abcdef", "--licenses", "NOASSERTION")
 	if out, err := gen.CombinedOutput(); err != nil {
 		t.Fatalf("hack/image: %v\n%s", err, out)
@@ -67,7 +68,7 @@ func TestImageHoldsTheStaticOperatorAlone(t *testing.T) {
 	if err := json.Unmarshal(raw, &index); err != nil || len(index.Manifests) != 1 {
 		t.Fatalf("index.json: %v %+v", err, index)
 	}
-	if index.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != "9.9.9" {
+	if index.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != ref {
 		t.Errorf("the image is not tagged: %+v", index.Manifests[0])
 	}
 	var manifest struct {
@@ -140,6 +141,8 @@ func TestImageHoldsTheStaticOperatorAlone(t *testing.T) {
 	if len(names) != 1 || names[0] != "rempart" {
 		t.Fatalf("the layer holds %v: want the operator alone (no shell, no package manager)", names)
 	}
+	runImage(t, layout+".tar", ref)
+
 	f, err := elf.NewFile(bytes.NewReader(content))
 	if err != nil {
 		t.Fatalf("the layer's rempart is not an ELF binary: %v", err)
@@ -178,5 +181,38 @@ func TestImageTagAndDockerfileAgree(t *testing.T) {
 		if !strings.Contains(dockerfile, want) {
 			t.Errorf("the Dockerfile lacks %s: it must build the same image as make image", want)
 		}
+	}
+}
+
+// runImage loads the oci-archive into podman and runs `rempart --version` in it, where the
+// machine has a container runtime (make test installs Debian's podman and runc). This sandbox
+// refuses raising resource limits and has hybrid cgroups, hence runc and explicit low ulimits.
+func runImage(t *testing.T, archive, ref string) {
+	t.Helper()
+	podman, err := exec.LookPath("podman")
+	if err != nil {
+		t.Log("no podman on this machine: the image is checked but not started (make test installs it)")
+		return
+	}
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		t.Log("no runc on this machine: the image is checked but not started (make test installs it)")
+		return
+	}
+	if out, err := exec.Command(podman, "load", "-i", archive).CombinedOutput(); err != nil {
+		t.Fatalf("podman load: %v\n%s", err, out)
+	}
+	defer func() { _ = exec.Command(podman, "rmi", "-f", ref).Run() }()
+	out, err := exec.Command(podman, "--runtime", runc, "run", "--rm", "--network=none",
+		"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", ref, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("podman run %s --version: %v\n%s", ref, err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "dev" {
+		t.Errorf("rempart --version in the image printed %q, want the version built in (dev)", got)
+	}
+	user, err := exec.Command(podman, "image", "inspect", "--format", "{{.Config.User}}", ref).Output()
+	if err != nil || strings.TrimSpace(string(user)) != "65532:65532" {
+		t.Errorf("podman sees user %q (%v), want 65532:65532", user, err)
 	}
 }
