@@ -1,0 +1,248 @@
+package evidence
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	ita "github.com/in-toto/attestation/go/v1"
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// PredicateType names Rempart's evidence entries for in-toto tools.
+const PredicateType = "https://rempart.io/evidence/entry/v1"
+
+// PayloadType is the DSSE payload type of an in-toto Statement.
+const PayloadType = "application/vnd.in-toto+json"
+
+// Why an entry was written.
+const (
+	ReasonChange   = "ReportChanged"
+	ReasonSnapshot = "DailySnapshot"
+)
+
+// Policy is one policy a report was built from, as it stood.
+type Policy struct {
+	Kind            string          `json:"kind"`
+	Name            string          `json:"name"`
+	ResourceVersion string          `json:"resourceVersion"`
+	Generation      int64           `json:"generation"`
+	Spec            json.RawMessage `json:"spec"`
+}
+
+// Entry is one link of a tenant's history.
+type Entry struct {
+	Tenant   string    `json:"tenant"`
+	Sequence int64     `json:"sequence"`
+	Time     time.Time `json:"time"`
+	Reason   string    `json:"reason"`
+	// Previous is the sha256 of the previous entry's envelope, hex; empty for the first.
+	Previous string          `json:"previous"`
+	Report   json.RawMessage `json:"report"`
+	Policies []Policy        `json:"policies,omitempty"`
+}
+
+// Digest is the sha256 of an envelope as stored, hex: what the next entry names.
+func Digest(envelope []byte) string {
+	sum := sha256.Sum256(envelope)
+	return hex.EncodeToString(sum[:])
+}
+
+// Signer signs entries with an ed25519 key.
+type Signer struct {
+	key ed25519.PrivateKey
+	id  string
+}
+
+// NewSigner signs with key.
+func NewSigner(key ed25519.PrivateKey) (*Signer, error) {
+	id, err := dsse.SHA256KeyID(key.Public())
+	if err != nil {
+		return nil, fmt.Errorf("key id: %w", err)
+	}
+	return &Signer{key: key, id: id}, nil
+}
+
+// Sign implements dsse.Signer.
+func (s *Signer) Sign(_ context.Context, data []byte) ([]byte, error) {
+	return ed25519.Sign(s.key, data), nil
+}
+
+// KeyID implements dsse.Signer.
+func (s *Signer) KeyID() (string, error) { return s.id, nil }
+
+// verifier checks signatures with an ed25519 public key.
+type verifier struct {
+	pub ed25519.PublicKey
+	id  string
+}
+
+func (v verifier) Verify(_ context.Context, data, sig []byte) error {
+	if !ed25519.Verify(v.pub, data, sig) {
+		return errors.New("signature does not match")
+	}
+	return nil
+}
+func (v verifier) KeyID() (string, error)   { return v.id, nil }
+func (v verifier) Public() crypto.PublicKey { return v.pub }
+
+// Seal signs e as the next link after the envelope previous (nil for the first) and returns the
+// envelope as JSON, the form stored and chained.
+func Seal(ctx context.Context, s *Signer, e Entry, previous []byte) ([]byte, error) {
+	if previous != nil {
+		e.Previous = Digest(previous)
+	}
+	predicateJSON, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	var predicate map[string]any
+	if err := json.Unmarshal(predicateJSON, &predicate); err != nil {
+		return nil, err
+	}
+	pb, err := structpb.NewStruct(predicate)
+	if err != nil {
+		return nil, fmt.Errorf("predicate: %w", err)
+	}
+	canon, err := canonical(predicate)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(canon)
+	statement := &ita.Statement{
+		Type: ita.StatementTypeUri,
+		Subject: []*ita.ResourceDescriptor{{
+			Name:   fmt.Sprintf("rempart.io/tenants/%s/evidence/%d", e.Tenant, e.Sequence),
+			Digest: map[string]string{"sha256": hex.EncodeToString(sum[:])},
+		}},
+		PredicateType: PredicateType,
+		Predicate:     pb,
+	}
+	if err := statement.Validate(); err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
+	}
+	payload, err := protojson.Marshal(statement)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := dsse.NewEnvelopeSigner(s)
+	if err != nil {
+		return nil, err
+	}
+	env, err := signer.SignPayload(ctx, PayloadType, payload)
+	if err != nil {
+		return nil, fmt.Errorf("sign entry %d: %w", e.Sequence, err)
+	}
+	return json.Marshal(env)
+}
+
+// Problem is what is wrong with one entry of a log.
+type Problem struct {
+	// Index is the entry's position in the log as given.
+	Index int
+	// Sequence is the entry's own number, when it could be read (-1 otherwise).
+	Sequence int64
+	What     string
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("entry %d (sequence %d): %s", p.Index, p.Sequence, p.What)
+}
+
+// Verify checks a tenant's whole log, from its first entry, offline with the public key: every envelope's signature, its
+// statement (type, subject digest of the predicate), and the chain (sequence numbers follow,
+// each entry names the digest of the one before). It returns every problem, naming the entry;
+// none means the log is whole and unaltered. The entries are returned for reading.
+func Verify(ctx context.Context, pub ed25519.PublicKey, log [][]byte) ([]Entry, []Problem) {
+	id, err := dsse.SHA256KeyID(pub)
+	if err != nil {
+		return nil, []Problem{{Index: -1, Sequence: -1, What: "unusable public key: " + err.Error()}}
+	}
+	ver, err := dsse.NewEnvelopeVerifier(verifier{pub: pub, id: id})
+	if err != nil {
+		return nil, []Problem{{Index: -1, Sequence: -1, What: err.Error()}}
+	}
+	var entries []Entry
+	var problems []Problem
+	for i, raw := range log {
+		e, err := open(ctx, ver, raw)
+		if err != nil {
+			problems = append(problems, Problem{Index: i, Sequence: -1, What: err.Error()})
+			continue
+		}
+		entries = append(entries, e)
+		switch {
+		case i == 0 && e.Sequence != 0:
+			problems = append(problems, Problem{i, e.Sequence, "the log does not start at its first entry: the entries before it are missing"})
+		case i > 0 && e.Sequence != int64(i):
+			problems = append(problems, Problem{i, e.Sequence, fmt.Sprintf("sequence %d where %d was expected: an entry is missing or out of order", e.Sequence, i)})
+		}
+		if i == 0 && e.Sequence == 0 && e.Previous != "" {
+			problems = append(problems, Problem{i, e.Sequence, "the first entry names a previous one"})
+		}
+		if i > 0 && e.Previous != Digest(log[i-1]) {
+			problems = append(problems, Problem{i, e.Sequence, "does not name the digest of the entry before it: the chain is broken here"})
+		}
+	}
+	return entries, problems
+}
+
+// open checks one envelope's signature and statement and returns its entry.
+func open(ctx context.Context, ver *dsse.EnvelopeVerifier, raw []byte) (Entry, error) {
+	var env dsse.Envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return Entry{}, fmt.Errorf("not a DSSE envelope: %w", err)
+	}
+	if env.PayloadType != PayloadType {
+		return Entry{}, fmt.Errorf("payload type %q, want %q", env.PayloadType, PayloadType)
+	}
+	if _, err := ver.Verify(ctx, &env); err != nil {
+		return Entry{}, fmt.Errorf("signature: %w", err)
+	}
+	payload, err := env.DecodeB64Payload()
+	if err != nil {
+		return Entry{}, err
+	}
+	var st ita.Statement
+	if err := protojson.Unmarshal(payload, &st); err != nil {
+		return Entry{}, fmt.Errorf("not an in-toto statement: %w", err)
+	}
+	if err := st.Validate(); err != nil || st.GetPredicateType() != PredicateType {
+		return Entry{}, fmt.Errorf("not a Rempart evidence statement (%v, %s)", err, st.GetPredicateType())
+	}
+	predicateJSON, err := protojson.Marshal(st.GetPredicate())
+	if err != nil {
+		return Entry{}, err
+	}
+	var e Entry
+	if err := json.Unmarshal(predicateJSON, &e); err != nil {
+		return Entry{}, fmt.Errorf("predicate: %w", err)
+	}
+	var predicate map[string]any
+	if err := json.Unmarshal(predicateJSON, &predicate); err != nil {
+		return Entry{}, err
+	}
+	canon, err := canonical(predicate)
+	if err != nil {
+		return Entry{}, err
+	}
+	sum := sha256.Sum256(canon)
+	if got := st.GetSubject()[0].GetDigest()["sha256"]; got != hex.EncodeToString(sum[:]) {
+		return e, errors.New("the predicate does not match the statement's subject digest")
+	}
+	return e, nil
+}
+
+// canonical is the predicate's JSON with object keys sorted and numbers as JSON numbers, the
+// bytes the subject digest covers: the same whichever encoder wrote the statement.
+func canonical(predicate map[string]any) ([]byte, error) {
+	return json.Marshal(predicate)
+}
