@@ -17,6 +17,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/rempart-io/rempart/controllers"
 	"github.com/rempart-io/rempart/controllers/metricsserving"
@@ -25,9 +26,11 @@ import (
 
 // config holds the command-line settings of the manager.
 type config struct {
-	metricsAddr             string
-	metricsSecure           bool
-	metricsCertDir          string
+	metricsAddr    string
+	metricsSecure  bool
+	metricsCertDir string
+	// metrics are the metrics server's options, derived from the three flags above.
+	metrics                 metricsserver.Options
 	probeAddr               string
 	pprofAddr               string
 	leaderElect             bool
@@ -129,9 +132,11 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 	case c.adminMaxTemporary < time.Minute || c.adminMaxTemporary > 366*24*time.Hour:
 		return c, errors.New("--admin-max-temporary must be between one minute and 366 days")
 	}
-	if _, err := metricsserving.Options(c.metricsAddr, c.metricsSecure, c.metricsCertDir); err != nil {
+	metrics, err := metricsserving.Options(c.metricsAddr, c.metricsSecure, c.metricsCertDir)
+	if err != nil {
 		return c, err
 	}
+	c.metrics = metrics
 	if c.serviceAccount == "" {
 		c.serviceAccount = "rempart"
 	}
@@ -186,13 +191,9 @@ func run(ctx context.Context, cfg config) error {
 	restConfig.UserAgent = "rempart/" + version.Version
 
 	resync := cfg.resyncPeriod
-	metrics, err := metricsserving.Options(cfg.metricsAddr, cfg.metricsSecure, cfg.metricsCertDir)
-	if err != nil {
-		return err
-	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                        controllers.NewScheme(),
-		Metrics:                       metrics,
+		Metrics:                       cfg.metrics,
 		HealthProbeBindAddress:        cfg.probeAddr,
 		PprofBindAddress:              cfg.pprofAddr,
 		LeaderElection:                cfg.leaderElect,

@@ -125,14 +125,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		errs = append(errs, r.startBackups(ctx, &bp, status, obs, s.Namespaces))
 	}
 	errs = append(errs, r.prune(ctx, &bp, obs, now))
-	poll, err := r.restoreTester().Run(ctx, &bp, status, backups.Versions(obs.backups), now)
+	tester := r.restoreTester()
+	poll, err := tester.Run(ctx, &bp, status, backups.Versions(obs.backups), now)
 	errs = append(errs, err)
 	applyErr := errors.Join(errs...)
 
 	// Judged once the restore test has moved on, with its record.
 	obs.lastTest, obs.lastPassed = status.LastRestoreTest, status.LastPassedRestoreTest
 	ev := evaluate(obs, r.VeleroNamespace, now)
-	next := r.restoreTester().Next(&bp, status, now)
+	next := tester.Next(&bp, status, now)
 	r.announce(&bp, ev)
 	recordMetrics(&bp, ev, status, obs.testPeriod)
 	r.fillStatus(status, &bp, obs, ev, next)

@@ -111,18 +111,20 @@ type evaluation struct {
 // regions in use.
 func evaluate(o observed, now time.Time) evaluation {
 	j, exceptionsResult := compliance.ExceptionsOf(compliance.KindDataResidency, now, o.policy.Spec.Exceptions)
+	// Read once: the pod and volume controls and the inventory all walk them.
+	misplaced, volumes := misplacedPods(o), o.boundVolumes()
 	return evaluation{
 		exceptions: j,
 		results: compliance.Results(
 			exceptionsResult,
 			nodesResult(o, j),
-			podsResult(o, j),
-			volumesResult(o, j),
+			podsResult(o, misplaced, j),
+			volumesResult(o, volumes, j),
 			storageClassesResult(o, j),
 			backupLocationsResult(o, j),
 		),
-		inUse:     regionsInUse(o),
-		misplaced: misplacedPods(o),
+		inUse:     regionsInUse(o, volumes),
+		misplaced: misplaced,
 	}
 }
 
@@ -167,7 +169,7 @@ type boundVolume struct {
 }
 
 // regionsInUse counts the covered pods and volumes per region, for status.regionsInUse.
-func regionsInUse(o observed) []rempartv1.RegionInUse {
+func regionsInUse(o observed, volumes []boundVolume) []rempartv1.RegionInUse {
 	inUse := map[string]*rempartv1.RegionInUse{}
 	use := func(l location) *rempartv1.RegionInUse {
 		key := l.code
@@ -187,7 +189,7 @@ func regionsInUse(o observed) []rempartv1.RegionInUse {
 	for _, p := range o.pods {
 		use(o.podLocation(p)).Pods++
 	}
-	for _, v := range o.boundVolumes() {
+	for _, v := range volumes {
 		if len(v.codes) == 0 {
 			use(location{code: "(not located)"}).Volumes++
 		}
@@ -218,10 +220,10 @@ func nodesResult(o observed, j compliance.ExceptionSet) rempartv1.ControlResult 
 	})
 }
 
-func podsResult(o observed, j compliance.ExceptionSet) rempartv1.ControlResult {
+func podsResult(o observed, misplaced []*corev1.Pod, j compliance.ExceptionSet) rempartv1.ControlResult {
 	byNode := map[string][]string{}
 	var badPods []rempartv1.ObjectReference
-	for _, p := range misplacedPods(o) {
+	for _, p := range misplaced {
 		badPods = append(badPods, ref("v1", "Pod", p.Namespace, p.Name))
 		byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p.Namespace+"/"+p.Name)
 	}
@@ -240,9 +242,9 @@ func podsResult(o observed, j compliance.ExceptionSet) rempartv1.ControlResult {
 	})
 }
 
-func volumesResult(o observed, j compliance.ExceptionSet) rempartv1.ControlResult {
+func volumesResult(o observed, volumes []boundVolume, j compliance.ExceptionSet) rempartv1.ControlResult {
 	var badVolumes []rempartv1.ObjectReference
-	for _, v := range o.boundVolumes() {
+	for _, v := range volumes {
 		ok := len(v.codes) > 0
 		for _, code := range v.codes {
 			ok = ok && o.allow.codeLocation(code).allowed(o.allow)

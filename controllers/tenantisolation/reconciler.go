@@ -512,24 +512,12 @@ func (r *Reconciler) applyNamespaceObjects(ctx context.Context, ti *rempartv1.Te
 // deleteManaged deletes the objects generated for ti in ns, except those in keep ("Kind/name").
 func (r *Reconciler) deleteManaged(ctx context.Context, ti *rempartv1.TenantIsolation, ns string, keep map[string]bool, stats *apply.Stats) error {
 	selector := client.MatchingLabels(apply.ManagedLabels(rempartv1.LabelTenant, ti.Name))
-	kept := func(o client.Object) bool { return keep[kindOf(o)+"/"+o.GetName()] }
+	kept := func(o client.Object) bool { return keep[apply.KindOf(o, r.Client.Scheme())+"/"+o.GetName()] }
 	var errs []error
 	for _, l := range []client.ObjectList{&networkingv1.NetworkPolicyList{}, &corev1.ResourceQuotaList{}, &corev1.LimitRangeList{}} {
-		errs = append(errs, r.writer.Prune(ctx, l, kept, "no longer generated for tenant "+ti.Name, stats, client.InNamespace(ns), selector))
+		errs = append(errs, apply.Prune(ctx, r.Client, l, kept, "no longer generated for tenant "+ti.Name, stats, client.InNamespace(ns), selector))
 	}
 	return errors.Join(errs...)
-}
-
-func kindOf(obj client.Object) string {
-	switch obj.(type) {
-	case *networkingv1.NetworkPolicy:
-		return "NetworkPolicy"
-	case *corev1.ResourceQuota:
-		return "ResourceQuota"
-	case *corev1.LimitRange:
-		return "LimitRange"
-	}
-	return fmt.Sprintf("%T", obj)
 }
 
 // deleteStaleBindings deletes the tenant's admission bindings that are not in keep.
@@ -537,7 +525,7 @@ func (r *Reconciler) deleteStaleBindings(ctx context.Context, ti *rempartv1.Tena
 	kept := func(o client.Object) bool {
 		return slices.ContainsFunc(keep, func(k *admissionv1.ValidatingAdmissionPolicyBinding) bool { return k.Name == o.GetName() })
 	}
-	return r.writer.Prune(ctx, &admissionv1.ValidatingAdmissionPolicyBindingList{}, kept, "binding no longer wanted by tenant "+ti.Name, stats,
+	return apply.Prune(ctx, r.Client, &admissionv1.ValidatingAdmissionPolicyBindingList{}, kept, "binding no longer wanted by tenant "+ti.Name, stats,
 		client.MatchingLabels(apply.ManagedLabels(rempartv1.LabelTenant, ti.Name)))
 }
 

@@ -12,13 +12,9 @@ import (
 )
 
 // Judge returns the result of a control given the objects that break it: NonCompliant if any of
-// them is not covered by a valid exception, Waived if every one is, Compliant if there are none.
-func Judge(c Control, offenders []rempartv1.ObjectReference, exceptions ExceptionSet) rempartv1.ControlResult {
-	return exceptions.Judge(c, offenders)
-}
-
-// Judge is the package function Judge with these exceptions: every kind's controls are judged
-// through it, so an exception waives the same way whatever the kind.
+// them is not covered by an exception in force, Waived if every one is, Compliant if there are
+// none. Every kind's controls are judged through it, so an exception waives the same way
+// whatever the kind.
 func (exceptions ExceptionSet) Judge(c Control, offenders []rempartv1.ObjectReference) rempartv1.ControlResult {
 	result := rempartv1.ControlResult{
 		ID:           c.ID,

@@ -80,7 +80,7 @@ func TestJudge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			set, _ := NewExceptionSet(now, tt.exceptions, known)
-			got := Judge(defaultDeny, tt.offenders, set)
+			got := set.Judge(defaultDeny, tt.offenders)
 			if got.State != tt.wantState || got.Reason != tt.wantReason {
 				t.Fatalf("state/reason = %s/%s, want %s/%s (message %q)", got.State, got.Reason, tt.wantState, tt.wantReason, got.Message)
 			}
