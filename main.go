@@ -20,6 +20,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/rempart-io/rempart/controllers"
+	"github.com/rempart-io/rempart/controllers/evidencelog"
 	"github.com/rempart-io/rempart/controllers/metricsserving"
 	"github.com/rempart-io/rempart/internal/version"
 )
@@ -52,6 +53,7 @@ type config struct {
 	policyReports           string
 	clusterCIDRs            []string
 	clusterDomain           string
+	evidence                evidencelog.Config
 	showVersion             bool
 }
 
@@ -109,6 +111,15 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 	fs.StringVar(&c.clusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS domain: an ExternalName Service may never point inside it.")
 	fs.StringVar(&c.veleroNamespace, "velero-namespace", "velero", "Namespace Velero runs in, where BackupPolicy creates its Schedules, Backups and Restores.")
 	fs.StringVar(&c.policyReports, "policy-reports", "auto", "Write a report of the controls in each tenant namespace: an openreports.io Report where that CRD is served, else a wgpolicyk8s.io PolicyReport where that one is (auto), the same but failing without either (on), or none (off).")
+	fs.StringVar(&c.evidence.S3.Bucket, "evidence-bucket", "", "S3 bucket of the evidence log, each tenant's signed compliance history (created with Object Lock for the entries to be locked); no evidence log when empty.")
+	fs.StringVar(&c.evidence.S3.Prefix, "evidence-prefix", "rempart", "Prefix of the evidence log's objects in the bucket.")
+	fs.StringVar(&c.evidence.S3.URL, "evidence-s3-url", "", "URL of an S3-compatible store holding the bucket (path-style requests); AWS S3 when empty.")
+	fs.StringVar(&c.evidence.S3.Region, "evidence-region", "", "Region of the evidence bucket.")
+	fs.StringVar(&c.evidence.S3.CredentialsFile, "evidence-credentials-file", "", "AWS shared credentials file for the evidence bucket (Velero's format, profile default), mounted from a Secret; the environment's credentials when empty.")
+	fs.DurationVar(&c.evidence.S3.Retention, "evidence-retention", evidencelog.MinRetention, "How long each evidence entry is locked in compliance mode where the bucket has Object Lock; at least 8760h (12 months, FT-CLD-28).")
+	fs.DurationVar(&c.evidence.SnapshotInterval, "evidence-snapshot-interval", 24*time.Hour, "Longest time between two entries of a tenant's evidence log while nothing changes; at most 24h.")
+	fs.DurationVar(&c.evidence.Slack, "evidence-gap-after", 30*time.Minute, "Margin after a missed snapshot before the time without an entry counts as a gap in the record.")
+	fs.DurationVar(&c.evidence.CheckInterval, "evidence-check-interval", time.Hour, "How often the stored evidence chain is read back and verified.")
 	fs.BoolVar(&c.showVersion, "version", false, "Print the version and exit.")
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -131,6 +142,14 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 		return c, errors.New("--resync-period must be at least one minute: it is a safety net, not the way deadlines are met")
 	case c.adminMaxTemporary < time.Minute || c.adminMaxTemporary > 366*24*time.Hour:
 		return c, errors.New("--admin-max-temporary must be between one minute and 366 days")
+	case c.evidence.S3.Retention < evidencelog.MinRetention:
+		return c, fmt.Errorf("--evidence-retention must be at least %s: FT-CLD-28 keeps security events 12 months", evidencelog.MinRetention)
+	case c.evidence.SnapshotInterval <= 0 || c.evidence.SnapshotInterval > 24*time.Hour:
+		return c, errors.New("--evidence-snapshot-interval must be more than zero and at most 24h: an entry at least daily")
+	case c.evidence.Slack < 0 || c.evidence.CheckInterval < 10*time.Second:
+		return c, errors.New("--evidence-gap-after cannot be negative and --evidence-check-interval must be at least 10s")
+	case c.evidence.S3.Bucket == "" && (c.evidence.S3.URL != "" || c.evidence.S3.CredentialsFile != ""):
+		return c, errors.New("--evidence-s3-url and --evidence-credentials-file need --evidence-bucket")
 	}
 	metrics, err := metricsserving.Options(c.metricsAddr, c.metricsSecure, c.metricsCertDir)
 	if err != nil {
@@ -222,6 +241,7 @@ func run(ctx context.Context, cfg config) error {
 		VeleroNamespace:         cfg.veleroNamespace,
 		PolicyReports:           cfg.policyReports,
 		ClusterCIDRs:            cfg.clusterCIDRs,
+		Evidence:                cfg.evidence,
 		ClusterDomain:           cfg.clusterDomain,
 		Clock:                   clock.RealClock{},
 	}

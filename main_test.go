@@ -35,17 +35,23 @@ func TestParseFlagsDefaults(t *testing.T) {
 
 func TestParseFlagsRefusesBadValues(t *testing.T) {
 	tests := map[string][]string{
-		"zero concurrency":      {"--max-concurrent-reconciles=0"},
-		"negative qps":          {"--kube-api-qps=-1"},
-		"qps without burst":     {"--kube-api-qps=20", "--kube-api-burst=0"},
-		"resync under 1 min":    {"--resync-period=10s"},
-		"unknown flag":          {"--no-such-flag"},
-		"malformed duration":    {"--resync-period=soon"},
-		"plain metrics exposed": {"--metrics-secure=false", "--metrics-bind-address=:8080"},
-		"malformed leader bool": {"--leader-elect=perhaps"},
-		"policy reports maybe":  {"--policy-reports=maybe"},
-		"renew after the lease": {"--leader-lease-duration=5s", "--leader-renew-deadline=7s"},
-		"retry after the renew": {"--leader-retry-period=8s"},
+		"zero concurrency":       {"--max-concurrent-reconciles=0"},
+		"negative qps":           {"--kube-api-qps=-1"},
+		"qps without burst":      {"--kube-api-qps=20", "--kube-api-burst=0"},
+		"resync under 1 min":     {"--resync-period=10s"},
+		"unknown flag":           {"--no-such-flag"},
+		"malformed duration":     {"--resync-period=soon"},
+		"plain metrics exposed":  {"--metrics-secure=false", "--metrics-bind-address=:8080"},
+		"malformed leader bool":  {"--leader-elect=perhaps"},
+		"policy reports maybe":   {"--policy-reports=maybe"},
+		"renew after the lease":  {"--leader-lease-duration=5s", "--leader-renew-deadline=7s"},
+		"retry after the renew":  {"--leader-retry-period=8s"},
+		"evidence kept 6 months": {"--evidence-bucket=evidence", "--evidence-retention=4380h"},
+		"no daily snapshot":      {"--evidence-snapshot-interval=48h"},
+		"zero snapshot interval": {"--evidence-snapshot-interval=0s"},
+		"negative gap margin":    {"--evidence-gap-after=-1m"},
+		"check every second":     {"--evidence-check-interval=1s"},
+		"store without bucket":   {"--evidence-s3-url=http://127.0.0.1:9000"},
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -31,6 +31,7 @@ import (
 	"github.com/rempart-io/rempart/controllers/certificatepolicy"
 	"github.com/rempart-io/rempart/controllers/compliancereport"
 	"github.com/rempart-io/rempart/controllers/dataresidency"
+	"github.com/rempart-io/rempart/controllers/evidencelog"
 	"github.com/rempart-io/rempart/controllers/tenantisolation"
 )
 
@@ -65,6 +66,9 @@ type Options struct {
 	ClusterCIDRs []string
 	// ClusterDomain is the cluster's DNS domain; empty means cluster.local.
 	ClusterDomain string
+	// Evidence configures the evidence log (off without a bucket); its namespace and clock are
+	// the operator's.
+	Evidence evidencelog.Config
 }
 
 // Controller is one registered controller: a name for logs and errors, and its setup.
@@ -113,9 +117,15 @@ var All = []Controller{
 		})
 	}},
 	{Name: "compliancereport", Setup: func(mgr ctrl.Manager, o Options) error {
+		evidence := o.Evidence
+		evidence.Namespace, evidence.Clock = o.OperatorNamespace, o.Clock
+		recorder, err := evidencelog.Setup(mgr, evidence)
+		if err != nil {
+			return fmt.Errorf("evidence log: %w", err)
+		}
 		return compliancereport.Setup(mgr, compliancereport.Settings{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles, Resync: o.ResyncPeriod, Clock: o.Clock, OperatorUser: o.OperatorServiceAccount,
-			PolicyReports: o.PolicyReports, BreakGlassGroup: breakGlassGroup(o),
+			PolicyReports: o.PolicyReports, BreakGlassGroup: breakGlassGroup(o), Evidence: recorder,
 		})
 	}},
 }

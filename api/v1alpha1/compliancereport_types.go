@@ -159,6 +159,32 @@ type ComplianceReportStatus struct {
 	Policies []string `json:"policies,omitempty"`
 	// +optional
 	LastEvaluated *metav1.Time `json:"lastEvaluated,omitempty"`
+	// Evidence says where the tenant's signed compliance history is kept and with which key an
+	// auditor checks it; absent when the operator keeps no evidence log.
+	// +optional
+	Evidence *EvidenceLogStatus `json:"evidence,omitempty"`
+}
+
+// EvidenceLogStatus describes a tenant's evidence log: hash-chained entries, each a DSSE
+// envelope of an in-toto statement signed by the operator.
+type EvidenceLogStatus struct {
+	// PublicKey verifies every entry: PEM, PKIX, ed25519.
+	PublicKey string `json:"publicKey"`
+	// KeyID is the DSSE key ID of the signatures (sha256 of the public key).
+	KeyID string `json:"keyID"`
+	// Store is where the entries are kept.
+	Store string `json:"store"`
+	// Entries is the number of entries written, the next one's sequence.
+	Entries int64 `json:"entries"`
+	// LastEntry is the time of the newest entry.
+	// +optional
+	LastEntry *metav1.Time `json:"lastEntry,omitempty"`
+	// LastDigest is the sha256 of the newest envelope, which the next entry names.
+	// +optional
+	LastDigest string `json:"lastDigest,omitempty"`
+	// Retention each entry is locked for in the store; empty when the store locks nothing.
+	// +optional
+	Retention string `json:"retention,omitempty"`
 }
 
 // ComplianceReport gathers, for one tenant, every control of every policy that covers it, by

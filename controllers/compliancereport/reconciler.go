@@ -17,6 +17,8 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/controllers/evidencelog"
+	"github.com/rempart-io/rempart/internal/compliance"
 	"github.com/rempart-io/rempart/controllers/policystatus"
 )
 
@@ -29,6 +31,8 @@ type Reconciler struct {
 	// (an openreports.io Report or a wgpolicyk8s.io PolicyReport).
 	PolicyReports bool
 	ReportKind    schema.GroupVersionKind
+	// Evidence records each tenant's history; nil when no evidence log is kept.
+	Evidence *evidencelog.Recorder
 
 	written  writtenReports
 	statuses writtenStatuses
@@ -47,6 +51,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// The report is owned by the tenant and goes with it.
 		if apierrors.IsNotFound(err) {
 			forgetMetrics(req.Name)
+			if r.Evidence != nil {
+				r.Evidence.Forget(req.Name)
+			}
 			r.written.forget(req.Name)
 			r.statuses.forget(req.Name)
 		}
@@ -82,8 +89,22 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		return ctrl.Result{}, fmt.Errorf("read report %s: %w", report.Name, err)
 	}
+	if r.Evidence != nil {
+		src.Policies = append(src.Policies, policyResults{Kind: compliance.KindEvidenceLog, Name: ti.Name,
+			Controls: []rempartv1.ControlResult{r.Evidence.Control(ctx, ti.Name)}})
+	}
 	status := build(src, metav1.NewTime(r.Clock.Now()))
 	recordMetrics(ti.Name, src, status)
+	requeue := r.Resync
+	if r.Evidence != nil {
+		policies, err := src.evidencePolicies()
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		var next time.Duration
+		status.Evidence, next = r.Evidence.Record(ctx, ti.Name, status, policies)
+		requeue = min(requeue, max(next, time.Second))
+	}
 	if r.PolicyReports {
 		if err := r.writePolicyReports(ctx, &existing, src); err != nil {
 			return ctrl.Result{}, err
@@ -92,7 +113,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// The cache keeps reports without their status: what was written is remembered, and a
 	// report is written again when its content changes or someone else wrote it since.
 	if r.statuses.unchanged(existing.Name, existing.ResourceVersion, status) {
-		return ctrl.Result{RequeueAfter: r.Resync}, nil
+		return ctrl.Result{RequeueAfter: requeue}, nil
 	}
 	before := existing.ResourceVersion
 	existing.Status = status
@@ -100,7 +121,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return policystatus.WriteOutcome(fmt.Errorf("write report %s: %w", report.Name, err))
 	}
 	r.statuses.record(existing.Name, before, existing.ResourceVersion, status)
-	return ctrl.Result{RequeueAfter: r.Resync}, nil
+	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
 // recentGrants is how long an ended grant stays listed in its tenants' reports; after that it
@@ -133,6 +154,7 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		BehindSpec: ti.Status.ObservedGeneration != ti.Generation})
 	inv := &s.Inventory
 	inv.PrivilegedSubjects = capped(ti.Status.PrivilegedSubjects, 200)
+	s.objects = append(s.objects, policyObject{"TenantIsolation", ti, &ti.Spec})
 
 	var drs rempartv1.DataResidencyList
 	if err := r.Client.List(ctx, &drs); err != nil {
@@ -144,6 +166,7 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		}
 		s.Policies = append(s.Policies, policyResults{Kind: "DataResidency", Name: dr.Name, Controls: dr.Status.Controls, Evaluated: dr.Status.LastEvaluated,
 			BehindSpec: dr.Status.ObservedGeneration != dr.Generation})
+		s.objects = append(s.objects, policyObject{"DataResidency", &dr, &dr.Spec})
 		for _, r := range dr.Status.RegionsInUse {
 			if r.Pods > 0 && len(inv.Regions) < 100 {
 				inv.Regions = append(inv.Regions, rempartv1.RegionEntry{Region: r.Region, Country: r.Country, Allowed: r.Allowed, Pods: r.Pods, Policy: dr.Name})
@@ -161,6 +184,7 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		}
 		s.Policies = append(s.Policies, policyResults{Kind: "CertificatePolicy", Name: cp.Name, Controls: cp.Status.Controls, Evaluated: cp.Status.LastEvaluated,
 			BehindSpec: cp.Status.ObservedGeneration != cp.Generation})
+		s.objects = append(s.objects, policyObject{"CertificatePolicy", &cp, &cp.Spec})
 		for _, c := range cp.Status.Certificates {
 			if namespaces[c.Namespace] && len(inv.Certificates) < 200 {
 				inv.Certificates = append(inv.Certificates, rempartv1.CertificateEntry{CertificateSummary: c, Policy: cp.Name})
@@ -182,6 +206,7 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		if p := aa.Status.Phase; p != rempartv1.AdminAccessExpired && p != rempartv1.AdminAccessRevoked {
 			s.Policies = append(s.Policies, policyResults{Kind: "AdminAccess", Name: aa.Name, Controls: aa.Status.Controls, Evaluated: aa.Status.LastEvaluated,
 				BehindSpec: aa.Status.ObservedGeneration != aa.Generation})
+			s.objects = append(s.objects, policyObject{"AdminAccess", &aa, &aa.Spec})
 		}
 		if len(inv.AdminGrants) >= 200 || endedBefore(&aa, recentCutoff) {
 			inv.EarlierEndedGrants++
@@ -201,6 +226,7 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		}
 		s.Policies = append(s.Policies, policyResults{Kind: "BackupPolicy", Name: bp.Name, Controls: bp.Status.Controls, Evaluated: bp.Status.LastEvaluated,
 			BehindSpec: bp.Status.ObservedGeneration != bp.Generation})
+		s.objects = append(s.objects, policyObject{"BackupPolicy", &bp, &bp.Spec})
 		entry := rempartv1.BackupEntry{Policy: bp.Name, LastGoodBackup: bp.Status.LastGoodBackup, Versions: bp.Status.VersionCount, RPOMet: bp.Status.RPOMet}
 		if t := bp.Status.LastRestoreTest; t != nil {
 			entry.LastRestoreTest, entry.TestedAt = t.Result, ptr.To(t.Started)

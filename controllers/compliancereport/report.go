@@ -1,6 +1,7 @@
 package compliancereport
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/internal/evidence"
 	"github.com/rempart-io/rempart/internal/requirements"
 )
 
@@ -27,6 +29,30 @@ type sources struct {
 	Namespaces []string
 	Policies   []policyResults
 	Inventory  rempartv1.ReportInventory
+	// objects are the policies read, as the evidence log records them.
+	objects []policyObject
+}
+
+// policyObject is one policy the report was built from, with its spec.
+type policyObject struct {
+	kind string
+	meta metav1.Object
+	spec any
+}
+
+// evidencePolicies are the policies as an evidence entry records them: kind, name, version and
+// spec.
+func (s sources) evidencePolicies() ([]evidence.Policy, error) {
+	out := make([]evidence.Policy, 0, len(s.objects))
+	for _, o := range s.objects {
+		spec, err := json.Marshal(o.spec)
+		if err != nil {
+			return nil, fmt.Errorf("the spec of %s %s: %w", o.kind, o.meta.GetName(), err)
+		}
+		out = append(out, evidence.Policy{Kind: o.kind, Name: o.meta.GetName(), ResourceVersion: o.meta.GetResourceVersion(),
+			Generation: o.meta.GetGeneration(), Spec: spec})
+	}
+	return out, nil
 }
 
 // severity orders control states from best to worst: a requirement takes its worst control's.

@@ -18,6 +18,7 @@ import (
 	"github.com/rempart-io/rempart/controllers/apply"
 	"github.com/rempart-io/rempart/controllers/discovery"
 	"github.com/rempart-io/rempart/controllers/enqueue"
+	"github.com/rempart-io/rempart/controllers/evidencelog"
 )
 
 // Settings are what the manager passes to this controller.
@@ -32,6 +33,8 @@ type Settings struct {
 	// PolicyReports is auto (write openreports.io Reports where served, else wgpolicyk8s.io
 	// PolicyReports where served), on (fail without either) or off.
 	PolicyReports string
+	// Evidence records each tenant's history; nil when no evidence log is kept.
+	Evidence *evidencelog.Recorder
 }
 
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
@@ -42,7 +45,7 @@ func Setup(mgr ctrl.Manager, s Settings) error {
 	if err != nil {
 		return err
 	}
-	r := &Reconciler{Client: mgr.GetClient(), Clock: s.Clock, Resync: s.Resync, PolicyReports: writeReports, ReportKind: gvk}
+	r := &Reconciler{Client: mgr.GetClient(), Clock: s.Clock, Resync: s.Resync, PolicyReports: writeReports, ReportKind: gvk, Evidence: s.Evidence}
 	c := mgr.GetClient()
 	tenants := handler.EnqueueRequestsFromMapFunc(enqueue.All(c, &rempartv1.TenantIsolationList{}))
 	err = ctrl.NewControllerManagedBy(mgr).

@@ -13,7 +13,7 @@ import (
 // Failing); the ID and requirements always come from here.
 type Control struct {
 	ID rempartv1.ControlID
-	// Kind is the policy kind that reports the control, or "every policy".
+	// Kind is the policy kind that reports the control, "every policy", or the evidence log.
 	Kind string
 	// Checks says what the control checks, in one sentence.
 	Checks       string
@@ -68,6 +68,7 @@ var catalog = []*Control{
 	&BackupSchedule, &BackupLocation, &BackupEncryption, &BackupVersions, &BackupRPO, &BackupLastRun, &BackupRestoreTest,
 	&AccessWindow, &AccessNominative, &AccessReview, &AccessScope,
 	&TLSIngressHosts, &TLSCertificatesConformant, &TLSCertificatesReady, &TLSExpiry, &TLSKeyRotation,
+	&EvidenceLogKept,
 }
 
 var byID = func() map[string]Control {

@@ -59,7 +59,7 @@ func TestEveryControlIsDeclaredInFull(t *testing.T) {
 		t.Errorf("%d controls in the catalog but %d distinct IDs: an ID is declared twice", len(catalog), len(byID))
 	}
 	kinds := map[string]bool{KindEveryPolicy: true, KindTenantIsolation: true, KindDataResidency: true,
-		KindBackupPolicy: true, KindAdminAccess: true, KindCertificatePolicy: true}
+		KindBackupPolicy: true, KindAdminAccess: true, KindCertificatePolicy: true, KindEvidenceLog: true}
 	for _, c := range catalog {
 		if !kinds[c.Kind] {
 			t.Errorf("%s: kind %q is not a policy kind", c.ID, c.Kind)

@@ -27,6 +27,9 @@ const PayloadType = "application/vnd.in-toto+json"
 const (
 	ReasonChange   = "ReportChanged"
 	ReasonSnapshot = "DailySnapshot"
+	// ReasonResumed is the first entry after a period with no recording (the operator was not
+	// running, or could not write): the gap before it is shown as such.
+	ReasonResumed = "RecordingResumed"
 )
 
 // Policy is one policy a report was built from, as it stood.
@@ -48,6 +51,13 @@ type Entry struct {
 	Previous string          `json:"previous"`
 	Report   json.RawMessage `json:"report"`
 	Policies []Policy        `json:"policies,omitempty"`
+	// NextBy is when the next entry is due at the latest while the operator runs (the daily
+	// snapshot, with a margin): the time after it, until the next entry, is a gap in the record,
+	// never time in the entry's state.
+	NextBy time.Time `json:"nextBy"`
+	// Events name what happened since the previous entry that an audit asks for by name:
+	// administrator access granted, revoked or ended, exceptions added or removed.
+	Events []string `json:"events,omitempty"`
 }
 
 // Digest is the sha256 of an envelope as stored, hex: what the next entry names.
@@ -64,6 +74,9 @@ type Signer struct {
 
 // NewSigner signs with key.
 func NewSigner(key ed25519.PrivateKey) (*Signer, error) {
+	if len(key) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("an ed25519 private key has %d bytes, not %d", ed25519.PrivateKeySize, len(key))
+	}
 	id, err := dsse.SHA256KeyID(key.Public())
 	if err != nil {
 		return nil, fmt.Errorf("key id: %w", err)
@@ -75,6 +88,9 @@ func NewSigner(key ed25519.PrivateKey) (*Signer, error) {
 func (s *Signer) Sign(_ context.Context, data []byte) ([]byte, error) {
 	return ed25519.Sign(s.key, data), nil
 }
+
+// Public is the key that verifies the signer's entries.
+func (s *Signer) Public() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
 
 // KeyID implements dsse.Signer.
 func (s *Signer) KeyID() (string, error) { return s.id, nil }
@@ -94,12 +110,9 @@ func (v verifier) Verify(_ context.Context, data, sig []byte) error {
 func (v verifier) KeyID() (string, error)   { return v.id, nil }
 func (v verifier) Public() crypto.PublicKey { return v.pub }
 
-// Seal signs e as the next link after the envelope previous (nil for the first) and returns the
-// envelope as JSON, the form stored and chained.
-func Seal(ctx context.Context, s *Signer, e Entry, previous []byte) ([]byte, error) {
-	if previous != nil {
-		e.Previous = Digest(previous)
-	}
+// Seal signs e (its Previous set to the Digest of the envelope before it, empty for the first)
+// and returns the envelope as JSON, the form stored and chained.
+func Seal(ctx context.Context, s *Signer, e Entry) ([]byte, error) {
 	predicateJSON, err := json.Marshal(e)
 	if err != nil {
 		return nil, err
@@ -162,6 +175,13 @@ func (p Problem) String() string {
 // each entry names the digest of the one before). It returns every problem, naming the entry;
 // none means the log is whole and unaltered. The entries are returned for reading.
 func Verify(ctx context.Context, pub ed25519.PublicKey, log [][]byte) ([]Entry, []Problem) {
+	return VerifyFrom(ctx, pub, 0, log)
+}
+
+// VerifyFrom checks a run of a tenant's log that starts at sequence first, as an export of a
+// period does: the same checks as Verify, the first entry's link to the one before it taken from
+// its own signed content.
+func VerifyFrom(ctx context.Context, pub ed25519.PublicKey, first int64, log [][]byte) ([]Entry, []Problem) {
 	id, err := dsse.SHA256KeyID(pub)
 	if err != nil {
 		return nil, []Problem{{Index: -1, Sequence: -1, What: "unusable public key: " + err.Error()}}
@@ -179,14 +199,17 @@ func Verify(ctx context.Context, pub ed25519.PublicKey, log [][]byte) ([]Entry, 
 			continue
 		}
 		entries = append(entries, e)
-		switch {
-		case i == 0 && e.Sequence != 0:
-			problems = append(problems, Problem{i, e.Sequence, "the log does not start at its first entry: the entries before it are missing"})
-		case i > 0 && e.Sequence != int64(i):
-			problems = append(problems, Problem{i, e.Sequence, fmt.Sprintf("sequence %d where %d was expected: an entry is missing or out of order", e.Sequence, i)})
+		switch want := first + int64(i); {
+		case i == 0 && e.Sequence != first:
+			problems = append(problems, Problem{i, e.Sequence, fmt.Sprintf("the log should start at sequence %d: the entries before this one are missing", first)})
+		case i > 0 && e.Sequence != want:
+			problems = append(problems, Problem{i, e.Sequence, fmt.Sprintf("sequence %d where %d was expected: an entry is missing or out of order", e.Sequence, want)})
 		}
-		if i == 0 && e.Sequence == 0 && e.Previous != "" {
+		if e.Sequence == 0 && e.Previous != "" {
 			problems = append(problems, Problem{i, e.Sequence, "the first entry names a previous one"})
+		}
+		if e.Sequence > 0 && e.Previous == "" {
+			problems = append(problems, Problem{i, e.Sequence, "names no previous entry though it is not the first"})
 		}
 		if i > 0 && e.Previous != Digest(log[i-1]) {
 			problems = append(problems, Problem{i, e.Sequence, "does not name the digest of the entry before it: the chain is broken here"})

@@ -33,7 +33,10 @@ func chain(t *testing.T, s *Signer, n int) [][]byte {
 		raw, _ := json.Marshal(report)
 		e := Entry{Tenant: "acme", Sequence: int64(i), Time: start.Add(time.Duration(i) * 24 * time.Hour), Reason: ReasonSnapshot, Report: raw,
 			Policies: []Policy{{Kind: "BackupPolicy", Name: "acme-daily", ResourceVersion: "4242", Generation: 3, Spec: json.RawMessage(`{"tenant":"acme","rpo":"24h"}`)}}}
-		env, err := Seal(context.Background(), s, e, prev)
+		if prev != nil {
+			e.Previous = Digest(prev)
+		}
+		env, err := Seal(context.Background(), s, e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,5 +124,12 @@ func TestRemovedAndReorderedEntriesAreNamed(t *testing.T) {
 	mustProblems(t, problems, 2, "sequence 1 where 2 was expected")
 
 	_, problems = Verify(context.Background(), pub, log[1:])
-	mustProblems(t, problems, 0, "does not start")
+	mustProblems(t, problems, 0, "should start at sequence 0")
+
+	// A period's run verifies from its first sequence, and a run missing its head is named.
+	if _, problems := VerifyFrom(context.Background(), pub, 2, log[2:]); len(problems) != 0 {
+		t.Errorf("the run from sequence 2 does not verify: %v", problems)
+	}
+	_, problems = VerifyFrom(context.Background(), pub, 1, log[2:])
+	mustProblems(t, problems, 0, "should start at sequence 1")
 }

@@ -91,7 +91,7 @@ var catalog = []Requirement{
 	{SISTLS, SourceSISTEC, "Sécurisation de l'accès", "All client traffic over TLS (HTTPS).", []string{"A.8.24"}, "CertificatePolicy (every Ingress host has TLS)"},
 	{FTCLD76, SourceFranceTravail, "2.15", "End of contract: secure erasure of all client data and deletion of technical data (directory, certificates, access configuration).", []string{"A.8.10"}, OutsidePrefix + "TenantIsolation offboarding (deletionPolicy) deletes the namespaces Rempart created, but no control proves the erasure, nor keeps the record once the TenantIsolation is gone."},
 	{FTCLD73, SourceFranceTravail, "2.15", "Reversibility: the client can get all its data back in documented formats.", []string{"A.5.23"}, OutsidePrefix + "an export of the client's data is a procedure (a Velero backup of its namespaces, downloaded from the store); no control checks it."},
-	{FTCLD28, SourceFranceTravail, "2.7", "Log security events (including access right changes), keep them 12 months, provide them on request.", []string{"A.8.15"}, OutsidePrefix + "the API server's audit log and the platform's log archive keep them; Rempart's Events last an hour and its statuses show the present."},
+	{FTCLD28, SourceFranceTravail, "2.7", "Log security events (including access right changes), keep them 12 months, provide them on request.", []string{"A.8.15"}, "the evidence log (evidence.log): the reports' history, administrator access and exceptions, signed and locked 12 months; other security events stay in the API server's audit log"},
 }
 
 var byID = func() map[ID]Requirement {
@@ -149,7 +149,6 @@ func OutsideCluster() []Boundary {
 		{"FT-CLD-37", org},
 		{"FT-CLD-39", org},
 		{"FT-CLD-41 to FT-CLD-72", org},
-		{"FT-CLD-28", "Security event logs kept 12 months: the API server's audit log and the platform's log archive hold them; Rempart's Events last an hour and its statuses show the present."},
 		{"FT-CLD-73", "Reversibility: exporting a client's data in documented formats is a procedure (a Velero backup of its namespaces, downloaded from the store); no control checks it."},
 		{"FT-CLD-76", "End of contract: offboarding deletes the namespaces Rempart created, but the erasure of the storage and a record kept after the TenantIsolation is gone are not proven by a control."},
 		{"ALM (sections other than 5.4, 5.5, 5.6.8, 5.7.3, 5.9.1, 5.10.1)", org},

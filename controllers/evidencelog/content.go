@@ -1,0 +1,116 @@
+package evidencelog
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
+	"github.com/rempart-io/rempart/internal/evidence"
+)
+
+// recordedReport is the report as an entry holds it: without the time of its evaluation and
+// without the evidence log's own description, which change without the tenant's compliance
+// changing.
+func recordedReport(status rempartv1.ComplianceReportStatus) rempartv1.ComplianceReportStatus {
+	status.LastEvaluated = nil
+	status.Evidence = nil
+	return status
+}
+
+// canonicalJSON re-encodes JSON with sorted keys, so that the report written now and the one read
+// back from a stored entry (re-encoded by the statement's protobuf form) compare equal.
+func canonicalJSON(raw []byte) ([]byte, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+// contentDigest identifies what an entry records of the tenant's state: the report and the
+// generations of the policies it was built from. Two reports with the same digest need no entry
+// between them but the daily snapshot.
+func contentDigest(report []byte, policies []evidence.Policy) (string, error) {
+	canon, err := canonicalJSON(report)
+	if err != nil {
+		return "", fmt.Errorf("canonical report: %w", err)
+	}
+	h := sha256.New()
+	h.Write(canon)
+	keys := make([]string, 0, len(policies))
+	for _, p := range policies {
+		keys = append(keys, fmt.Sprintf("%s/%s@%d", p.Kind, p.Name, p.Generation))
+	}
+	sort.Strings(keys)
+	h.Write([]byte(strings.Join(keys, ",")))
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// grantState is what the log remembers of an AdminAccess to name its changes.
+type grantState struct {
+	Phase, Subject, Role, ApprovedBy string
+}
+
+// accessAndWaivers is what an entry's events are computed from: the tenant's AdminAccess grants
+// by name and its waived controls by kind/policy/control, with their approver.
+type accessAndWaivers struct {
+	Grants  map[string]grantState
+	Waivers map[string]rempartv1.Waiver
+}
+
+func accessAndWaiversOf(status rempartv1.ComplianceReportStatus) accessAndWaivers {
+	s := accessAndWaivers{Grants: map[string]grantState{}, Waivers: map[string]rempartv1.Waiver{}}
+	for _, g := range status.Inventory.AdminGrants {
+		s.Grants[g.Name] = grantState{Phase: g.Phase, Subject: g.Subject, Role: g.Role, ApprovedBy: g.ApprovedBy}
+	}
+	for _, r := range status.Requirements {
+		for _, c := range r.Controls {
+			if c.Waiver != nil {
+				s.Waivers[fmt.Sprintf("%s %s/%s", c.Control, c.Kind, c.Policy)] = *c.Waiver
+			}
+		}
+	}
+	return s
+}
+
+// events names the administrator accesses granted, revoked or ended and the exceptions added or
+// ended between two states, in a stable order (FT-CLD-28: access right changes; PAS-11:
+// derogations recorded).
+func events(before, after accessAndWaivers) []string {
+	var out []string
+	for name, g := range after.Grants {
+		old, known := before.Grants[name]
+		if known && old.Phase == g.Phase {
+			continue
+		}
+		from := "requested"
+		if known {
+			from = old.Phase
+		}
+		out = append(out, fmt.Sprintf("AdminAccess %s: %s -> %s (subject %s, role %s, approved by %s)", name, from, orNone(g.Phase), g.Subject, g.Role, orNone(g.ApprovedBy)))
+	}
+	for key, w := range after.Waivers {
+		if old, known := before.Waivers[key]; known && old.ApprovedBy == w.ApprovedBy && old.Expires.Equal(&w.Expires) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("Exception on %s in force, approved by %s until %s: %s", key, w.ApprovedBy, w.Expires.UTC().Format("2006-01-02T15:04:05Z"), w.Reason))
+	}
+	for key, w := range before.Waivers {
+		if _, still := after.Waivers[key]; !still {
+			out = append(out, fmt.Sprintf("Exception on %s (approved by %s) no longer applies", key, w.ApprovedBy))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
