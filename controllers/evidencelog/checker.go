@@ -75,7 +75,7 @@ func (r *Recorder) verifyStored(ctx context.Context, name string, t *tenantLog) 
 		}
 	}
 	if t.loaded && int64(len(seqs)) < t.next {
-		problems = append(problems, fmt.Sprintf("the store holds %d entries but %d were written", len(seqs), t.next))
+		problems = append(problems, fmt.Sprintf("entry %d is missing from the store (%d entries were written)", len(seqs), t.next))
 	}
 	if len(problems) > 0 {
 		return problems, nil

@@ -219,7 +219,8 @@ func (r *Recorder) load(ctx context.Context, tenant string, t *tenantLog) error 
 		return err
 	}
 	if len(seqs) == 0 {
-		*t = tenantLog{loaded: true, access: accessAndWaivers{}}
+		t.loaded, t.next, t.lastDigest, t.lastTime, t.content = true, 0, "", time.Time{}, ""
+		t.access = accessAndWaivers{}
 		return nil
 	}
 	last := seqs[len(seqs)-1]
