@@ -21,9 +21,15 @@ const directiveNoFiles = 4
 var commonFlags = []string{"--kubeconfig", "--context", "--cluster", "--user", "--as", "--request-timeout"}
 
 var commandFlags = map[string][]string{
-	"report":        {"--tenant", "--output", "-o", "--stale-after"},
-	"grant request": {"--subject", "--tenant", "--reason", "--for", "--role", "--name"},
+	"report":          {"--tenant", "--output", "-o", "--stale-after"},
+	"grant request":   {"--subject", "--tenant", "--reason", "--for", "--role", "--name"},
+	"history":         append([]string{"--tenant", "--since", "--requirement", "--output", "-o"}, storeFlagNames...),
+	"evidence export": append([]string{"--tenant", "--from", "--to", "--output", "-o"}, storeFlagNames...),
+	"evidence verify": {"--key"},
 }
+
+// storeFlagNames are the flags that locate an evidence log.
+var storeFlagNames = []string{"--operator-namespace", "--bucket", "--prefix", "--s3-url", "--region", "--credentials-file", "--dir", "--key"}
 
 // complete prints the candidates for the last of args given the words before it.
 func complete(args []string, out io.Writer) {
@@ -44,16 +50,19 @@ func candidates(words []string, toComplete string) []string {
 	if n := len(words); n > 0 {
 		switch words[n-1] {
 		case "-o", "--output":
+			if words[0] == "history" {
+				return []string{"table", "json"}
+			}
 			return report.Formats
 		case "--role":
 			return []string{"admin", "edit", "view"}
 		}
 	}
 	if len(words) == 0 {
-		return []string{"report", "explain", "grant", "completion"}
+		return []string{"report", "explain", "grant", "history", "evidence", "completion"}
 	}
 	name := words[0]
-	if name == "grant" && len(words) > 1 {
+	if (name == "grant" || name == "evidence") && len(words) > 1 {
 		name += " " + words[1]
 	}
 	if strings.HasPrefix(toComplete, "-") {
@@ -64,6 +73,8 @@ func candidates(words []string, toComplete string) []string {
 		return compliance.IDs()
 	case name == "grant":
 		return []string{"request", "approve", "revoke"}
+	case name == "evidence":
+		return []string{"export", "verify"}
 	case name == "completion" && len(words) == 1:
 		return []string{"bash", "zsh", "kubectl"}
 	}

@@ -13,6 +13,7 @@ func TestHelpOfEveryCommand(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"-h"}, {"help"}, {"report", "--help"}, {"explain", "-h"}, {"grant", "--help"},
 		{"grant", "request", "--help"}, {"grant", "approve", "--help"}, {"grant", "revoke", "-h"}, {"completion", "--help"},
+		{"history", "--help"}, {"evidence", "--help"}, {"evidence", "export", "--help"}, {"evidence", "verify", "-h"},
 	} {
 		var out bytes.Buffer
 		if err := run(context.Background(), args, &out); err != nil {
@@ -22,7 +23,7 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		if !strings.Contains(out.String(), "kubectl rempart "+args[0]) && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
 			t.Errorf("%v printed no usage of its command:\n%s", args, out.String())
 		}
-		if len(args) > 1 && args[0] != "grant" && args[0] != "completion" && !strings.Contains(out.String(), "--kubeconfig") {
+		if len(args) > 1 && args[0] != "grant" && args[0] != "completion" && args[0] != "evidence" && !strings.Contains(out.String(), "--kubeconfig") {
 			t.Errorf("%v does not list its flags:\n%s", args, out.String())
 		}
 	}
@@ -42,7 +43,10 @@ func TestCompletion(t *testing.T) {
 		args []string
 		want []string
 	}{
-		"commands":       {[]string{"__complete", ""}, []string{"report", "explain", "grant", "completion"}},
+		"commands":       {[]string{"__complete", ""}, []string{"report", "explain", "grant", "history", "evidence", "completion"}},
+		"evidence":       {[]string{"__complete", "evidence", ""}, []string{"export", "verify"}},
+		"history output": {[]string{"__complete", "history", "-o", ""}, []string{"table", "json"}},
+		"export flags":   {[]string{"__complete", "evidence", "export", "--fr"}, []string{"--from"}},
 		"prefix":         {[]string{"__complete", "ex"}, []string{"explain"}},
 		"control IDs":    {[]string{"__complete", "explain", "backup.r"}, []string{"backup.restore-test", "backup.rpo"}},
 		"output formats": {[]string{"__complete", "report", "-o", ""}, []string{"table", "json", "yaml", "csv", "md", "html"}},

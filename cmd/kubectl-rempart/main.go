@@ -45,6 +45,15 @@ var commands = []struct{ name, synopsis string }{
       approves it in your own name (you need the approve verb; never your own request or access)`},
 	{"grant revoke", `kubectl rempart grant revoke NAME
       ends it at once, for good`},
+	{"history", `kubectl rempart history --tenant NAME [--since DATE] [--requirement ID] [-o table|json]
+      the tenant's compliance over time from its signed evidence log: per requirement, the
+      intervals in each state, time to remediate, exceptions and their approver, access events,
+      and the gaps nothing was recorded in`},
+	{"evidence export", `kubectl rempart evidence export --tenant NAME --from DATE [--to DATE] -o bundle.tar.gz
+      the period's signed entries, the public key and an HTML summary, for an auditor`},
+	{"evidence verify", `kubectl rempart evidence verify bundle.tar.gz --key PUBLIC-KEY.pem
+      offline: checks every signature and the chain, names any entry altered, missing or out of
+      order, and exits 1 if one is`},
 	{"completion", `kubectl rempart completion bash|zsh|kubectl
       prints a completion script: bash or zsh for kubectl-rempart, or kubectl for the
       kubectl_complete-rempart helper that completes "kubectl rempart ..."`},
@@ -137,13 +146,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return explain(fs.Arg(0), out)
 	case "grant":
 		return grantCmd(ctx, fs, kube, args, out)
+	case "history":
+		return historyCmd(ctx, fs, kube, args, out)
+	case "evidence":
+		return evidenceCmd(ctx, fs, kube, args, out)
 	case "completion":
 		return completionCmd(args, out)
 	case completeCommand:
 		complete(args, out)
 		return nil
 	}
-	return usageError{fmt.Errorf("unknown command %q: use report, explain, grant or completion", cmd)}
+	return usageError{fmt.Errorf("unknown command %q: use report, explain, grant, history, evidence or completion", cmd)}
 }
 
 func scheme() *runtime.Scheme {

@@ -15,16 +15,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/rempart-io/rempart/controllers/apply"
+	"github.com/rempart-io/rempart/internal/evidence"
 )
 
-// The names of the key's objects in the operator's namespace, and their keys.
+// The Secret holding the signing key, in the operator's namespace, and its field.
 const (
-	KeySecretName    = "rempart-evidence-signing-key"
-	PublicKeyMapName = "rempart-evidence"
-	privateKeyField  = "private.pem"
-	PublicKeyField   = "public.pem"
-	KeyIDField       = "keyID"
-	StoreField       = "store"
+	KeySecretName   = "rempart-evidence-signing-key"
+	privateKeyField = "private.pem"
 )
 
 // SigningKey reads the operator's signing key from its Secret, creating a new ed25519 key there
@@ -81,8 +78,9 @@ func parsePrivateKey(data []byte) (ed25519.PrivateKey, error) {
 // namespace, for auditors who read neither the reports nor the Secret.
 func PublishPublicKey(ctx context.Context, reader client.Reader, writer client.Client, namespace string, status PublicInfo) error {
 	desired := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: PublicKeyMapName, Namespace: namespace, Labels: apply.ManagedLabels()},
-		Data:       map[string]string{PublicKeyField: status.PublicKey, KeyIDField: status.KeyID, StoreField: status.Store},
+		ObjectMeta: metav1.ObjectMeta{Name: evidence.ConfigMapName, Namespace: namespace, Labels: apply.ManagedLabels()},
+		Data: map[string]string{evidence.PublicKeyField: status.PublicKey, evidence.KeyIDField: status.KeyID, evidence.StoreField: status.Store,
+			evidence.BucketField: status.Bucket, evidence.PrefixField: status.Prefix, evidence.URLField: status.URL, evidence.RegionField: status.Region},
 	}
 	var existing corev1.ConfigMap
 	err := reader.Get(ctx, client.ObjectKeyFromObject(desired), &existing)
@@ -94,18 +92,13 @@ func PublishPublicKey(ctx context.Context, reader client.Reader, writer client.C
 		err = writer.Update(ctx, &existing)
 	}
 	if err != nil {
-		return fmt.Errorf("publish the evidence public key in ConfigMap %s/%s: %w", namespace, PublicKeyMapName, err)
+		return fmt.Errorf("publish the evidence public key in ConfigMap %s/%s: %w", namespace, evidence.ConfigMapName, err)
 	}
 	return nil
 }
 
-// PublicInfo is what is published of the log.
-type PublicInfo struct{ PublicKey, KeyID, Store string }
-
-// Public is what the recorder publishes.
-func (r *Recorder) Public() PublicInfo {
-	return PublicInfo{PublicKey: r.status.PublicKey, KeyID: r.status.KeyID, Store: r.status.Store}
-}
+// PublicInfo is what is published of the log: the key, and where the entries are.
+type PublicInfo struct{ PublicKey, KeyID, Store, Bucket, Prefix, URL, Region string }
 
 func equalData(a, b map[string]string) bool {
 	if len(a) != len(b) {

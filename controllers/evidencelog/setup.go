@@ -58,7 +58,9 @@ func Setup(mgr ctrl.Manager, c Config) (*Recorder, error) {
 		return nil, err
 	}
 	return rec, mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		if err := PublishPublicKey(ctx, mgr.GetAPIReader(), mgr.GetClient(), c.Namespace, rec.Public()); err != nil {
+		public := PublicInfo{PublicKey: rec.status.PublicKey, KeyID: rec.status.KeyID, Store: rec.status.Store,
+			Bucket: c.S3.Bucket, Prefix: c.S3.Prefix, URL: c.S3.URL, Region: c.S3.Region}
+		if err := PublishPublicKey(ctx, mgr.GetAPIReader(), mgr.GetClient(), c.Namespace, public); err != nil {
 			return err
 		}
 		return rec.Run(ctx, c.CheckInterval)

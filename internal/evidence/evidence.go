@@ -66,6 +66,9 @@ func Digest(envelope []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// KeyID is the DSSE key ID of a public key, as the envelopes' signatures carry it.
+func KeyID(pub ed25519.PublicKey) (string, error) { return dsse.SHA256KeyID(pub) }
+
 // Signer signs entries with an ed25519 key.
 type Signer struct {
 	key ed25519.PrivateKey
@@ -167,6 +170,9 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
+	if p.Sequence < 0 {
+		return fmt.Sprintf("entry %d (its sequence cannot be read): %s", p.Index, p.What)
+	}
 	return fmt.Sprintf("entry %d (sequence %d): %s", p.Index, p.Sequence, p.What)
 }
 

@@ -16,6 +16,19 @@ import (
 	"strings"
 )
 
+// The ConfigMap of the operator's namespace that publishes the log's public key and location,
+// and its fields.
+const (
+	ConfigMapName  = "rempart-evidence"
+	PublicKeyField = "public.pem"
+	KeyIDField     = "keyID"
+	StoreField     = "store"
+	BucketField    = "bucket"
+	PrefixField    = "prefix"
+	URLField       = "s3URL"
+	RegionField    = "region"
+)
+
 // Store keeps a tenant's envelopes, one object per entry, each written once.
 type Store interface {
 	// Append writes the entry seq of tenant; it fails when that entry exists.
