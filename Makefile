@@ -141,8 +141,8 @@ test-integration: controlplane $(HELM) chromium ## Controllers and manifests aga
 	KUBEBUILDER_ASSETS=$(CONTROLPLANE_DIR) HELM=$(HELM) go test $(GO_TEST_FLAGS) -timeout 20m ./test/integration/...
 
 .PHONY: test-e2e
-test-e2e: build controlplane ## The operator as its own process against the whole local control plane.
-	REMPART_OPERATOR=$(BIN)/rempart REMPART_CONTROLPLANE=$(CONTROLPLANE_DIR) go test $(GO_TEST_FLAGS) -timeout 20m -v -count=1 ./test/e2e/...
+test-e2e: build controlplane chromium ## The operator as its own process against the whole local control plane.
+	REMPART_OPERATOR=$(BIN)/rempart REMPART_PLUGIN=$(BIN)/kubectl-rempart REMPART_CONTROLPLANE=$(CONTROLPLANE_DIR) go test $(GO_TEST_FLAGS) -timeout 20m -v -count=1 ./test/e2e/...
 
 .PHONY: test-demo
 test-demo: build controlplane ## Run the demo once, non-interactively, and check it printed the compliance table.

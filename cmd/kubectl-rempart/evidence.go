@@ -193,7 +193,7 @@ func historyCmd(ctx context.Context, fs *pflag.FlagSet, kube *genericclioptions.
 	return nil
 }
 
-func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
 
 func printHistory(out io.Writer, h evidence.History, entries []evidence.Entry) {
 	fmt.Fprintf(out, "Tenant %s, %s to %s: %d entries, every signature and link verified.\n", h.Tenant, stamp(h.From), stamp(h.To), len(entries))

@@ -58,7 +58,7 @@ func TestHistoryExportAndVerifyOffline(t *testing.T) {
 	if err := run(ctx, []string{"history", "--tenant", "acme", "--dir", filepath.Join(dir, "bucket"), "--key", keyFile, "--since", "2026-03-01"}, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"NonCompliant  2026-03-02 00:00 UTC  2026-03-04 00:00 UTC  2.0 days", "Compliant after 2.0 days", "Gaps (not recorded):\n  2026-03-06 00:30 UTC to"} {
+	for _, want := range []string{"NonCompliant  2026-03-02 00:00:00 UTC  2026-03-04 00:00:00 UTC  2.0 days", "Compliant after 2.0 days", "Gaps (not recorded):\n  2026-03-06 00:30:00 UTC to"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("history lacks %q:\n%s", want, out.String())
 		}

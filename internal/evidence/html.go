@@ -13,7 +13,7 @@ import (
 var summaryFS embed.FS
 
 var summaryTemplate = template.Must(template.New("summary.html").Funcs(template.FuncMap{
-	"stamp":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"stamp":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"duration": humanDuration,
 	"class":    func(state string) string { return strings.ToLower(state) },
 	"pct":      func(f float64) string { return fmt.Sprintf("%.3f", f) },

@@ -110,7 +110,7 @@ func TestAdminAccessSurvivesAnOperatorRestart(t *testing.T) {
 	if !canCreateDeployments(t, c, "zoe@provider.example", ns) {
 		t.Error("zoe's grant was dropped while the operator was down")
 	}
-	restarted, err := cluster.StartOperator(ctx, operatorBinary)
+	restarted, err := cluster.StartOperator(ctx, operatorBinary, evidenceArgs...)
 	if err != nil {
 		t.Fatal(err)
 	}

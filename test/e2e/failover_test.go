@@ -25,7 +25,7 @@ func TestStandbyRevokesWhenTheLeaderDies(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := residencyTenant(t, c, "failover-shop", []rempartv1.Jurisdiction{"EU"})
-	standby, err := cluster.StartOperator(ctx, operatorBinary)
+	standby, err := cluster.StartOperator(ctx, operatorBinary, evidenceArgs...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,7 +88,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if operator, err = cluster.StartOperator(startCtx, operatorBinary); err != nil {
+	if operator, err = cluster.StartOperator(startCtx, operatorBinary, evidenceArgs...); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

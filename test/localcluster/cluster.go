@@ -51,6 +51,8 @@ type Cluster struct {
 	server    string
 	logDir    string
 	processes []*process // in start order; stopped in reverse
+	// operatorArgs are added to every operator started: the evidence store's, once it exists.
+	operatorArgs []string
 }
 
 // BinaryDir returns the control plane cache from REMPART_CONTROLPLANE, which `make` sets.

@@ -89,7 +89,7 @@ func (c *Cluster) StartOperator(ctx context.Context, binary string, extraArgs ..
 		"--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(ports[0]),
 		"--metrics-bind-address=127.0.0.1:" + strconv.Itoa(ports[1]), "--metrics-secure=false",
 		"--leader-election-namespace=" + OperatorNamespace,
-	}, extraArgs...)
+	}, append(slices.Clone(c.operatorArgs), extraArgs...)...)
 	c.step("starting the operator")
 	env := []string{"KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + OperatorNamespace, "SERVICE_ACCOUNT_NAME=" + OperatorServiceAccount}
 	if err := c.runBinary("rempart", binary, args, env); err != nil {

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -44,6 +47,13 @@ type Velero struct {
 	Location string
 	// Bucket the location writes to.
 	Bucket string
+	// EvidenceBucket holds the operators' evidence logs, created with Object Lock.
+	EvidenceBucket string
+	// CredentialsFile is an AWS shared credentials file for the store, Velero's and the
+	// operator's.
+	CredentialsFile string
+	// Region the store answers for.
+	Region string
 }
 
 // StartVelero runs versitygw (an S3 store over a directory) on loopback and Velero's server with
@@ -114,6 +124,15 @@ func (c *Cluster) StartVelero(ctx context.Context, o VeleroOptions) (*Velero, er
 	if err := os.WriteFile(credFile, []byte(credentials), 0o600); err != nil {
 		return nil, err
 	}
+	v.CredentialsFile, v.Region = credFile, o.Region
+	// The evidence log's bucket, with Object Lock as FT-CLD-28 wants it; every operator started
+	// from now on writes there.
+	v.EvidenceBucket = "rempart-evidence"
+	if err := createLockedBucket(ctx, v.S3URL, o.Region, accessKey, secretKey, v.EvidenceBucket); err != nil {
+		return nil, err
+	}
+	c.operatorArgs = append(c.operatorArgs, "--evidence-bucket="+v.EvidenceBucket, "--evidence-s3-url="+v.S3URL,
+		"--evidence-region="+o.Region, "--evidence-credentials-file="+credFile)
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cloud-credentials", Namespace: VeleroNamespace}, StringData: map[string]string{"cloud": credentials}}
 	if err := cl.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("create Velero's credentials: %w", err)
@@ -161,6 +180,18 @@ func (c *Cluster) StartVelero(ctx context.Context, o VeleroOptions) (*Velero, er
 		return nil, err
 	}
 	return v, nil
+}
+
+// createLockedBucket creates a bucket with Object Lock through the S3 API (a folder made by hand
+// would have none).
+func createLockedBucket(ctx context.Context, url, region, accessKey, secretKey, bucket string) error {
+	s3c := s3.New(s3.Options{Region: region, BaseEndpoint: aws.String(url), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, "")})
+	_, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket), ObjectLockEnabledForBucket: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("create the evidence bucket %s with Object Lock: %w", bucket, err)
+	}
+	return nil
 }
 
 // veleroDeployment describes the out-of-cluster Velero server as an installation would, with no
