@@ -18,8 +18,8 @@ import (
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/controllers/apply"
 	"github.com/rempart-io/rempart/controllers/evidencelog"
-	"github.com/rempart-io/rempart/internal/compliance"
 	"github.com/rempart-io/rempart/controllers/policystatus"
+	"github.com/rempart-io/rempart/internal/compliance"
 )
 
 // Reconciler writes the ComplianceReport of each TenantIsolation.

@@ -113,4 +113,3 @@ func equalData(a, b map[string]string) bool {
 }
 
 func ptrTrue() *bool { t := true; return &t }
-

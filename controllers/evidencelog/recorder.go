@@ -46,7 +46,7 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	tenants map[string]*tenantLog
-	store_ storeState
+	store_  storeState
 }
 
 // storeState is what the last periodic check saw of the store as a whole.
