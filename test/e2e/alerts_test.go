@@ -119,6 +119,7 @@ func keys(m map[string]bool) []string {
 func TestEveryAlertIsChecked(t *testing.T) {
 	checked := []string{"RempartControlNonCompliant", "RempartBackupRPOBreached", "RempartRestoreTestFailed", "RempartRestoreTestOverdue", "RempartReconcileErrors",
 		"RempartCertificateExpiringSoon", "RempartCertificateInRenewalWindow", "RempartBreakGlassActive", "RempartNoLeader",
+		"RempartEvidenceChainBroken", "RempartEvidenceWriteFailing", "RempartEvidenceStale", "RempartEvidenceNotLocked",
 		// Reads Prometheus's own up series, not the operator's: promtool's tests cover it.
 		"RempartOperatorDown"}
 	for name := range alertRules(t) {

@@ -153,6 +153,12 @@ func TestEvidenceLogOverAPeriod(t *testing.T) {
 		return nil
 	})
 	periodEnd := time.Now().UTC()
+	// The periodic check read the chain back and found it whole; the alerts' metrics are there.
+	waitFor(t, "the periodic check of ev-shop's chain", time.Minute, func(context.Context) (bool, error) {
+		_, body := get(t, operator.MetricsURL+"/metrics")
+		return strings.Contains(body, `rempart_evidence_chain_problems{tenant="ev-shop"} 0`) && strings.Contains(body, "rempart_evidence_store_locked 1"), nil
+	})
+	checkAlertsAgainstMetrics(t, "RempartEvidenceChainBroken", "RempartEvidenceWriteFailing", "RempartEvidenceStale", "RempartEvidenceNotLocked")
 
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "key.pem")
