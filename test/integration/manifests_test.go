@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -288,17 +289,42 @@ func TestHelmValuesSchemaRefusesBadValues(t *testing.T) {
 		t.Fatal("HELM is not set: run through `make test-integration`, which builds the pinned Helm")
 	}
 	for value, want := range map[string]string{
-		"imagee.tag=v1":               "additional properties 'imagee' not allowed",
-		"replicaCount=0":              "/replicaCount",
-		"policyReports=maybe":         "/policyReports",
-		"resyncPeriod=soon":           "/resyncPeriod",
-		"metrics.port=70000":          "/metrics/port",
-		"adminAccess.maxTemporary=1d": "/adminAccess/maxTemporary",
+		"imagee.tag=v1":                "additional properties 'imagee' not allowed",
+		"replicaCount=0":               "/replicaCount",
+		"policyReports=maybe":          "/policyReports",
+		"resyncPeriod=soon":            "/resyncPeriod",
+		"metrics.port=70000":           "/metrics/port",
+		"adminAccess.maxTemporary=1d":  "/adminAccess/maxTemporary",
+		"evidence.bucket=Evidence_Log": "/evidence/bucket",
+		"evidence.retention=1y":        "/evidence/retention",
+		"evidence.s3URL=ftp://store":   "/evidence/s3URL",
 	} {
 		cmd := exec.Command(helm, "template", "rempart", filepath.Join(repoRoot(t), "charts", "rempart"), "--set", value)
 		out, err := cmd.CombinedOutput()
 		if err == nil || !strings.Contains(string(out), want) {
 			t.Errorf("--set %s: %v, output lacks %q:\n%s", value, err, want, out)
+		}
+	}
+}
+
+// The evidence log's values reach the operator as flags, its credentials Secret mounted read-only;
+// without a bucket no evidence flag is set.
+func TestHelmEvidenceValues(t *testing.T) {
+	args := func(values ...string) string {
+		dep := byKind(renderHelm(t, values...), "Deployment")["rempart"]
+		containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+		a, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+		mounts, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "volumeMounts")
+		return fmt.Sprint(a, mounts)
+	}
+	if got := args(); strings.Contains(got, "--evidence") {
+		t.Errorf("evidence flags without a bucket: %s", got)
+	}
+	got := args("evidence.bucket=rempart-evidence", "evidence.s3URL=https://s3.gra.io.cloud.ovh.net", "evidence.region=gra", "evidence.credentialsSecret=evidence-credentials")
+	for _, want := range []string{"--evidence-bucket=rempart-evidence", "--evidence-s3-url=https://s3.gra.io.cloud.ovh.net", "--evidence-region=gra",
+		"--evidence-retention=8760h", "--evidence-credentials-file=/etc/rempart/evidence/cloud", "mountPath:/etc/rempart/evidence", "readOnly:true"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the chart's operator lacks %q: %s", want, got)
 		}
 	}
 }
