@@ -230,7 +230,16 @@ func (r *Recorder) load(ctx context.Context, tenant string, t *tenantLog) error 
 	}
 	entries, problems := evidence.VerifyFrom(ctx, r.signer.Public(), last, [][]byte{raw})
 	if len(problems) > 0 || len(entries) != 1 {
-		return fmt.Errorf("the newest entry of %s in %s does not verify with the operator's key: %v", tenant, r.store.Describe(), problems)
+		// The head cannot be trusted: say so, and go on from it, so that the record continues and
+		// the next entry, after a gap, still names what is stored.
+		t.problems = nil
+		for _, p := range problems {
+			t.problems = append(t.problems, fmt.Sprintf("entry %d: %s", last, p.What))
+		}
+		t.loaded, t.next, t.lastDigest = true, last+1, evidence.Digest(raw)
+		t.lastTime, t.lastReason, t.nextBy, t.content = time.Time{}, "", time.Time{}, ""
+		t.access = accessAndWaivers{}
+		return nil
 	}
 	e := entries[0]
 	content, err := contentDigest(e.Report, e.Policies)
