@@ -93,4 +93,6 @@ func init() {
 
 type fixedLock evidencelog.Lock
 
-func (l fixedLock) CheckLock(context.Context) (evidencelog.Lock, error) { return evidencelog.Lock(l), nil }
+func (l fixedLock) CheckLock(context.Context) (evidencelog.Lock, error) {
+	return evidencelog.Lock(l), nil
+}
