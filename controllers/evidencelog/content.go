@@ -56,14 +56,41 @@ type grantState struct {
 }
 
 // accessAndWaivers is what an entry's events are computed from: the tenant's AdminAccess grants
-// by name and its waived controls by kind/policy/control, with their approver.
+// by name, its waived controls by kind/policy/control, and the exceptions its policies declare
+// (waiving something now or not), with their approver.
 type accessAndWaivers struct {
-	Grants  map[string]grantState
-	Waivers map[string]rempartv1.Waiver
+	Grants     map[string]grantState
+	Waivers    map[string]rempartv1.Waiver
+	Exceptions map[string]rempartv1.Exception
 }
 
-func accessAndWaiversOf(status rempartv1.ComplianceReportStatus) accessAndWaivers {
-	s := accessAndWaivers{Grants: map[string]grantState{}, Waivers: map[string]rempartv1.Waiver{}}
+// declaredExceptions reads spec.exceptions from the policies' specs.
+func declaredExceptions(policies []evidence.Policy) map[string]rempartv1.Exception {
+	out := map[string]rempartv1.Exception{}
+	for _, p := range policies {
+		var spec struct {
+			Exceptions []rempartv1.Exception `json:"exceptions"`
+		}
+		if json.Unmarshal(p.Spec, &spec) != nil {
+			continue
+		}
+		for _, e := range spec.Exceptions {
+			key := fmt.Sprintf("%s %s/%s", e.Control, p.Kind, p.Name)
+			if len(e.Namespaces) > 0 {
+				ns := make([]string, len(e.Namespaces))
+				for i, n := range e.Namespaces {
+					ns[i] = string(n)
+				}
+				key += " in " + strings.Join(ns, ",")
+			}
+			out[key] = e
+		}
+	}
+	return out
+}
+
+func accessAndWaiversOf(status rempartv1.ComplianceReportStatus, policies []evidence.Policy) accessAndWaivers {
+	s := accessAndWaivers{Grants: map[string]grantState{}, Waivers: map[string]rempartv1.Waiver{}, Exceptions: declaredExceptions(policies)}
 	for _, g := range status.Inventory.AdminGrants {
 		s.Grants[g.Name] = grantState{Phase: g.Phase, Subject: g.Subject, Role: g.Role, ApprovedBy: g.ApprovedBy}
 	}
@@ -102,6 +129,17 @@ func events(before, after accessAndWaivers) []string {
 	for key, w := range before.Waivers {
 		if _, still := after.Waivers[key]; !still {
 			out = append(out, fmt.Sprintf("Exception on %s (approved by %s) no longer applies", key, w.ApprovedBy))
+		}
+	}
+	for key, e := range after.Exceptions {
+		if old, known := before.Exceptions[key]; known && old.ApprovedBy == e.ApprovedBy && old.Expires.Equal(&e.Expires) && old.Reason == e.Reason {
+			continue
+		}
+		out = append(out, fmt.Sprintf("Exception declared on %s, approved by %s until %s: %s", key, e.ApprovedBy, e.Expires.UTC().Format("2006-01-02T15:04:05Z"), e.Reason))
+	}
+	for key, e := range before.Exceptions {
+		if _, still := after.Exceptions[key]; !still {
+			out = append(out, fmt.Sprintf("Exception on %s (approved by %s) withdrawn", key, e.ApprovedBy))
 		}
 	}
 	sort.Strings(out)

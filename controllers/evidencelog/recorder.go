@@ -160,7 +160,7 @@ func (r *Recorder) Record(ctx context.Context, tenant string, status rempartv1.C
 		t.writeErr = err.Error()
 		return r.describe(t), retry
 	}
-	access := accessAndWaiversOf(status)
+	access := accessAndWaiversOf(status, policies)
 	reason := r.due(t, content, now)
 	if reason == "" {
 		return r.describe(t), t.lastTime.Add(r.interval).Sub(now) + time.Second
@@ -252,7 +252,7 @@ func (r *Recorder) load(ctx context.Context, tenant string, t *tenantLog) error 
 	}
 	t.loaded, t.next, t.lastDigest = true, last+1, evidence.Digest(raw)
 	t.lastTime, t.lastReason, t.nextBy = e.Time, e.Reason, e.NextBy
-	t.content, t.access = content, accessAndWaiversOf(report)
+	t.content, t.access = content, accessAndWaiversOf(report, e.Policies)
 	return nil
 }
 

@@ -122,15 +122,25 @@ func TestAccessAndExceptionsAreEvents(t *testing.T) {
 	r.Record(ctx, "acme", waived, nil)
 	clk.Step(time.Minute)
 	r.Record(ctx, "acme", report(rempartv1.ControlCompliant, grant), nil)
+	// An exception declared in a policy's spec, waiving nothing yet, is an event too; so is its
+	// withdrawal.
+	declared := []evidence.Policy{{Kind: "TenantIsolation", Name: "acme", Generation: 2,
+		Spec: []byte(`{"exceptions":[{"control":"storage.encrypted","reason":"legacy volume","approvedBy":"dpo@example.com","expires":"2026-06-01T00:00:00Z"}]}`)}}
+	clk.Step(time.Minute)
+	r.Record(ctx, "acme", report(rempartv1.ControlCompliant, grant), declared)
+	clk.Step(time.Minute)
+	r.Record(ctx, "acme", report(rempartv1.ControlCompliant, grant), []evidence.Policy{{Kind: "TenantIsolation", Name: "acme", Generation: 3, Spec: []byte(`{}`)}})
 	got := entries(t, r, "acme")
 	want := []string{
 		"AdminAccess oncall: requested -> Active (subject alice@example.com, role admin, approved by bob@example.com)",
 		"AdminAccess oncall: Active -> Revoked",
 		"Exception on backup.rpo BackupPolicy/daily in force, approved by carol@example.com",
 		"Exception on backup.rpo BackupPolicy/daily (approved by carol@example.com) no longer applies",
+		"Exception declared on storage.encrypted TenantIsolation/acme, approved by dpo@example.com until 2026-06-01T00:00:00Z: legacy volume",
+		"Exception on storage.encrypted TenantIsolation/acme (approved by dpo@example.com) withdrawn",
 	}
-	if len(got) != 5 {
-		t.Fatalf("%d entries, want 5", len(got))
+	if len(got) != 7 {
+		t.Fatalf("%d entries, want 7", len(got))
 	}
 	for i, w := range want {
 		if len(got[i+1].Events) != 1 || !strings.HasPrefix(got[i+1].Events[0], w) {
