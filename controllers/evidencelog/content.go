@@ -21,33 +21,19 @@ func recordedReport(status rempartv1.ComplianceReportStatus) rempartv1.Complianc
 	return status
 }
 
-// canonicalJSON re-encodes JSON with sorted keys, so that the report written now and the one read
-// back from a stored entry (re-encoded by the statement's protobuf form) compare equal.
-func canonicalJSON(raw []byte) ([]byte, error) {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
-	}
-	return json.Marshal(v)
-}
-
-// contentDigest identifies what an entry records of the tenant's state: the report and the
-// generations of the policies it was built from. Two reports with the same digest need no entry
-// between them but the daily snapshot.
-func contentDigest(report []byte, policies []evidence.Policy) (string, error) {
-	canon, err := canonicalJSON(report)
-	if err != nil {
-		return "", fmt.Errorf("canonical report: %w", err)
-	}
+// contentDigest identifies what an entry records of the tenant's state: the report (as encoded,
+// byte for byte what the entry holds) and the generations of the policies it was built from. Two
+// reports with the same digest need no entry between them but the daily snapshot.
+func contentDigest(report []byte, policies []evidence.Policy) string {
 	h := sha256.New()
-	h.Write(canon)
+	h.Write(report)
 	keys := make([]string, 0, len(policies))
 	for _, p := range policies {
 		keys = append(keys, fmt.Sprintf("%s/%s@%d", p.Kind, p.Name, p.Generation))
 	}
 	sort.Strings(keys)
 	h.Write([]byte(strings.Join(keys, ",")))
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // grantState is what the log remembers of an AdminAccess to name its changes.

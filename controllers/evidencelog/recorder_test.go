@@ -86,9 +86,16 @@ func TestEntriesOnChangeSnapshotAndResume(t *testing.T) {
 		t.Errorf("NextBy %s for an entry at %s", got[2].NextBy, got[2].Time)
 	}
 
-	// Another process (a restart, a new leader) reads the head from the store and carries on.
+	// Another process (a restart, a new leader) reads the head from the store and carries on:
+	// the same report within the day writes nothing...
 	r2, _ := newRecorder(t, store, year)
 	r2.clock = clk
+	clk.Step(time.Hour)
+	r2.Record(ctx, "acme", report(rempartv1.ControlNonCompliant), policies)
+	if got := entries(t, r2, "acme"); len(got) != 3 {
+		t.Fatalf("a restart with an unchanged report wrote an entry: %d entries", len(got))
+	}
+	// ... and a long silence is a gap, closed by a resumed entry.
 	clk.Step(3 * 24 * time.Hour)
 	r2.Record(ctx, "acme", report(rempartv1.ControlNonCompliant), policies)
 	got = entries(t, r2, "acme")

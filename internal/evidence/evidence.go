@@ -14,8 +14,7 @@ import (
 	ita "github.com/in-toto/attestation/go/v1"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/types/known/structpb"
-)
+	)
 
 // PredicateType names Rempart's evidence entries for in-toto tools.
 const PredicateType = "https://rempart.io/evidence/entry/v1"
@@ -113,39 +112,35 @@ func (v verifier) Verify(_ context.Context, data, sig []byte) error {
 func (v verifier) KeyID() (string, error)   { return v.id, nil }
 func (v verifier) Public() crypto.PublicKey { return v.pub }
 
+// statement is an in-toto v1 Statement as written: the predicate kept as the exact bytes the
+// subject digest covers.
+type statement struct {
+	Type          string          `json:"_type"`
+	Subject       []subject       `json:"subject"`
+	PredicateType string          `json:"predicateType"`
+	Predicate     json.RawMessage `json:"predicate"`
+}
+
+type subject struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
 // Seal signs e (its Previous set to the Digest of the envelope before it, empty for the first)
-// and returns the envelope as JSON, the form stored and chained.
+// and returns the envelope as JSON, the form stored and chained. The statement's subject is the
+// sha256 of the predicate's bytes as they appear in the payload.
 func Seal(ctx context.Context, s *Signer, e Entry) ([]byte, error) {
-	predicateJSON, err := json.Marshal(e)
+	predicate, err := json.Marshal(e)
 	if err != nil {
 		return nil, err
 	}
-	var predicate map[string]any
-	if err := json.Unmarshal(predicateJSON, &predicate); err != nil {
-		return nil, err
-	}
-	pb, err := structpb.NewStruct(predicate)
-	if err != nil {
-		return nil, fmt.Errorf("predicate: %w", err)
-	}
-	canon, err := canonical(predicate)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(canon)
-	statement := &ita.Statement{
-		Type: ita.StatementTypeUri,
-		Subject: []*ita.ResourceDescriptor{{
-			Name:   fmt.Sprintf("rempart.io/tenants/%s/evidence/%d", e.Tenant, e.Sequence),
-			Digest: map[string]string{"sha256": hex.EncodeToString(sum[:])},
-		}},
+	sum := sha256.Sum256(predicate)
+	payload, err := json.Marshal(statement{
+		Type:          ita.StatementTypeUri,
+		Subject:       []subject{{Name: fmt.Sprintf("rempart.io/tenants/%s/evidence/%d", e.Tenant, e.Sequence), Digest: map[string]string{"sha256": hex.EncodeToString(sum[:])}}},
 		PredicateType: PredicateType,
-		Predicate:     pb,
-	}
-	if err := statement.Validate(); err != nil {
-		return nil, fmt.Errorf("statement: %w", err)
-	}
-	payload, err := protojson.Marshal(statement)
+		Predicate:     predicate,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -240,6 +235,7 @@ func open(ctx context.Context, ver *dsse.EnvelopeVerifier, raw []byte) (Entry, e
 	if err != nil {
 		return Entry{}, err
 	}
+	// Well-formed for in-toto tools: the statement as their own library reads it.
 	var st ita.Statement
 	if err := protojson.Unmarshal(payload, &st); err != nil {
 		return Entry{}, fmt.Errorf("not an in-toto statement: %w", err)
@@ -247,31 +243,17 @@ func open(ctx context.Context, ver *dsse.EnvelopeVerifier, raw []byte) (Entry, e
 	if err := st.Validate(); err != nil || st.GetPredicateType() != PredicateType {
 		return Entry{}, fmt.Errorf("not a Rempart evidence statement (%v, %s)", err, st.GetPredicateType())
 	}
-	predicateJSON, err := protojson.Marshal(st.GetPredicate())
-	if err != nil {
-		return Entry{}, err
+	var exact statement
+	if err := json.Unmarshal(payload, &exact); err != nil || len(exact.Subject) != 1 {
+		return Entry{}, fmt.Errorf("statement: %v", err)
 	}
 	var e Entry
-	if err := json.Unmarshal(predicateJSON, &e); err != nil {
+	if err := json.Unmarshal(exact.Predicate, &e); err != nil {
 		return Entry{}, fmt.Errorf("predicate: %w", err)
 	}
-	var predicate map[string]any
-	if err := json.Unmarshal(predicateJSON, &predicate); err != nil {
-		return Entry{}, err
-	}
-	canon, err := canonical(predicate)
-	if err != nil {
-		return Entry{}, err
-	}
-	sum := sha256.Sum256(canon)
-	if got := st.GetSubject()[0].GetDigest()["sha256"]; got != hex.EncodeToString(sum[:]) {
+	sum := sha256.Sum256(exact.Predicate)
+	if exact.Subject[0].Digest["sha256"] != hex.EncodeToString(sum[:]) {
 		return e, errors.New("the predicate does not match the statement's subject digest")
 	}
 	return e, nil
-}
-
-// canonical is the predicate's JSON with object keys sorted and numbers as JSON numbers, the
-// bytes the subject digest covers: the same whichever encoder wrote the statement.
-func canonical(predicate map[string]any) ([]byte, error) {
-	return json.Marshal(predicate)
 }
