@@ -83,7 +83,8 @@ func run(ctx context.Context, root, operatorBinary, binDir string, oneshot bool)
 	if err != nil {
 		return err
 	}
-	if _, err := cluster.StartVelero(startCtx, localcluster.VeleroOptions{CRDDirs: veleroCRDs, Region: "gra"}); err != nil {
+	store, err := cluster.StartVelero(startCtx, localcluster.VeleroOptions{CRDDirs: veleroCRDs, Region: "gra"})
+	if err != nil {
 		return err
 	}
 	if _, err := cluster.StartOperator(startCtx, operatorBinary); err != nil {
@@ -135,9 +136,11 @@ The local cluster is up. From another terminal:
     export KUBECONFIG=%s
     %s get nodes -L topology.kubernetes.io/region
     export PATH=%s:$PATH   # kubectl rempart report --tenant bank-production -o html > bank.html
+    export AWS_SHARED_CREDENTIALS_FILE=%s   # the local S3 store's, for the evidence log:
+    kubectl rempart history --tenant bank-production
 
 Logs of every process are in %s.
-`, cluster.Kubeconfig, cluster.Kubectl(), filepath.Dir(plugin), cluster.LogDir())
+`, cluster.Kubeconfig, cluster.Kubectl(), filepath.Dir(plugin), store.CredentialsFile, cluster.LogDir())
 	if oneshot {
 		return nil
 	}
