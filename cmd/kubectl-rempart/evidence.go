@@ -202,7 +202,7 @@ func printHistory(out io.Writer, h evidence.History, entries []evidence.Entry) {
 	fmt.Fprintln(tw, "\nREQUIREMENT\tSTATE\tFROM\tTO\tDURATION")
 	for _, r := range h.Requirements {
 		for _, i := range r.Intervals {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, i.State, stamp(i.From), stamp(i.To), humanDuration(i.Duration()))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, i.State, stamp(i.From), stamp(i.To), evidence.HumanDuration(i.Duration()))
 		}
 	}
 	tw.Flush()
@@ -212,9 +212,9 @@ func printHistory(out io.Writer, h evidence.History, entries []evidence.Entry) {
 		for _, m := range r.Remediations {
 			any = true
 			if m.Open {
-				fmt.Fprintf(out, "  %s: NonCompliant since %s, not remediated (%s so far)\n", r.ID, stamp(m.From), humanDuration(m.Took))
+				fmt.Fprintf(out, "  %s: NonCompliant since %s, not remediated (%s so far)\n", r.ID, stamp(m.From), evidence.HumanDuration(m.Took))
 			} else {
-				fmt.Fprintf(out, "  %s: NonCompliant at %s, Compliant after %s\n", r.ID, stamp(m.From), humanDuration(m.Took))
+				fmt.Fprintf(out, "  %s: NonCompliant at %s, Compliant after %s\n", r.ID, stamp(m.From), evidence.HumanDuration(m.Took))
 			}
 		}
 	}
@@ -237,24 +237,13 @@ func printHistory(out io.Writer, h evidence.History, entries []evidence.Entry) {
 	}
 	fmt.Fprintln(out, "\nGaps (not recorded):")
 	for _, g := range h.Gaps {
-		fmt.Fprintf(out, "  %s to %s (%s)\n", stamp(g.From), stamp(g.To), humanDuration(g.Duration()))
+		fmt.Fprintf(out, "  %s to %s (%s)\n", stamp(g.From), stamp(g.To), evidence.HumanDuration(g.Duration()))
 	}
 	if len(h.Gaps) == 0 {
 		fmt.Fprintln(out, "  none")
 	}
 }
 
-func humanDuration(d time.Duration) string {
-	switch {
-	case d >= 48*time.Hour:
-		return fmt.Sprintf("%.1f days", d.Hours()/24)
-	case d >= time.Hour:
-		return fmt.Sprintf("%.1f h", d.Hours())
-	case d >= time.Minute:
-		return fmt.Sprintf("%d min", int(d.Minutes()))
-	}
-	return fmt.Sprintf("%d s", int(d.Seconds()))
-}
 
 func evidenceCmd(ctx context.Context, fs *pflag.FlagSet, kube *genericclioptions.ConfigFlags, args []string, out io.Writer) error {
 	if len(args) == 0 || isHelp(args[0]) {
@@ -385,7 +374,7 @@ func verifyCmd(ctx context.Context, fs *pflag.FlagSet, args []string, out io.Wri
 	fmt.Fprintf(out, "OK: %d entries of tenant %s (sequences %d to %d), %s to %s: every signature and link verifies with the key given.\n",
 		len(entries), b.Manifest.Tenant, entries[0].Sequence, entries[len(entries)-1].Sequence, stamp(b.Manifest.From), stamp(b.Manifest.To))
 	for _, g := range h.Gaps {
-		fmt.Fprintf(out, "gap: nothing recorded from %s to %s (%s)\n", stamp(g.From), stamp(g.To), humanDuration(g.Duration()))
+		fmt.Fprintf(out, "gap: nothing recorded from %s to %s (%s)\n", stamp(g.From), stamp(g.To), evidence.HumanDuration(g.Duration()))
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ var summaryFS embed.FS
 
 var summaryTemplate = template.Must(template.New("summary.html").Funcs(template.FuncMap{
 	"stamp":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"duration": humanDuration,
+	"duration": HumanDuration,
 	"class":    func(state string) string { return strings.ToLower(state) },
 	"pct":      func(f float64) string { return fmt.Sprintf("%.3f", f) },
 }).ParseFS(summaryFS, "templates/summary.html"))
@@ -63,7 +63,9 @@ func RenderHTML(w io.Writer, m Manifest, h History) error {
 	return summaryTemplate.Execute(w, map[string]any{"M": m, "H": h, "Lines": lines, "States": timelineStates})
 }
 
-func humanDuration(d time.Duration) string {
+// HumanDuration writes a duration as a reader of a history wants it: days, hours, minutes or
+// seconds.
+func HumanDuration(d time.Duration) string {
 	switch {
 	case d >= 48*time.Hour:
 		return fmt.Sprintf("%.1f days", d.Hours()/24)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +25,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/internal/evidence"
+	"github.com/rempart-io/rempart/test/testenv"
 )
 
 // evidenceArgs make the operator's evidence log move at test speed: a snapshot every 15 s, a gap
@@ -252,26 +252,7 @@ func writeBundle(t *testing.T, name string, b evidence.Bundle) {
 // the dark hatching of the time nothing was recorded.
 func checkSummaryRendered(t *testing.T, page []byte) {
 	t.Helper()
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatal("chromium is not installed: run `make chromium` (hack/ensure-chromium.sh)")
-	}
-	dir := t.TempDir()
-	htmlPath, shot := filepath.Join(dir, "summary.html"), filepath.Join(dir, "summary.png")
-	if err := os.WriteFile(htmlPath, page, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-		"--user-data-dir="+filepath.Join(dir, "profile"), "--window-size=1280,2400", "--screenshot="+shot, "file://"+htmlPath)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("chromium: %v\n%s", err, out)
-	}
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
+	img, err := testenv.Screenshot(page, 1280, 2400)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,10 +277,5 @@ func checkSummaryRendered(t *testing.T, page []byte) {
 	}
 	if green < 50 || red < 20 {
 		t.Errorf("the timelines do not show Compliant in green (%d) and NonCompliant in red (%d)", green, red)
-	}
-	if keep := os.Getenv("REMPART_KEEP_SCREENSHOT"); keep != "" {
-		if data, err := os.ReadFile(shot); err == nil {
-			_ = os.WriteFile(keep, data, 0o600)
-		}
 	}
 }

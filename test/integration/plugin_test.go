@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image/png"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -19,6 +17,7 @@ import (
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/internal/report"
+	"github.com/rempart-io/rempart/test/testenv"
 )
 
 // plugin builds kubectl-rempart and returns a function running it against the test API server,
@@ -158,28 +157,9 @@ func TestPluginReportsExplainsAndGrants(t *testing.T) {
 // checks that it rendered: the page's size, text on white, and the green of compliant states.
 func checkRendered(t *testing.T, page string) {
 	t.Helper()
-	browser, err := exec.LookPath("chromium")
+	img, err := testenv.Screenshot([]byte(page), 1280, 1600)
 	if err != nil {
-		t.Fatal("chromium is not installed: run `make chromium` (hack/ensure-chromium.sh)")
-	}
-	dir := t.TempDir()
-	htmlPath, shot := filepath.Join(dir, "report.html"), filepath.Join(dir, "report.png")
-	if err := os.WriteFile(htmlPath, []byte(page), 0o600); err != nil {
 		t.Fatal(err)
-	}
-	cmd := exec.Command(browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-		"--user-data-dir="+filepath.Join(dir, "profile"), "--window-size=1280,1600", "--screenshot="+shot, "file://"+htmlPath)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("chromium: %v\n%s", err, out)
-	}
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
 	}
 	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 1600 {
 		t.Errorf("screenshot is %v", b)
@@ -204,16 +184,4 @@ func checkRendered(t *testing.T, page string) {
 	if green < 10 {
 		t.Errorf("no compliant state is shown in green (%d pixels)", green)
 	}
-	if keep := os.Getenv("REMPART_KEEP_SCREENSHOT"); keep != "" {
-		_ = os.WriteFile(keep, mustRead(t, shot), 0o600)
-	}
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
