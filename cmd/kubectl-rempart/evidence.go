@@ -244,7 +244,6 @@ func printHistory(out io.Writer, h evidence.History, entries []evidence.Entry) {
 	}
 }
 
-
 func evidenceCmd(ctx context.Context, fs *pflag.FlagSet, kube *genericclioptions.ConfigFlags, args []string, out io.Writer) error {
 	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprintf(out, "Usage:\n%s\n", synopsis("evidence"))

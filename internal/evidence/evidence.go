@@ -14,7 +14,7 @@ import (
 	ita "github.com/in-toto/attestation/go/v1"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"google.golang.org/protobuf/encoding/protojson"
-	)
+)
 
 // PredicateType names Rempart's evidence entries for in-toto tools.
 const PredicateType = "https://rempart.io/evidence/entry/v1"
