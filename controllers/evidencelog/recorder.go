@@ -246,6 +246,7 @@ func (r *Recorder) load(ctx context.Context, tenant string, t *tenantLog) error 
 	t.loaded, t.next, t.lastDigest = true, last+1, evidence.Digest(raw)
 	t.lastTime, t.lastReason, t.nextBy = e.Time, e.Reason, e.NextBy
 	t.content, t.access = content, accessAndWaiversOf(report, e.Policies)
+	lastEntry.WithLabelValues(tenant).Set(float64(e.Time.Unix()))
 	return nil
 }
 
