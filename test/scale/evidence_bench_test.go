@@ -273,7 +273,7 @@ func runEvidenceYear(b *testing.B) benchRun {
 	if len(problems) > 0 {
 		b.Fatalf("the simulated log does not verify: %v", problems)
 	}
-	h, err := evidence.BuildHistory(entries, start, start.Add(simulatedDays*24*time.Hour), "FT-CLD-20")
+	h, err := evidence.BuildHistory(entries, entries[0].Time, start.Add(simulatedDays*24*time.Hour), "FT-CLD-20")
 	if err != nil {
 		b.Fatal(err)
 	}
