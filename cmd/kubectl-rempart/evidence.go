@@ -305,6 +305,14 @@ func exportCmd(ctx context.Context, fs *pflag.FlagSet, kube *genericclioptions.C
 	if last < first {
 		return fmt.Errorf("no entry of %s falls in %s to %s", *tenant, stamp(from), stamp(to))
 	}
+	// A snapshot repeats an earlier entry's report: the bundle starts at that entry.
+	if base := entries[first].Base; base != nil {
+		for i, e := range entries[:first] {
+			if e.Sequence == *base {
+				first = i
+			}
+		}
+	}
 	pemKey, err := evidence.PublicKeyPEM(pub)
 	if err != nil {
 		return err

@@ -67,6 +67,8 @@ type tenantLog struct {
 	lastReason string
 	nextBy     time.Time
 	content    string
+	// base is the sequence of the newest entry holding a whole report, which snapshots repeat.
+	base int64
 	access     accessAndWaivers
 	// writeErr is the last failure to write or read the log, cleared by the next success.
 	writeErr string
@@ -162,8 +164,14 @@ func (r *Recorder) Record(ctx context.Context, tenant string, status rempartv1.C
 		return r.describe(t), t.lastTime.Add(r.interval).Sub(now) + time.Second
 	}
 	e := evidence.Entry{
-		Tenant: tenant, Sequence: t.next, Time: now.UTC(), Reason: reason, Previous: t.lastDigest,
+		Tenant: tenant, Sequence: t.next, Time: now.UTC(), Reason: reason, Previous: t.lastDigest, Content: content,
 		Report: report, Policies: policies, NextBy: now.Add(r.interval + r.slack).UTC(), Events: events(t.access, access),
+	}
+	if reason == evidence.ReasonSnapshot {
+		// Nothing changed: the snapshot names the entry holding the report instead of repeating
+		// it, a few hundred bytes instead of tens of kilobytes.
+		base := t.base
+		e.Report, e.Policies, e.Base = nil, nil, &base
 	}
 	envelope, err := evidence.Seal(ctx, r.signer, e)
 	if err == nil {
@@ -182,6 +190,9 @@ func (r *Recorder) Record(ctx context.Context, tenant string, status rempartv1.C
 	t.lastDigest = evidence.Digest(envelope)
 	t.lastTime, t.lastReason, t.nextBy = e.Time, reason, e.NextBy
 	t.content, t.access = content, access
+	if e.Base == nil {
+		t.base = e.Sequence
+	}
 	entriesWritten.WithLabelValues(reason).Inc()
 	entryBytes.Add(float64(len(envelope)))
 	lastEntry.WithLabelValues(tenant).Set(float64(e.Time.Unix()))
@@ -238,14 +249,30 @@ func (r *Recorder) load(ctx context.Context, tenant string, t *tenantLog) error 
 		return nil
 	}
 	e := entries[0]
-	content := contentDigest(e.Report, e.Policies)
-	var report rempartv1.ComplianceReportStatus
-	if err := json.Unmarshal(e.Report, &report); err != nil {
-		return fmt.Errorf("the newest entry of %s holds no report: %w", tenant, err)
-	}
 	t.loaded, t.next, t.lastDigest = true, last+1, evidence.Digest(raw)
 	t.lastTime, t.lastReason, t.nextBy = e.Time, e.Reason, e.NextBy
-	t.content, t.access = content, accessAndWaiversOf(report, e.Policies)
+	t.base = last
+	full := e
+	if e.Base != nil {
+		// A snapshot: the state is in the entry it names.
+		raw, err := r.store.Read(ctx, tenant, *e.Base)
+		if err != nil {
+			t.loaded = false
+			return err
+		}
+		based, problems := evidence.VerifyFrom(ctx, r.signer.Public(), *e.Base, [][]byte{raw})
+		if len(problems) > 0 || len(based) != 1 || based[0].Content != e.Content {
+			t.loaded = false
+			return fmt.Errorf("entry %d of %s repeats entry %d, which does not verify or holds another state: %v", last, tenant, *e.Base, problems)
+		}
+		full, t.base = based[0], *e.Base
+	}
+	var report rempartv1.ComplianceReportStatus
+	if err := json.Unmarshal(full.Report, &report); err != nil {
+		t.loaded = false
+		return fmt.Errorf("entry %d of %s holds no report: %w", full.Sequence, tenant, err)
+	}
+	t.content, t.access = contentDigest(full.Report, full.Policies), accessAndWaiversOf(report, full.Policies)
 	lastEntry.WithLabelValues(tenant).Set(float64(e.Time.Unix()))
 	return nil
 }

@@ -82,6 +82,9 @@ func TestEntriesOnChangeSnapshotAndResume(t *testing.T) {
 	if len(got) != 3 || got[0].Reason != evidence.ReasonChange || got[1].Reason != evidence.ReasonChange || got[2].Reason != evidence.ReasonSnapshot {
 		t.Fatalf("entries: %+v", got)
 	}
+	if got[2].Base == nil || *got[2].Base != 1 || got[2].Report != nil || got[2].Content != got[1].Content || got[1].Base != nil {
+		t.Errorf("the snapshot does not repeat entry 1 by reference: base %v, %d bytes of report", got[2].Base, len(got[2].Report))
+	}
 	if !got[2].NextBy.Equal(got[2].Time.Add(24*time.Hour + 30*time.Minute)) {
 		t.Errorf("NextBy %s for an entry at %s", got[2].NextBy, got[2].Time)
 	}

@@ -48,8 +48,16 @@ type Entry struct {
 	Reason   string    `json:"reason"`
 	// Previous is the sha256 of the previous entry's envelope, hex; empty for the first.
 	Previous string          `json:"previous"`
-	Report   json.RawMessage `json:"report"`
+	// Report and Policies are the tenant's state; absent in an entry that repeats the state of
+	// the entry numbered Base (a snapshot with nothing changed).
+	Report   json.RawMessage `json:"report,omitempty"`
 	Policies []Policy        `json:"policies,omitempty"`
+	// Base is the sequence of the entry holding the report this one repeats; nil when this entry
+	// holds its own.
+	Base *int64 `json:"base,omitempty"`
+	// Content is the digest of the state recorded (report and policy generations), equal in an
+	// entry and its Base.
+	Content string `json:"content,omitempty"`
 	// NextBy is when the next entry is due at the latest while the operator runs (the daily
 	// snapshot, with a margin): the time after it, until the next entry, is a gap in the record,
 	// never time in the entry's state.

@@ -87,7 +87,12 @@ func BuildHistory(entries []Entry, from, to time.Time, requirement string) (Hist
 	h := History{From: from, To: to}
 	var spans []span
 	cursor := from
+	reports := map[int64]recorded{}
 	for i, e := range entries {
+		report, err := stateOf(e, reports)
+		if err != nil {
+			return h, err
+		}
 		if h.Tenant == "" {
 			h.Tenant = e.Tenant
 		}
@@ -99,10 +104,6 @@ func BuildHistory(entries []Entry, from, to time.Time, requirement string) (Hist
 		end = minTime(end, to)
 		if !end.After(start) {
 			continue
-		}
-		var report rempartv1.ComplianceReportStatus
-		if err := json.Unmarshal(e.Report, &report); err != nil {
-			return h, fmt.Errorf("entry %d holds no report: %w", e.Sequence, err)
 		}
 		if start.After(cursor) {
 			h.Gaps = append(h.Gaps, Interval{State: StateGap, From: cursor, To: start, Sequence: -1})
@@ -124,6 +125,34 @@ func BuildHistory(entries []Entry, from, to time.Time, requirement string) (Hist
 	h.Requirements = requirementHistories(spans, h.Gaps, requirement)
 	h.Waivers = waivers(spans)
 	return h, nil
+}
+
+// stateOf is the report an entry records: its own, or that of the entry it repeats, which must
+// come before it in the entries given and hold the same content.
+func stateOf(e Entry, reports map[int64]recorded) (rempartv1.ComplianceReportStatus, error) {
+	if e.Base != nil {
+		base, ok := reports[*e.Base]
+		if !ok {
+			return base.report, fmt.Errorf("entry %d repeats the state of entry %d, which is not among the entries given", e.Sequence, *e.Base)
+		}
+		if base.content != e.Content {
+			return base.report, fmt.Errorf("entry %d says it repeats the state of entry %d, which records another one", e.Sequence, *e.Base)
+		}
+		reports[e.Sequence] = base
+		return base.report, nil
+	}
+	var report rempartv1.ComplianceReportStatus
+	if err := json.Unmarshal(e.Report, &report); err != nil {
+		return report, fmt.Errorf("entry %d holds no report: %w", e.Sequence, err)
+	}
+	reports[e.Sequence] = recorded{report: report, content: e.Content}
+	return report, nil
+}
+
+// recorded is the state an entry holds or repeats.
+type recorded struct {
+	report  rempartv1.ComplianceReportStatus
+	content string
 }
 
 func requirementHistories(spans []span, gaps []Interval, only string) []RequirementHistory {

@@ -163,3 +163,28 @@ func TestBundleVerifiesAndNamesTamperedEntries(t *testing.T) {
 }
 
 func metav1Time(t time.Time) metav1.Time { return metav1.NewTime(t) }
+
+// A snapshot that repeats an earlier entry carries its state forward; one whose base is missing
+// from the entries given, or records another state, is refused.
+func TestSnapshotsRepeatTheirBase(t *testing.T) {
+	report, _ := json.Marshal(rempartv1.ComplianceReportStatus{Requirements: []rempartv1.RequirementResult{{ID: "SIS-BACKUP", State: "NonCompliant"}}})
+	base := int64(0)
+	entries := []Entry{
+		{Tenant: "acme", Sequence: 0, Time: start, Report: report, Content: "c1", NextBy: start.Add(day + time.Hour)},
+		{Tenant: "acme", Sequence: 1, Time: start.Add(day), Base: &base, Content: "c1", NextBy: start.Add(2*day + time.Hour)},
+	}
+	h, err := BuildHistory(entries, start, start.Add(2*day), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.Requirements[0].Intervals; len(got) != 1 || got[0].State != "NonCompliant" || !got[0].To.Equal(start.Add(2*day)) {
+		t.Errorf("the snapshot did not carry the state forward: %+v", got)
+	}
+	if _, err := BuildHistory(entries[1:], start, start.Add(2*day), ""); err == nil || !strings.Contains(err.Error(), "not among the entries given") {
+		t.Errorf("a snapshot without its base: %v", err)
+	}
+	entries[1].Content = "c2"
+	if _, err := BuildHistory(entries, start, start.Add(2*day), ""); err == nil || !strings.Contains(err.Error(), "records another one") {
+		t.Errorf("a snapshot claiming another state: %v", err)
+	}
+}
