@@ -30,11 +30,20 @@ func writeLog(t *testing.T, dir string, priv ed25519.PrivateKey) {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	states := []string{"Compliant", "NonCompliant", "NonCompliant", "Compliant", "Compliant"}
 	prev := ""
+	var base int64
 	for i, st := range states {
 		report, _ := json.Marshal(rempartv1.ComplianceReportStatus{Requirements: []rempartv1.RequirementResult{{ID: "SIS-BACKUP", State: st}}})
 		at := start.Add(time.Duration(i) * 24 * time.Hour)
-		env, err := evidence.Seal(context.Background(), signer, evidence.Entry{Tenant: "acme", Sequence: int64(i), Time: at, Reason: evidence.ReasonSnapshot,
-			Previous: prev, Report: report, NextBy: at.Add(24*time.Hour + 30*time.Minute)})
+		e := evidence.Entry{Tenant: "acme", Sequence: int64(i), Time: at, Reason: evidence.ReasonChange, Content: st,
+			Previous: prev, Report: report, NextBy: at.Add(24*time.Hour + 30*time.Minute)}
+		if i > 0 && states[i-1] == st {
+			// Nothing changed: the snapshot repeats the entry holding the report.
+			b := base
+			e.Reason, e.Report, e.Base = evidence.ReasonSnapshot, nil, &b
+		} else {
+			base = int64(i)
+		}
+		env, err := evidence.Seal(context.Background(), signer, e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +75,8 @@ func TestHistoryExportAndVerifyOffline(t *testing.T) {
 
 	bundle := filepath.Join(dir, "bundle.tar.gz")
 	out.Reset()
-	if err := run(ctx, []string{"evidence", "export", "--tenant", "acme", "--from", "2026-03-02T12:00:00Z", "--to", "2026-03-05", "-o", bundle,
+	// From a snapshot (entry 2): the bundle starts at the entry whose report it repeats.
+	if err := run(ctx, []string{"evidence", "export", "--tenant", "acme", "--from", "2026-03-03T12:00:00Z", "--to", "2026-03-05", "-o", bundle,
 		"--dir", filepath.Join(dir, "bucket"), "--key", keyFile}, &out); err != nil {
 		t.Fatal(err)
 	}
