@@ -68,8 +68,8 @@ type tenantLog struct {
 	nextBy     time.Time
 	content    string
 	// base is the sequence of the newest entry holding a whole report, which snapshots repeat.
-	base int64
-	access     accessAndWaivers
+	base   int64
+	access accessAndWaivers
 	// writeErr is the last failure to write or read the log, cleared by the next success.
 	writeErr string
 	// problems are what the last check of the stored chain found.

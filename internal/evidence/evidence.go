@@ -47,7 +47,7 @@ type Entry struct {
 	Time     time.Time `json:"time"`
 	Reason   string    `json:"reason"`
 	// Previous is the sha256 of the previous entry's envelope, hex; empty for the first.
-	Previous string          `json:"previous"`
+	Previous string `json:"previous"`
 	// Report and Policies are the tenant's state; absent in an entry that repeats the state of
 	// the entry numbered Base (a snapshot with nothing changed).
 	Report   json.RawMessage `json:"report,omitempty"`
