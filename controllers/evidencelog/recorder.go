@@ -235,43 +235,43 @@ func (r *Recorder) load(ctx context.Context, tenant string, t *tenantLog) error 
 	if err != nil {
 		return err
 	}
-	entries, problems := evidence.VerifyFrom(ctx, r.signer.Public(), last, [][]byte{raw})
-	if len(problems) > 0 || len(entries) != 1 {
-		// The head cannot be trusted: say so, and go on from it, so that the record continues and
-		// the next entry, after a gap, still names what is stored.
-		t.problems = nil
-		for _, p := range problems {
-			t.problems = append(t.problems, fmt.Sprintf("entry %d: %s", last, p.What))
-		}
-		t.loaded, t.next, t.lastDigest = true, last+1, evidence.Digest(raw)
+	untrusted := func(problems []string) error {
+		// The head cannot be trusted: say so, and go on from it, so that the record continues
+		// and the next entry (a whole one, after a gap) still names what is stored.
+		t.problems = problems
+		t.loaded, t.next, t.lastDigest, t.base = true, last+1, evidence.Digest(raw), last
 		t.lastTime, t.lastReason, t.nextBy, t.content = time.Time{}, "", time.Time{}, ""
 		t.access = accessAndWaivers{}
 		return nil
 	}
+	entries, problems := evidence.VerifyFrom(ctx, r.signer.Public(), last, [][]byte{raw})
+	if len(problems) > 0 || len(entries) != 1 {
+		var found []string
+		for _, p := range problems {
+			found = append(found, fmt.Sprintf("entry %d: %s", last, p.What))
+		}
+		return untrusted(found)
+	}
 	e := entries[0]
-	t.loaded, t.next, t.lastDigest = true, last+1, evidence.Digest(raw)
-	t.lastTime, t.lastReason, t.nextBy = e.Time, e.Reason, e.NextBy
-	t.base = last
 	full := e
 	if e.Base != nil {
 		// A snapshot: the state is in the entry it names.
-		raw, err := r.store.Read(ctx, tenant, *e.Base)
+		baseRaw, err := r.store.Read(ctx, tenant, *e.Base)
 		if err != nil {
-			t.loaded = false
 			return err
 		}
-		based, problems := evidence.VerifyFrom(ctx, r.signer.Public(), *e.Base, [][]byte{raw})
+		based, problems := evidence.VerifyFrom(ctx, r.signer.Public(), *e.Base, [][]byte{baseRaw})
 		if len(problems) > 0 || len(based) != 1 || based[0].Content != e.Content {
-			t.loaded = false
-			return fmt.Errorf("entry %d of %s repeats entry %d, which does not verify or holds another state: %v", last, tenant, *e.Base, problems)
+			return untrusted([]string{fmt.Sprintf("entry %d repeats entry %d, which does not verify or records another state", last, *e.Base)})
 		}
-		full, t.base = based[0], *e.Base
+		full = based[0]
 	}
 	var report rempartv1.ComplianceReportStatus
 	if err := json.Unmarshal(full.Report, &report); err != nil {
-		t.loaded = false
-		return fmt.Errorf("entry %d of %s holds no report: %w", full.Sequence, tenant, err)
+		return untrusted([]string{fmt.Sprintf("entry %d holds no report: %v", full.Sequence, err)})
 	}
+	t.loaded, t.next, t.lastDigest, t.base = true, last+1, evidence.Digest(raw), full.Sequence
+	t.lastTime, t.lastReason, t.nextBy = e.Time, e.Reason, e.NextBy
 	t.content, t.access = contentDigest(full.Report, full.Policies), accessAndWaiversOf(report, full.Policies)
 	lastEntry.WithLabelValues(tenant).Set(float64(e.Time.Unix()))
 	return nil
