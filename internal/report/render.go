@@ -99,6 +99,13 @@ func renderTable(w io.Writer, e Export) error {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", req.ID, req.State, len(req.Controls), finding)
 		}
+		if ev := r.Status.Evidence; ev != nil {
+			locked := "not locked by the store"
+			if ev.Retention != "" {
+				locked = "locked for " + ev.Retention
+			}
+			fmt.Fprintf(tw, "Evidence log: %d signed entries in %s, %s (kubectl rempart history --tenant %s)\n", ev.Entries, ev.Store, locked, r.Name)
+		}
 	}
 	fmt.Fprintf(tw, "\nGenerated %s from %s (%s)\n", e.Generated.UTC().Format(time.RFC3339), e.Cluster.Server, e.Cluster.Words())
 	return tw.Flush()

@@ -27,6 +27,7 @@ func sample() Export {
 			{ID: "FT-CLD-74", Rule: "EU only", State: rempartv1.RequirementNotCovered, EnforcedBy: "DataResidency"},
 		},
 		OutsideCluster: []rempartv1.OutsideCluster{{IDs: "FT-CLD-01 to FT-CLD-13", Rule: "Organisational"}},
+		Evidence:       &rempartv1.EvidenceLogStatus{Entries: 42, Store: "s3://evidence/rempart", KeyID: "SHA256:abc", Retention: "8760h0m0s"},
 		Summary:        rempartv1.ReportSummary{Requirements: 2, NonCompliant: 1, NotCovered: 1, ScoreText: "0%"},
 		LastEvaluated:  &evaluated,
 	}}
@@ -78,7 +79,8 @@ func TestHTMLIsSelfContainedAndEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := buf.String()
-	for _, want := range []string{"<!DOCTYPE html>", "Tenant acme", "SIS-BACKUP", "backup.rpo", "approved by rssi@acme.example", "2027-03-01", "NotCovered", "FT-CLD-01 to FT-CLD-13", "kube-system UID 1234", "Waived &lt;b&gt;bold&lt;/b&gt;"} {
+	for _, want := range []string{"<!DOCTYPE html>", "Tenant acme", "SIS-BACKUP", "backup.rpo", "approved by rssi@acme.example", "2027-03-01", "NotCovered", "FT-CLD-01 to FT-CLD-13", "kube-system UID 1234", "Waived &lt;b&gt;bold&lt;/b&gt;",
+		"42 signed entries in s3://evidence/rempart", "locked for 8760h0m0s", "kubectl rempart history --tenant acme"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -95,6 +97,9 @@ func TestTableAndMarkdown(t *testing.T) {
 		var buf bytes.Buffer
 		if err := Render(&buf, f, sample()); err != nil {
 			t.Fatal(err)
+		}
+		if f == "table" && !strings.Contains(buf.String(), "Evidence log: 42 signed entries in s3://evidence/rempart, locked for 8760h0m0s") {
+			t.Errorf("the table does not say where the evidence log is:\n%s", buf.String())
 		}
 		if !strings.Contains(buf.String(), "SIS-BACKUP") || !strings.Contains(buf.String(), "acme") {
 			t.Errorf("%s output lacks the requirement:\n%s", f, buf.String())
