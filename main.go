@@ -22,6 +22,7 @@ import (
 	"github.com/rempart-io/rempart/controllers"
 	"github.com/rempart-io/rempart/controllers/evidencelog"
 	"github.com/rempart-io/rempart/controllers/metricsserving"
+	"github.com/rempart-io/rempart/internal/evidence"
 	"github.com/rempart-io/rempart/internal/version"
 )
 
@@ -116,7 +117,7 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 	fs.StringVar(&c.evidence.S3.URL, "evidence-s3-url", "", "URL of an S3-compatible store holding the bucket (path-style requests); AWS S3 when empty.")
 	fs.StringVar(&c.evidence.S3.Region, "evidence-region", "", "Region of the evidence bucket.")
 	fs.StringVar(&c.evidence.S3.CredentialsFile, "evidence-credentials-file", "", "AWS shared credentials file for the evidence bucket (Velero's format, profile default), mounted from a Secret; the environment's credentials when empty.")
-	fs.DurationVar(&c.evidence.S3.Retention, "evidence-retention", evidencelog.MinRetention, "How long each evidence entry is locked in compliance mode where the bucket has Object Lock; at least 8760h (12 months, FT-CLD-28).")
+	fs.DurationVar(&c.evidence.S3.Retention, "evidence-retention", evidence.MinRetention, "How long each evidence entry is locked in compliance mode where the bucket has Object Lock; at least 8760h (12 months, FT-CLD-28).")
 	fs.DurationVar(&c.evidence.SnapshotInterval, "evidence-snapshot-interval", 24*time.Hour, "Longest time between two entries of a tenant's evidence log while nothing changes; at most 24h.")
 	fs.DurationVar(&c.evidence.Slack, "evidence-gap-after", 30*time.Minute, "Margin after a missed snapshot before the time without an entry counts as a gap in the record.")
 	fs.DurationVar(&c.evidence.CheckInterval, "evidence-check-interval", time.Hour, "How often the stored evidence chain is read back and verified.")
@@ -142,8 +143,8 @@ func parseFlags(args []string, zapOpts *zap.Options) (config, error) {
 		return c, errors.New("--resync-period must be at least one minute: it is a safety net, not the way deadlines are met")
 	case c.adminMaxTemporary < time.Minute || c.adminMaxTemporary > 366*24*time.Hour:
 		return c, errors.New("--admin-max-temporary must be between one minute and 366 days")
-	case c.evidence.S3.Retention < evidencelog.MinRetention:
-		return c, fmt.Errorf("--evidence-retention must be at least %s: FT-CLD-28 keeps security events 12 months", evidencelog.MinRetention)
+	case c.evidence.S3.Retention < evidence.MinRetention:
+		return c, fmt.Errorf("--evidence-retention must be at least %s: FT-CLD-28 keeps security events 12 months", evidence.MinRetention)
 	case c.evidence.SnapshotInterval <= 0 || c.evidence.SnapshotInterval > 24*time.Hour:
 		return c, errors.New("--evidence-snapshot-interval must be more than zero and at most 24h: an entry at least daily")
 	case c.evidence.Slack < 0 || c.evidence.CheckInterval < 10*time.Second:

@@ -40,7 +40,7 @@ func (r *Recorder) checkStore(ctx context.Context) {
 		}
 	}
 	r.mu.Lock()
-	r.store_ = st
+	r.storeCheck = st
 	r.mu.Unlock()
 	storeLocked.Set(boolValue(st.lock.Enabled && st.err == ""))
 }

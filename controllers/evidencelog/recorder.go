@@ -17,26 +17,11 @@ import (
 	"github.com/rempart-io/rempart/internal/evidence"
 )
 
-// LockChecker reads what the store promises about keeping entries.
-type LockChecker interface {
-	// CheckLock says whether entries are locked, and for how long.
-	CheckLock(ctx context.Context) (Lock, error)
-}
-
-// Lock is what the store promises: entries cannot be rewritten or deleted for Retention.
-type Lock struct {
-	Enabled   bool
-	Retention time.Duration
-}
-
-// MinRetention is the shortest lock that keeps FT-CLD-28's 12 months.
-const MinRetention = 365 * 24 * time.Hour
-
 // Recorder writes tenants' entries. One Recorder serves every tenant; calls for one tenant are
 // serialised by the report controller's queue, and a lock per tenant keeps the checker apart.
 type Recorder struct {
 	store  evidence.Store
-	lock   LockChecker
+	lock   evidence.LockChecker
 	signer *evidence.Signer
 	status rempartv1.EvidenceLogStatus
 	clock  clock.PassiveClock
@@ -44,15 +29,15 @@ type Recorder struct {
 	// slack is added to it for an entry's NextBy, to cover the report's resync and a busy queue.
 	interval, slack time.Duration
 
-	mu      sync.Mutex
-	tenants map[string]*tenantLog
-	store_  storeState
+	mu         sync.Mutex
+	tenants    map[string]*tenantLog
+	storeCheck storeState
 }
 
 // storeState is what the last periodic check saw of the store as a whole.
 type storeState struct {
 	checked bool
-	lock    Lock
+	lock    evidence.Lock
 	err     string
 }
 
@@ -64,7 +49,6 @@ type tenantLog struct {
 	next       int64
 	lastDigest string
 	lastTime   time.Time
-	lastReason string
 	nextBy     time.Time
 	content    string
 	// base is the sequence of the newest entry holding a whole report, which snapshots repeat.
@@ -84,7 +68,7 @@ type tenantLog struct {
 type Options struct {
 	Store evidence.Store
 	// Lock reads the store's Object Lock; nil for a store that locks nothing.
-	Lock   LockChecker
+	Lock   evidence.LockChecker
 	Signer *evidence.Signer
 	Clock  clock.PassiveClock
 	// SnapshotInterval: an entry is written at least this often while the operator runs.
@@ -188,7 +172,7 @@ func (r *Recorder) Record(ctx context.Context, tenant string, status rempartv1.C
 	t.writeErr = ""
 	t.next++
 	t.lastDigest = evidence.Digest(envelope)
-	t.lastTime, t.lastReason, t.nextBy = e.Time, reason, e.NextBy
+	t.lastTime, t.nextBy = e.Time, e.NextBy
 	t.content, t.access = content, access
 	if e.Base == nil {
 		t.base = e.Sequence
@@ -240,7 +224,7 @@ func (r *Recorder) load(ctx context.Context, tenant string, t *tenantLog) error 
 		// and the next entry (a whole one, after a gap) still names what is stored.
 		t.problems = problems
 		t.loaded, t.next, t.lastDigest, t.base = true, last+1, evidence.Digest(raw), last
-		t.lastTime, t.lastReason, t.nextBy, t.content = time.Time{}, "", time.Time{}, ""
+		t.lastTime, t.nextBy, t.content = time.Time{}, time.Time{}, ""
 		t.access = accessAndWaivers{}
 		return nil
 	}
@@ -271,7 +255,7 @@ func (r *Recorder) load(ctx context.Context, tenant string, t *tenantLog) error 
 		return untrusted([]string{fmt.Sprintf("entry %d holds no report: %v", full.Sequence, err)})
 	}
 	t.loaded, t.next, t.lastDigest, t.base = true, last+1, evidence.Digest(raw), full.Sequence
-	t.lastTime, t.lastReason, t.nextBy = e.Time, e.Reason, e.NextBy
+	t.lastTime, t.nextBy = e.Time, e.NextBy
 	t.content, t.access = contentDigest(full.Report, full.Policies), accessAndWaiversOf(report, full.Policies)
 	lastEntry.WithLabelValues(tenant).Set(float64(e.Time.Unix()))
 	return nil
@@ -285,8 +269,8 @@ func (r *Recorder) describe(t *tenantLog) *rempartv1.EvidenceLogStatus {
 		s.LastEntry = &metav1.Time{Time: t.lastTime}
 	}
 	r.mu.Lock()
-	if r.store_.lock.Enabled {
-		s.Retention = r.store_.lock.Retention.String()
+	if r.storeCheck.lock.Enabled {
+		s.Retention = r.storeCheck.lock.Retention.String()
 	}
 	r.mu.Unlock()
 	return &s
@@ -297,7 +281,7 @@ func (r *Recorder) describe(t *tenantLog) *rempartv1.EvidenceLogStatus {
 // entry, so that they do not make a report change.
 func (r *Recorder) Control(ctx context.Context, tenant string) rempartv1.ControlResult {
 	r.mu.Lock()
-	checked := r.store_.checked
+	checked := r.storeCheck.checked
 	r.mu.Unlock()
 	if !checked {
 		r.checkStore(ctx)
@@ -307,7 +291,7 @@ func (r *Recorder) Control(ctx context.Context, tenant string) rempartv1.Control
 	writeErr, problems := t.writeErr, append([]string(nil), t.problems...)
 	t.mu.Unlock()
 	r.mu.Lock()
-	st := r.store_
+	st := r.storeCheck
 	r.mu.Unlock()
 	c := compliance.EvidenceLogKept
 	var none compliance.ExceptionSet
@@ -322,7 +306,7 @@ func (r *Recorder) Control(ctx context.Context, tenant string) rempartv1.Control
 		return none.Fail(c, "StoreUnreadable", fmt.Sprintf("The evidence store's configuration could not be read: %s (FT-CLD-28).", st.err))
 	case !st.lock.Enabled:
 		return none.Fail(c, "EntriesNotLocked", fmt.Sprintf("The store %s has no Object Lock: whoever holds its credentials can rewrite or delete entries. Use a bucket created with Object Lock (FT-CLD-28).", r.status.Store))
-	case st.lock.Retention < MinRetention:
+	case st.lock.Retention < evidence.MinRetention:
 		return none.Fail(c, "RetentionTooShort", fmt.Sprintf("Entries are locked for %s, less than the 12 months FT-CLD-28 keeps security events.", st.lock.Retention))
 	}
 	return none.Pass(c, "", fmt.Sprintf("Entries are signed (key %s), chained, written to %s and locked for %s in compliance mode; the chain read back verifies.", shortID(r.status.KeyID), r.status.Store, st.lock.Retention))

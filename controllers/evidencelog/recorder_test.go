@@ -18,13 +18,13 @@ import (
 	"github.com/rempart-io/rempart/internal/evidence"
 )
 
-type fixedLock Lock
+type fixedLock evidence.Lock
 
-func (l fixedLock) CheckLock(context.Context) (Lock, error) { return Lock(l), nil }
+func (l fixedLock) CheckLock(context.Context) (evidence.Lock, error) { return evidence.Lock(l), nil }
 
-var year = fixedLock{Enabled: true, Retention: MinRetention}
+var year = fixedLock{Enabled: true, Retention: evidence.MinRetention}
 
-func newRecorder(t *testing.T, store evidence.Store, lock LockChecker) (*Recorder, *clocktesting.FakeClock) {
+func newRecorder(t *testing.T, store evidence.Store, lock evidence.LockChecker) (*Recorder, *clocktesting.FakeClock) {
 	t.Helper()
 	signer, err := evidence.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize)))
 	if err != nil {

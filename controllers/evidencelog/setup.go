@@ -52,7 +52,7 @@ func Setup(mgr ctrl.Manager, c Config) (*Recorder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evidence store: %w", err)
 	}
-	rec, err := NewRecorder(Options{Store: store, Lock: s3Lock{store}, Signer: signer, Clock: c.Clock,
+	rec, err := NewRecorder(Options{Store: store, Lock: store, Signer: signer, Clock: c.Clock,
 		SnapshotInterval: c.SnapshotInterval, Slack: c.Slack})
 	if err != nil {
 		return nil, err
@@ -65,12 +65,4 @@ func Setup(mgr ctrl.Manager, c Config) (*Recorder, error) {
 		}
 		return rec.Run(ctx, c.CheckInterval)
 	}))
-}
-
-// s3Lock reads an S3 bucket's Object Lock.
-type s3Lock struct{ store *s3store.Store }
-
-func (l s3Lock) CheckLock(ctx context.Context) (Lock, error) {
-	lock, err := l.store.CheckLock(ctx)
-	return Lock{Enabled: lock.Enabled, Retention: lock.Retention}, err
 }

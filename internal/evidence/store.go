@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The ConfigMap of the operator's namespace that publishes the log's public key and location,
@@ -40,6 +41,21 @@ type Store interface {
 	// Describe names the store for people: its URL, bucket and prefix.
 	Describe() string
 }
+
+// Lock is what a store promises about its entries: none can be rewritten or deleted for
+// Retention after it is written.
+type Lock struct {
+	Enabled   bool
+	Retention time.Duration
+}
+
+// LockChecker is a store that can say what it promises.
+type LockChecker interface {
+	CheckLock(ctx context.Context) (Lock, error)
+}
+
+// MinRetention is the shortest lock that keeps FT-CLD-28's 12 months of security events.
+const MinRetention = 365 * 24 * time.Hour
 
 // ErrExists is returned by Append when the entry was written already.
 var ErrExists = errors.New("the entry exists already: another writer is recording this tenant")

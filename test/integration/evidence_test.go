@@ -43,7 +43,7 @@ func init() {
 		report := waitReport(t, "ev-row", func(r *rempartv1.ComplianceReport) error { return nil })
 
 		dir := t.TempDir()
-		judge := func(lock evidencelog.Lock) rempartv1.ControlResult {
+		judge := func(lock evidence.Lock) rempartv1.ControlResult {
 			rec, err := evidencelog.NewRecorder(evidencelog.Options{Store: evidence.DirStore{Dir: dir}, Lock: fixedLock(lock), Signer: signer,
 				SnapshotInterval: 24 * time.Hour, Slack: 30 * time.Minute})
 			if err != nil {
@@ -53,12 +53,12 @@ func init() {
 			rec.Check(ctx)
 			return rec.Control(ctx, "ev-row")
 		}
-		locked := evidencelog.Lock{Enabled: true, Retention: evidencelog.MinRetention}
+		locked := evidence.Lock{Enabled: true, Retention: evidence.MinRetention}
 		if r := judge(locked); r.State != rempartv1.ControlCompliant {
 			t.Fatalf("a whole, locked log: %+v", r)
 		}
 		s.seen[rempartv1.ControlCompliant] = true
-		if r := judge(evidencelog.Lock{}); r.State != rempartv1.ControlNonCompliant || r.Reason != "EntriesNotLocked" {
+		if r := judge(evidence.Lock{}); r.State != rempartv1.ControlNonCompliant || r.Reason != "EntriesNotLocked" {
 			t.Errorf("a store without Object Lock: %+v", r)
 		}
 		first := filepath.Join(dir, "tenants", "ev-row", "000000000000.json")
@@ -91,8 +91,8 @@ func init() {
 	}
 }
 
-type fixedLock evidencelog.Lock
+type fixedLock evidence.Lock
 
-func (l fixedLock) CheckLock(context.Context) (evidencelog.Lock, error) {
-	return evidencelog.Lock(l), nil
+func (l fixedLock) CheckLock(context.Context) (evidence.Lock, error) {
+	return evidence.Lock(l), nil
 }

@@ -71,7 +71,7 @@ func TestEvidenceStoreOnS3(t *testing.T) {
 		}
 	}
 	open := func(bucket string) *s3store.Store {
-		s, err := s3store.New(ctx, s3store.Options{URL: url, Region: "gra", Bucket: bucket, Prefix: "rempart", CredentialsFile: creds, Retention: s3store.MinRetention})
+		s, err := s3store.New(ctx, s3store.Options{URL: url, Region: "gra", Bucket: bucket, Prefix: "rempart", CredentialsFile: creds, Retention: evidence.MinRetention})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +104,7 @@ func TestEvidenceStoreOnS3(t *testing.T) {
 
 	locked := open("locked-evidence")
 	lock, err := locked.CheckLock(ctx)
-	if err != nil || !lock.Enabled || lock.Retention != s3store.MinRetention {
+	if err != nil || !lock.Enabled || lock.Retention != evidence.MinRetention {
 		t.Fatalf("a bucket with Object Lock: %+v, %v", lock, err)
 	}
 	if err := locked.Append(ctx, "acme", 0, []byte(`{"entry":0}`)); err != nil {
@@ -112,7 +112,7 @@ func TestEvidenceStoreOnS3(t *testing.T) {
 	}
 	key := evidence.ObjectKey("rempart", "acme", 0)
 	ret, err := admin.GetObjectRetention(ctx, &s3.GetObjectRetentionInput{Bucket: aws.String("locked-evidence"), Key: aws.String(key)})
-	if err != nil || string(ret.Retention.Mode) != "COMPLIANCE" || time.Until(*ret.Retention.RetainUntilDate) < s3store.MinRetention-time.Hour {
+	if err != nil || string(ret.Retention.Mode) != "COMPLIANCE" || time.Until(*ret.Retention.RetainUntilDate) < evidence.MinRetention-time.Hour {
 		t.Fatalf("the entry is not retained in compliance mode for 12 months: %+v, %v", ret, err)
 	}
 	if _, err := admin.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("locked-evidence"), Key: aws.String(key)}); err == nil {

@@ -142,8 +142,8 @@ func (s *countingStore) Describe() string { return "memory" }
 
 type lockedForAYear struct{}
 
-func (lockedForAYear) CheckLock(context.Context) (evidencelog.Lock, error) {
-	return evidencelog.Lock{Enabled: true, Retention: evidencelog.MinRetention}, nil
+func (lockedForAYear) CheckLock(context.Context) (evidence.Lock, error) {
+	return evidence.Lock{Enabled: true, Retention: evidence.MinRetention}, nil
 }
 
 // lookQueue orders tenants by when the operator looks at them next, as the report controller's

@@ -25,10 +25,6 @@ import (
 	"github.com/rempart-io/rempart/internal/evidence"
 )
 
-// MinRetention is the shortest retention an entry may be given: FT-CLD-28 keeps security
-// events 12 months.
-const MinRetention = 365 * 24 * time.Hour
-
 // Options locate the bucket.
 type Options struct {
 	// URL of the S3 endpoint; empty for AWS itself.
@@ -143,19 +139,10 @@ func (s *Store) Read(ctx context.Context, tenant string, seq int64) ([]byte, err
 	return io.ReadAll(out.Body)
 }
 
-// Lock is what the bucket promises about keeping entries.
-type Lock struct {
-	// Enabled: the bucket has Object Lock, so entries written with a retention cannot be
-	// rewritten or deleted before it ends.
-	Enabled bool
-	// Retention each entry is written with (zero when Object Lock is off).
-	Retention time.Duration
-}
-
 // CheckLock reads the bucket's Object Lock configuration, and makes Append lock entries when it
 // is on. A bucket without it still takes entries, and the caller reports that they are not
 // protected.
-func (s *Store) CheckLock(ctx context.Context) (Lock, error) {
+func (s *Store) CheckLock(ctx context.Context) (evidence.Lock, error) {
 	lock, err := s.readLock(ctx)
 	if err == nil {
 		s.locked.Store(lock.Enabled)
@@ -163,24 +150,21 @@ func (s *Store) CheckLock(ctx context.Context) (Lock, error) {
 	return lock, err
 }
 
-func (s *Store) readLock(ctx context.Context) (Lock, error) {
+func (s *Store) readLock(ctx context.Context) (evidence.Lock, error) {
 	out, err := s.client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: aws.String(s.o.Bucket)})
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) && (apiErr.ErrorCode() == "ObjectLockConfigurationNotFoundError" || apiErr.ErrorCode() == "NotImplemented") {
-		return Lock{}, nil
+		return evidence.Lock{}, nil
 	}
 	var respErr interface{ HTTPStatusCode() int }
 	if errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusNotImplemented {
-		return Lock{}, nil
+		return evidence.Lock{}, nil
 	}
 	if err != nil {
-		return Lock{}, fmt.Errorf("read the Object Lock configuration of %s: %w", s.Describe(), err)
+		return evidence.Lock{}, fmt.Errorf("read the Object Lock configuration of %s: %w", s.Describe(), err)
 	}
 	if out.ObjectLockConfiguration == nil || out.ObjectLockConfiguration.ObjectLockEnabled != types.ObjectLockEnabledEnabled {
-		return Lock{}, nil
+		return evidence.Lock{}, nil
 	}
-	return Lock{Enabled: true, Retention: s.o.Retention}, nil
+	return evidence.Lock{Enabled: true, Retention: s.o.Retention}, nil
 }
-
-// Retention is the retention entries are written with where the bucket has Object Lock.
-func (s *Store) Retention() time.Duration { return s.o.Retention }
