@@ -97,12 +97,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	recordMetrics(ti.Name, src, status)
 	requeue := r.Resync
 	if r.Evidence != nil {
-		policies, err := src.evidencePolicies()
-		if err != nil {
-			return ctrl.Result{}, err
-		}
 		var next time.Duration
-		status.Evidence, next = r.Evidence.Record(ctx, ti.Name, status, policies)
+		status.Evidence, next = r.Evidence.Record(ctx, ti.Name, status, src.evidenceSources())
 		requeue = min(requeue, max(next, time.Second))
 	}
 	if r.PolicyReports {
@@ -151,10 +147,9 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		namespaces[ns.Name] = true
 	}
 	s.Policies = append(s.Policies, policyResults{Kind: "TenantIsolation", Name: ti.Name, Controls: ti.Status.Controls, Evaluated: ti.Status.LastEvaluated,
-		BehindSpec: ti.Status.ObservedGeneration != ti.Generation})
+		BehindSpec: ti.Status.ObservedGeneration != ti.Generation, Object: ti, Spec: &ti.Spec})
 	inv := &s.Inventory
 	inv.PrivilegedSubjects = capped(ti.Status.PrivilegedSubjects, 200)
-	s.objects = append(s.objects, policyObject{"TenantIsolation", ti, &ti.Spec})
 
 	var drs rempartv1.DataResidencyList
 	if err := r.Client.List(ctx, &drs); err != nil {
@@ -165,8 +160,7 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 			continue
 		}
 		s.Policies = append(s.Policies, policyResults{Kind: "DataResidency", Name: dr.Name, Controls: dr.Status.Controls, Evaluated: dr.Status.LastEvaluated,
-			BehindSpec: dr.Status.ObservedGeneration != dr.Generation})
-		s.objects = append(s.objects, policyObject{"DataResidency", &dr, &dr.Spec})
+			BehindSpec: dr.Status.ObservedGeneration != dr.Generation, Object: &dr, Spec: &dr.Spec})
 		for _, r := range dr.Status.RegionsInUse {
 			if r.Pods > 0 && len(inv.Regions) < 100 {
 				inv.Regions = append(inv.Regions, rempartv1.RegionEntry{Region: r.Region, Country: r.Country, Allowed: r.Allowed, Pods: r.Pods, Policy: dr.Name})
@@ -183,8 +177,7 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 			continue
 		}
 		s.Policies = append(s.Policies, policyResults{Kind: "CertificatePolicy", Name: cp.Name, Controls: cp.Status.Controls, Evaluated: cp.Status.LastEvaluated,
-			BehindSpec: cp.Status.ObservedGeneration != cp.Generation})
-		s.objects = append(s.objects, policyObject{"CertificatePolicy", &cp, &cp.Spec})
+			BehindSpec: cp.Status.ObservedGeneration != cp.Generation, Object: &cp, Spec: &cp.Spec})
 		for _, c := range cp.Status.Certificates {
 			if namespaces[c.Namespace] && len(inv.Certificates) < 200 {
 				inv.Certificates = append(inv.Certificates, rempartv1.CertificateEntry{CertificateSummary: c, Policy: cp.Name})
@@ -205,8 +198,7 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 		// say nothing of the tenant now, and must not make FT-CLD-16 or PAS-12.2 read Compliant.
 		if p := aa.Status.Phase; p != rempartv1.AdminAccessExpired && p != rempartv1.AdminAccessRevoked {
 			s.Policies = append(s.Policies, policyResults{Kind: "AdminAccess", Name: aa.Name, Controls: aa.Status.Controls, Evaluated: aa.Status.LastEvaluated,
-				BehindSpec: aa.Status.ObservedGeneration != aa.Generation})
-			s.objects = append(s.objects, policyObject{"AdminAccess", &aa, &aa.Spec})
+				BehindSpec: aa.Status.ObservedGeneration != aa.Generation, Object: &aa, Spec: &aa.Spec})
 		}
 		if len(inv.AdminGrants) >= 200 || endedBefore(&aa, recentCutoff) {
 			inv.EarlierEndedGrants++
@@ -225,8 +217,7 @@ func (r *Reconciler) gather(ctx context.Context, ti *rempartv1.TenantIsolation) 
 			continue
 		}
 		s.Policies = append(s.Policies, policyResults{Kind: "BackupPolicy", Name: bp.Name, Controls: bp.Status.Controls, Evaluated: bp.Status.LastEvaluated,
-			BehindSpec: bp.Status.ObservedGeneration != bp.Generation})
-		s.objects = append(s.objects, policyObject{"BackupPolicy", &bp, &bp.Spec})
+			BehindSpec: bp.Status.ObservedGeneration != bp.Generation, Object: &bp, Spec: &bp.Spec})
 		entry := rempartv1.BackupEntry{Policy: bp.Name, LastGoodBackup: bp.Status.LastGoodBackup, Versions: bp.Status.VersionCount, RPOMet: bp.Status.RPOMet}
 		if t := bp.Status.LastRestoreTest; t != nil {
 			entry.LastRestoreTest, entry.TestedAt = t.Result, ptr.To(t.Started)

@@ -1,7 +1,6 @@
 package compliancereport
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
-	"github.com/rempart-io/rempart/internal/evidence"
+	"github.com/rempart-io/rempart/controllers/evidencelog"
 	"github.com/rempart-io/rempart/internal/requirements"
 )
 
@@ -21,6 +20,9 @@ type policyResults struct {
 	Evaluated *metav1.Time
 	// BehindSpec: the policy's status describes an older generation of its spec.
 	BehindSpec bool
+	// Object and Spec are the policy as read, for the evidence log.
+	Object metav1.Object
+	Spec   any
 }
 
 // sources is everything a report is built from.
@@ -29,30 +31,18 @@ type sources struct {
 	Namespaces []string
 	Policies   []policyResults
 	Inventory  rempartv1.ReportInventory
-	// objects are the policies read, as the evidence log records them.
-	objects []policyObject
 }
 
-// policyObject is one policy the report was built from, with its spec.
-type policyObject struct {
-	kind string
-	meta metav1.Object
-	spec any
-}
-
-// evidencePolicies are the policies as an evidence entry records them: kind, name, version and
-// spec.
-func (s sources) evidencePolicies() ([]evidence.Policy, error) {
-	out := make([]evidence.Policy, 0, len(s.objects))
-	for _, o := range s.objects {
-		spec, err := json.Marshal(o.spec)
-		if err != nil {
-			return nil, fmt.Errorf("the spec of %s %s: %w", o.kind, o.meta.GetName(), err)
+// evidenceSources are the policies read, as the evidence log records them (the log's own
+// control has no policy behind it).
+func (s sources) evidenceSources() []evidencelog.Source {
+	out := make([]evidencelog.Source, 0, len(s.Policies))
+	for _, p := range s.Policies {
+		if p.Object != nil {
+			out = append(out, evidencelog.Source{Kind: p.Kind, Object: p.Object, Spec: p.Spec})
 		}
-		out = append(out, evidence.Policy{Kind: o.kind, Name: o.meta.GetName(), ResourceVersion: o.meta.GetResourceVersion(),
-			Generation: o.meta.GetGeneration(), Spec: spec})
 	}
-	return out, nil
+	return out
 }
 
 // severity orders control states from best to worst: a requirement takes its worst control's.

@@ -5,8 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rempartv1 "github.com/rempart-io/rempart/api/v1alpha1"
 	"github.com/rempart-io/rempart/internal/evidence"
@@ -24,16 +27,55 @@ func recordedReport(status rempartv1.ComplianceReportStatus) rempartv1.Complianc
 // contentDigest identifies what an entry records of the tenant's state: the report (as encoded,
 // byte for byte what the entry holds) and the generations of the policies it was built from. Two
 // reports with the same digest need no entry between them but the daily snapshot.
-func contentDigest(report []byte, policies []evidence.Policy) string {
+func contentDigest(report []byte, generations []string) string {
 	h := sha256.New()
 	h.Write(report)
-	keys := make([]string, 0, len(policies))
-	for _, p := range policies {
-		keys = append(keys, fmt.Sprintf("%s/%s@%d", p.Kind, p.Name, p.Generation))
-	}
+	keys := slices.Clone(generations)
 	sort.Strings(keys)
 	h.Write([]byte(strings.Join(keys, ",")))
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Source is one policy a report was built from, as read: its spec is encoded only when an entry
+// records it, not at every look.
+type Source struct {
+	Kind   string
+	Object metav1.Object
+	Spec   any
+}
+
+func generation(kind, name string, gen int64) string { return fmt.Sprintf("%s/%s@%d", kind, name, gen) }
+
+// sourceGenerations and policyGenerations name the policies' generations for contentDigest,
+// from what was read and from what an entry holds.
+func sourceGenerations(sources []Source) []string {
+	out := make([]string, len(sources))
+	for i, s := range sources {
+		out[i] = generation(s.Kind, s.Object.GetName(), s.Object.GetGeneration())
+	}
+	return out
+}
+
+func policyGenerations(policies []evidence.Policy) []string {
+	out := make([]string, len(policies))
+	for i, p := range policies {
+		out[i] = generation(p.Kind, p.Name, p.Generation)
+	}
+	return out
+}
+
+// encode is the sources as an entry records them: kind, name, version and spec.
+func encode(sources []Source) ([]evidence.Policy, error) {
+	out := make([]evidence.Policy, 0, len(sources))
+	for _, s := range sources {
+		spec, err := json.Marshal(s.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("the spec of %s %s: %w", s.Kind, s.Object.GetName(), err)
+		}
+		out = append(out, evidence.Policy{Kind: s.Kind, Name: s.Object.GetName(), ResourceVersion: s.Object.GetResourceVersion(),
+			Generation: s.Object.GetGeneration(), Spec: spec})
+	}
+	return out, nil
 }
 
 // grantState is what the log remembers of an AdminAccess to name its changes.

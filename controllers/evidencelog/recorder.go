@@ -124,7 +124,7 @@ func (r *Recorder) Forget(name string) {
 // record resumes after a gap, and returns the log's description for the report's status and
 // when the tenant should be seen again at the latest. A failure to write is not returned: it is
 // the evidence.log control's NonCompliant, and the next call tries again.
-func (r *Recorder) Record(ctx context.Context, tenant string, status rempartv1.ComplianceReportStatus, policies []evidence.Policy) (*rempartv1.EvidenceLogStatus, time.Duration) {
+func (r *Recorder) Record(ctx context.Context, tenant string, status rempartv1.ComplianceReportStatus, sources []Source) (*rempartv1.EvidenceLogStatus, time.Duration) {
 	t := r.tenant(tenant)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -141,12 +141,17 @@ func (r *Recorder) Record(ctx context.Context, tenant string, status rempartv1.C
 		t.writeErr = err.Error()
 		return r.describe(t), retry
 	}
-	content := contentDigest(report, policies)
-	access := accessAndWaiversOf(status, policies)
+	content := contentDigest(report, sourceGenerations(sources))
 	reason := r.due(t, content, now)
 	if reason == "" {
 		return r.describe(t), t.lastTime.Add(r.interval).Sub(now) + time.Second
 	}
+	policies, err := encode(sources)
+	if err != nil {
+		t.writeErr = err.Error()
+		return r.describe(t), retry
+	}
+	access := accessAndWaiversOf(status, policies)
 	e := evidence.Entry{
 		Tenant: tenant, Sequence: t.next, Time: now.UTC(), Reason: reason, Previous: t.lastDigest, Content: content,
 		Report: report, Policies: policies, NextBy: now.Add(r.interval + r.slack).UTC(), Events: events(t.access, access),
@@ -256,7 +261,7 @@ func (r *Recorder) load(ctx context.Context, tenant string, t *tenantLog) error 
 	}
 	t.loaded, t.next, t.lastDigest, t.base = true, last+1, evidence.Digest(raw), full.Sequence
 	t.lastTime, t.nextBy = e.Time, e.NextBy
-	t.content, t.access = contentDigest(full.Report, full.Policies), accessAndWaiversOf(report, full.Policies)
+	t.content, t.access = contentDigest(full.Report, policyGenerations(full.Policies)), accessAndWaiversOf(report, full.Policies)
 	lastEntry.WithLabelValues(tenant).Set(float64(e.Time.Unix()))
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -66,7 +67,7 @@ func TestEntriesOnChangeSnapshotAndResume(t *testing.T) {
 	ctx := context.Background()
 	store := evidence.DirStore{Dir: t.TempDir()}
 	r, clk := newRecorder(t, store, year)
-	policies := []evidence.Policy{{Kind: "BackupPolicy", Name: "daily", ResourceVersion: "10", Generation: 1, Spec: []byte(`{"rpo":"8h"}`)}}
+	policies := []Source{{Kind: "BackupPolicy", Object: &metav1.ObjectMeta{Name: "daily", ResourceVersion: "10", Generation: 1}, Spec: json.RawMessage(`{"rpo":"8h"}`)}}
 
 	r.Record(ctx, "acme", report(rempartv1.ControlCompliant), policies)
 	clk.Step(10 * time.Minute)
@@ -134,12 +135,12 @@ func TestAccessAndExceptionsAreEvents(t *testing.T) {
 	r.Record(ctx, "acme", report(rempartv1.ControlCompliant, grant), nil)
 	// An exception declared in a policy's spec, waiving nothing yet, is an event too; so is its
 	// withdrawal.
-	declared := []evidence.Policy{{Kind: "TenantIsolation", Name: "acme", Generation: 2,
-		Spec: []byte(`{"exceptions":[{"control":"storage.encrypted","reason":"legacy volume","approvedBy":"dpo@example.com","expires":"2026-06-01T00:00:00Z"}]}`)}}
+	declared := []Source{{Kind: "TenantIsolation", Object: &metav1.ObjectMeta{Name: "acme", Generation: 2},
+		Spec: json.RawMessage(`{"exceptions":[{"control":"storage.encrypted","reason":"legacy volume","approvedBy":"dpo@example.com","expires":"2026-06-01T00:00:00Z"}]}`)}}
 	clk.Step(time.Minute)
 	r.Record(ctx, "acme", report(rempartv1.ControlCompliant, grant), declared)
 	clk.Step(time.Minute)
-	r.Record(ctx, "acme", report(rempartv1.ControlCompliant, grant), []evidence.Policy{{Kind: "TenantIsolation", Name: "acme", Generation: 3, Spec: []byte(`{}`)}})
+	r.Record(ctx, "acme", report(rempartv1.ControlCompliant, grant), []Source{{Kind: "TenantIsolation", Object: &metav1.ObjectMeta{Name: "acme", Generation: 3}, Spec: json.RawMessage(`{}`)}})
 	got := entries(t, r, "acme")
 	want := []string{
 		"AdminAccess oncall: requested -> Active (subject alice@example.com, role admin, approved by bob@example.com)",

@@ -215,7 +215,8 @@ func simulateYear(clock *clocktesting.FakeClock, start time.Time, record func(te
 func runEvidenceYear(b *testing.B) benchRun {
 	ctx := context.Background()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	policies := []evidence.Policy{{Kind: "TenantIsolation", Name: "tenant", ResourceVersion: "1", Generation: 1, Spec: json.RawMessage(`{"environment":"production","namespaces":["app","data","web"]}`)}}
+	policies := []evidencelog.Source{{Kind: "TenantIsolation", Object: &metav1.ObjectMeta{Name: "tenant", ResourceVersion: "1", Generation: 1},
+		Spec: json.RawMessage(`{"environment":"production","namespaces":["app","data","web"]}`)}}
 	names := make([]string, evidenceTenants)
 	for i := range names {
 		names[i] = fmt.Sprintf("tenant-%04d", i)
