@@ -80,9 +80,14 @@ func (r *Recorder) verifyStored(ctx context.Context, name string, t *tenantLog) 
 	if len(problems) > 0 {
 		return problems, nil
 	}
-	run, err := evidence.ReadAll(ctx, r.store, name, t.verified)
-	if err != nil {
-		return nil, err
+	// The listing above is contiguous from 0: the entries not checked yet are those after verified.
+	var run [][]byte
+	for _, seq := range seqs[min(t.verified, int64(len(seqs))):] {
+		raw, err := r.store.Read(ctx, name, seq)
+		if err != nil {
+			return nil, err
+		}
+		run = append(run, raw)
 	}
 	if len(run) == 0 {
 		return nil, nil
